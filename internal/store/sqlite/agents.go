@@ -1,0 +1,370 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/webcare/webcare/internal/store"
+)
+
+const agentColumns = `id, email, name, role, languages, skills, capacity, presence, disabled, password_hash, created_at`
+
+func scanAgent(row scanner) (store.Agent, error) {
+	var a store.Agent
+	var langs, skills string
+	var disabled int
+	var created int64
+	err := row.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &langs, &skills, &a.Capacity, &a.Presence, &disabled, &a.PasswordHash, &created)
+	a.Languages, a.Skills = strList(langs), strList(skills)
+	a.Disabled, a.CreatedAt = disabled != 0, fromMS(created)
+	return a, err
+}
+
+func (s *Store) loadTeams(ctx context.Context, a *store.Agent) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT team_id FROM team_members WHERE agent_id = ? ORDER BY team_id`, a.ID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	a.TeamIDs = []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		a.TeamIDs = append(a.TeamIDs, id)
+	}
+	return rows.Err()
+}
+
+func (s *Store) agentWhere(ctx context.Context, where string, arg any) (store.Agent, error) {
+	a, err := scanAgent(s.r.QueryRowContext(ctx, `SELECT `+agentColumns+` FROM agents WHERE `+where, arg))
+	if err != nil {
+		return a, notFound(err, "agent", arg)
+	}
+	return a, s.loadTeams(ctx, &a)
+}
+
+// Agent returns one agent with its teams.
+func (s *Store) Agent(ctx context.Context, id int64) (store.Agent, error) {
+	return s.agentWhere(ctx, `id = ?`, id)
+}
+
+// AgentByEmail finds an agent by e-mail address, ignoring case.
+func (s *Store) AgentByEmail(ctx context.Context, email string) (store.Agent, error) {
+	return s.agentWhere(ctx, `email = ?`, strings.ToLower(strings.TrimSpace(email)))
+}
+
+// Agents lists every agent.
+func (s *Store) Agents(ctx context.Context) ([]store.Agent, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+agentColumns+` FROM agents ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	out := []store.Agent{}
+	for rows.Next() {
+		a, err := scanAgent(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	rows.Close()
+	for i := range out {
+		if err := s.loadTeams(ctx, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, rows.Err()
+}
+
+func normaliseAgent(a *store.Agent) {
+	a.Email = strings.ToLower(strings.TrimSpace(a.Email))
+	if a.Presence == "" {
+		a.Presence = store.Offline
+	}
+	if a.Languages == nil {
+		a.Languages = []string{}
+	}
+	if a.Skills == nil {
+		a.Skills = []string{}
+	}
+}
+
+// CreateAgent stores a new agent; a taken e-mail gives ErrConflict.
+func (s *Store) CreateAgent(ctx context.Context, a *store.Agent, by store.Actor) error {
+	normaliseAgent(a)
+	if a.CreatedAt.IsZero() {
+		a.CreatedAt = time.Now().UTC()
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO agents (email, name, role, languages, skills, capacity, presence, disabled, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.Email, a.Name, a.Role, toJSON(a.Languages), toJSON(a.Skills), a.Capacity, a.Presence, boolInt(a.Disabled), a.PasswordHash, ms(a.CreatedAt))
+		if err != nil {
+			return conflict(err, "agent "+a.Email)
+		}
+		a.ID, _ = res.LastInsertId()
+		if err := setMembership(ctx, tx, a); err != nil {
+			return err
+		}
+		return audit(ctx, tx, by, "agent.create", fmt.Sprintf("agent/%d", a.ID), a.Email+" as "+string(a.Role))
+	})
+}
+
+// UpdateAgent saves every field of an agent, its password hash and teams.
+func (s *Store) UpdateAgent(ctx context.Context, a *store.Agent, by store.Actor) error {
+	normaliseAgent(a)
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE agents SET email = ?, name = ?, role = ?, languages = ?, skills = ?, capacity = ?, presence = ?, disabled = ?, password_hash = ? WHERE id = ?`,
+			a.Email, a.Name, a.Role, toJSON(a.Languages), toJSON(a.Skills), a.Capacity, a.Presence, boolInt(a.Disabled), a.PasswordHash, a.ID)
+		if err != nil {
+			return conflict(err, "agent "+a.Email)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("agent %d: %w", a.ID, store.ErrNotFound)
+		}
+		if err := setMembership(ctx, tx, a); err != nil {
+			return err
+		}
+		if a.Disabled {
+			// A disabled agent is logged out everywhere at once.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE agent_id = ?`, a.ID); err != nil {
+				return err
+			}
+		}
+		return audit(ctx, tx, by, "agent.update", fmt.Sprintf("agent/%d", a.ID), fmt.Sprintf("%s role=%s disabled=%t", a.Email, a.Role, a.Disabled))
+	})
+}
+
+func setMembership(ctx context.Context, tx *sql.Tx, a *store.Agent) error {
+	if a.TeamIDs == nil {
+		a.TeamIDs = []int64{}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM team_members WHERE agent_id = ?`, a.ID); err != nil {
+		return err
+	}
+	for _, t := range a.TeamIDs {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO team_members (team_id, agent_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, t, a.ID); err != nil {
+			return conflict(err, fmt.Sprintf("team %d", t))
+		}
+	}
+	return nil
+}
+
+// CreateTeam stores a team with its members.
+func (s *Store) CreateTeam(ctx context.Context, t *store.Team, by store.Actor) error {
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = time.Now().UTC()
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO teams (name, created_at) VALUES (?, ?)`, t.Name, ms(t.CreatedAt))
+		if err != nil {
+			return conflict(err, "team "+t.Name)
+		}
+		t.ID, _ = res.LastInsertId()
+		if err := setMembers(ctx, tx, t); err != nil {
+			return err
+		}
+		return audit(ctx, tx, by, "team.create", fmt.Sprintf("team/%d", t.ID), t.Name)
+	})
+}
+
+// UpdateTeam saves a team's name and members.
+func (s *Store) UpdateTeam(ctx context.Context, t *store.Team, by store.Actor) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE teams SET name = ? WHERE id = ?`, t.Name, t.ID)
+		if err != nil {
+			return conflict(err, "team "+t.Name)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("team %d: %w", t.ID, store.ErrNotFound)
+		}
+		if err := setMembers(ctx, tx, t); err != nil {
+			return err
+		}
+		return audit(ctx, tx, by, "team.update", fmt.Sprintf("team/%d", t.ID), t.Name)
+	})
+}
+
+func setMembers(ctx context.Context, tx *sql.Tx, t *store.Team) error {
+	if t.AgentIDs == nil {
+		t.AgentIDs = []int64{}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM team_members WHERE team_id = ?`, t.ID); err != nil {
+		return err
+	}
+	for _, a := range t.AgentIDs {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO team_members (team_id, agent_id) VALUES (?, ?) ON CONFLICT DO NOTHING`, t.ID, a); err != nil {
+			return conflict(err, fmt.Sprintf("agent %d", a))
+		}
+	}
+	return nil
+}
+
+// Team returns one team with its members.
+func (s *Store) Team(ctx context.Context, id int64) (store.Team, error) {
+	teams, err := s.teams(ctx, `WHERE id = ?`, id)
+	if err != nil {
+		return store.Team{}, err
+	}
+	if len(teams) == 0 {
+		return store.Team{}, fmt.Errorf("team %d: %w", id, store.ErrNotFound)
+	}
+	return teams[0], nil
+}
+
+// Teams lists every team.
+func (s *Store) Teams(ctx context.Context) ([]store.Team, error) { return s.teams(ctx, ``) }
+
+func (s *Store) teams(ctx context.Context, where string, args ...any) ([]store.Team, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, name, created_at, COALESCE((SELECT json_group_array(agent_id) FROM (SELECT agent_id FROM team_members WHERE team_id = teams.id ORDER BY agent_id)), '[]') FROM teams `+where+` ORDER BY id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []store.Team{}
+	for rows.Next() {
+		var t store.Team
+		var created int64
+		var members string
+		if err := rows.Scan(&t.ID, &t.Name, &created, &members); err != nil {
+			return nil, err
+		}
+		t.CreatedAt = fromMS(created)
+		t.AgentIDs = []int64{}
+		_ = json.Unmarshal([]byte(members), &t.AgentIDs)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// CreateSession stores a browser session.
+func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO sessions (token_hash, agent_id, expires_at) VALUES (?, ?, ?)`, sess.TokenHash, sess.AgentID, ms(sess.ExpiresAt))
+	return conflict(err, "session")
+}
+
+// SessionAgent returns the enabled agent behind a live session.
+func (s *Store) SessionAgent(ctx context.Context, tokenHash []byte, now time.Time) (store.Agent, error) {
+	var id int64
+	err := s.r.QueryRowContext(ctx, `SELECT s.agent_id FROM sessions s JOIN agents a ON a.id = s.agent_id WHERE s.token_hash = ? AND s.expires_at > ? AND a.disabled = 0`, tokenHash, ms(now)).Scan(&id)
+	if err != nil {
+		return store.Agent{}, notFound(err, "session", "")
+	}
+	return s.Agent(ctx, id)
+}
+
+// DeleteSession ends a session.
+func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
+	_, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
+	return err
+}
+
+// CreateAPIToken stores a token for an integration.
+func (s *Store) CreateAPIToken(ctx context.Context, t *store.APIToken, by store.Actor) error {
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = time.Now().UTC()
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (agent_id, name, hash, created_at) VALUES (?, ?, ?, ?)`, t.AgentID, t.Name, t.Hash, ms(t.CreatedAt))
+		if err != nil {
+			return conflict(err, "api token "+t.Name)
+		}
+		t.ID, _ = res.LastInsertId()
+		return audit(ctx, tx, by, "token.create", fmt.Sprintf("agent/%d", t.AgentID), t.Name)
+	})
+}
+
+// APITokenAgent returns the enabled agent a token acts for, and notes its use.
+func (s *Store) APITokenAgent(ctx context.Context, hash []byte, now time.Time) (store.Agent, error) {
+	var id, agentID int64
+	var last sql.NullInt64
+	err := s.r.QueryRowContext(ctx, `SELECT t.id, t.agent_id, t.last_used_at FROM api_tokens t JOIN agents a ON a.id = t.agent_id WHERE t.hash = ? AND a.disabled = 0`, hash).Scan(&id, &agentID, &last)
+	if err != nil {
+		return store.Agent{}, notFound(err, "api token", "")
+	}
+	// Note the use at most once a minute: a busy integration must not turn
+	// every read into a write.
+	if !last.Valid || ms(now)-last.Int64 > 60_000 {
+		if _, err := s.w.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = ? WHERE id = ?`, ms(now), id); err != nil {
+			return store.Agent{}, err
+		}
+	}
+	return s.Agent(ctx, agentID)
+}
+
+// APITokens lists an agent's tokens (0: every agent's).
+func (s *Store) APITokens(ctx context.Context, agentID int64) ([]store.APIToken, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, agent_id, name, created_at, last_used_at FROM api_tokens WHERE ? = 0 OR agent_id = ? ORDER BY id`, agentID, agentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []store.APIToken{}
+	for rows.Next() {
+		var t store.APIToken
+		var created int64
+		var last sql.NullInt64
+		if err := rows.Scan(&t.ID, &t.AgentID, &t.Name, &created, &last); err != nil {
+			return nil, err
+		}
+		t.CreatedAt, t.LastUsedAt = fromMS(created), fromNullMS(last)
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// DeleteAPIToken revokes a token.
+func (s *Store) DeleteAPIToken(ctx context.Context, id int64, by store.Actor) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var agentID int64
+		if err := tx.QueryRowContext(ctx, `SELECT agent_id FROM api_tokens WHERE id = ?`, id).Scan(&agentID); err != nil {
+			return notFound(err, "api token", id)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM api_tokens WHERE id = ?`, id); err != nil {
+			return err
+		}
+		return audit(ctx, tx, by, "token.delete", fmt.Sprintf("agent/%d", agentID), fmt.Sprintf("token %d", id))
+	})
+}
+
+// Audit appends an entry to the trail.
+func (s *Store) Audit(ctx context.Context, e store.AuditEntry) error {
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO audit (at, agent_id, action, subject, detail) VALUES (?, ?, ?, ?, ?)`, ms(e.At), nullID(e.AgentID), e.Action, e.Subject, e.Detail)
+	return err
+}
+
+// Audits lists the trail newest first, for one subject or all ("").
+func (s *Store) Audits(ctx context.Context, subject string, before int64, limit int) ([]store.AuditEntry, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	if before <= 0 {
+		before = 1 << 62
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT id, at, agent_id, action, subject, detail FROM audit WHERE (? = '' OR subject = ?) AND id < ? ORDER BY id DESC LIMIT ?`, subject, subject, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []store.AuditEntry{}
+	for rows.Next() {
+		var e store.AuditEntry
+		var at int64
+		var agent sql.NullInt64
+		if err := rows.Scan(&e.ID, &at, &agent, &e.Action, &e.Subject, &e.Detail); err != nil {
+			return nil, err
+		}
+		e.At, e.AgentID = fromMS(at), agent.Int64
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,305 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/webcare/webcare/internal/store"
+)
+
+const conversationColumns = `id, channel_id, contact_id, visibility, status, language, subject,
+	assignee_id, team_id, linked_id, priority, tags, snoozed_until, waiting_since, first_response_at,
+	last_message_at, last_preview, message_count, delivery_failed, created_at, updated_at`
+
+type scanner interface{ Scan(...any) error }
+
+func scanConversation(row scanner) (store.Conversation, error) {
+	var c store.Conversation
+	var assignee, team, linked, snoozed, waiting, first sql.NullInt64
+	var tags string
+	var last, created, updated int64
+	var failed int
+	err := row.Scan(&c.ID, &c.ChannelID, &c.ContactID, &c.Visibility, &c.Status, &c.Language, &c.Subject,
+		&assignee, &team, &linked, &c.Priority, &tags, &snoozed, &waiting, &first,
+		&last, &c.LastPreview, &c.MessageCount, &failed, &created, &updated)
+	if err != nil {
+		return c, err
+	}
+	c.AssigneeID, c.TeamID, c.LinkedID = assignee.Int64, team.Int64, linked.Int64
+	c.Tags = strList(tags)
+	c.SnoozedUntil, c.WaitingSince, c.FirstResponseAt = fromNullMS(snoozed), fromNullMS(waiting), fromNullMS(first)
+	c.LastMessageAt, c.CreatedAt, c.UpdatedAt = fromMS(last), fromMS(created), fromMS(updated)
+	c.DeliveryFailed = failed != 0
+	return c, nil
+}
+
+// Conversation returns one conversation.
+func (s *Store) Conversation(ctx context.Context, id int64) (store.Conversation, error) {
+	c, err := scanConversation(s.r.QueryRowContext(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE id = ?`, id))
+	return c, notFound(err, "conversation", id)
+}
+
+func conversationWhere(f store.ConversationFilter) (string, []any) {
+	var where []string
+	var args []any
+	if len(f.Statuses) > 0 {
+		where = append(where, "status IN (?"+strings.Repeat(", ?", len(f.Statuses)-1)+")")
+		for _, st := range f.Statuses {
+			args = append(args, string(st))
+		}
+	}
+	add := func(cond string, v any) {
+		where = append(where, cond)
+		args = append(args, v)
+	}
+	if f.ChannelID != 0 {
+		add("channel_id = ?", f.ChannelID)
+	}
+	if f.Language != "" {
+		add("language = ?", f.Language)
+	}
+	if f.ContactID != 0 {
+		add("contact_id = ?", f.ContactID)
+	}
+	switch {
+	case f.AssigneeID < 0:
+		where = append(where, "assignee_id IS NULL")
+	case f.AssigneeID > 0:
+		add("assignee_id = ?", f.AssigneeID)
+	}
+	switch {
+	case f.TeamID < 0:
+		where = append(where, "team_id IS NULL")
+	case f.TeamID > 0:
+		add("team_id = ?", f.TeamID)
+	}
+	if len(where) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(where, " AND "), args
+}
+
+// Conversations lists conversations by last message, newest first.
+func (s *Store) Conversations(ctx context.Context, f store.ConversationFilter) ([]store.Conversation, error) {
+	where, args := conversationWhere(f)
+	if f.Before.ID != 0 {
+		cond := "(last_message_at < ? OR (last_message_at = ? AND id < ?))"
+		if where == "" {
+			where = " WHERE " + cond
+		} else {
+			where += " AND " + cond
+		}
+		at := ms(f.Before.At)
+		args = append(args, at, at, f.Before.ID)
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	args = append(args, limit)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+conversationColumns+` FROM conversations`+where+` ORDER BY last_message_at DESC, id DESC LIMIT ?`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []store.Conversation{}
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// CountConversations counts what Conversations would list without a limit.
+func (s *Store) CountConversations(ctx context.Context, f store.ConversationFilter) (int, error) {
+	where, args := conversationWhere(f)
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM conversations`+where, args...).Scan(&n)
+	return n, err
+}
+
+const messageColumns = `id, conversation_id, channel_id, direction, agent_id, body, platform_id, reply_to, delivery, delivery_error, sent_at, created_at`
+
+func scanMessage(row scanner) (store.Message, error) {
+	var m store.Message
+	var agent sql.NullInt64
+	var platformID sql.NullString
+	var sent, created int64
+	err := row.Scan(&m.ID, &m.ConversationID, &m.ChannelID, &m.Direction, &agent, &m.Body, &platformID, &m.ReplyTo, &m.Delivery, &m.DeliveryError, &sent, &created)
+	m.AgentID, m.PlatformID = agent.Int64, platformID.String
+	m.SentAt, m.CreatedAt = fromMS(sent), fromMS(created)
+	return m, err
+}
+
+func (s *Store) queryMessages(ctx context.Context, q string, args ...any) ([]store.Message, error) {
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []store.Message{}
+	for rows.Next() {
+		m, err := scanMessage(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// Messages lists a conversation's messages oldest first.
+func (s *Store) Messages(ctx context.Context, conversationID, after int64, limit int) ([]store.Message, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 200
+	}
+	return s.queryMessages(ctx, `SELECT `+messageColumns+` FROM messages WHERE conversation_id = ? AND id > ? ORDER BY id LIMIT ?`, conversationID, after, limit)
+}
+
+// Message returns one message.
+func (s *Store) Message(ctx context.Context, id int64) (store.Message, error) {
+	m, err := scanMessage(s.r.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages WHERE id = ?`, id))
+	return m, notFound(err, "message", id)
+}
+
+// UpdateConversation applies an agent's change and records it in the trail.
+func (s *Store) UpdateConversation(ctx context.Context, id int64, ch store.ConversationChange, by store.Actor) (store.Conversation, error) {
+	var out store.Conversation
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		c, err := scanConversation(tx.QueryRowContext(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE id = ?`, id))
+		if err != nil {
+			return notFound(err, "conversation", id)
+		}
+		var details []string
+		if ch.Status != nil && *ch.Status != c.Status {
+			details = append(details, fmt.Sprintf("status %s→%s", c.Status, *ch.Status))
+			c.Status = *ch.Status
+		}
+		if c.Status == store.StatusSnoozed {
+			if ch.SnoozedUntil != nil {
+				c.SnoozedUntil = ch.SnoozedUntil
+				details = append(details, "snoozed until "+ch.SnoozedUntil.UTC().Format(time.RFC3339))
+			}
+		} else {
+			c.SnoozedUntil = nil
+		}
+		if c.Status == store.StatusResolved {
+			c.WaitingSince = nil
+		}
+		if ch.AssigneeID != nil && *ch.AssigneeID != c.AssigneeID {
+			details = append(details, fmt.Sprintf("assignee %d→%d", c.AssigneeID, *ch.AssigneeID))
+			c.AssigneeID = *ch.AssigneeID
+		}
+		if ch.TeamID != nil && *ch.TeamID != c.TeamID {
+			details = append(details, fmt.Sprintf("team %d→%d", c.TeamID, *ch.TeamID))
+			c.TeamID = *ch.TeamID
+		}
+		if ch.Priority != nil && *ch.Priority != c.Priority {
+			details = append(details, fmt.Sprintf("priority %d→%d", c.Priority, *ch.Priority))
+			c.Priority = *ch.Priority
+		}
+		if ch.Tags != nil {
+			details = append(details, "tags "+strings.Join(*ch.Tags, ","))
+			c.Tags = *ch.Tags
+		}
+		if ch.LinkedID != nil && *ch.LinkedID != c.LinkedID {
+			details = append(details, fmt.Sprintf("linked to %d", *ch.LinkedID))
+			c.LinkedID = *ch.LinkedID
+		}
+		if len(details) == 0 {
+			out = c
+			return nil
+		}
+		c.UpdatedAt = time.Now().UTC()
+		_, err = tx.ExecContext(ctx, `UPDATE conversations SET status = ?, snoozed_until = ?, waiting_since = ?, assignee_id = ?, team_id = ?,
+			priority = ?, tags = ?, linked_id = ?, updated_at = ? WHERE id = ?`,
+			c.Status, nullMS(c.SnoozedUntil), nullMS(c.WaitingSince), nullID(c.AssigneeID), nullID(c.TeamID),
+			c.Priority, toJSON(c.Tags), nullID(c.LinkedID), ms(c.UpdatedAt), id)
+		if err != nil {
+			return conflict(err, "conversation change")
+		}
+		out = c
+		return audit(ctx, tx, by, "conversation.update", fmt.Sprintf("conversation/%d", id), strings.Join(details, "; "))
+	})
+	return out, err
+}
+
+// AddNote stores an internal note; it is never sent.
+func (s *Store) AddNote(ctx context.Context, conversationID, agentID int64, body string, now time.Time) (store.Message, error) {
+	m := store.Message{ConversationID: conversationID, Direction: store.DirNote, AgentID: agentID, Body: body,
+		Delivery: store.Internal, SentAt: now.UTC(), CreatedAt: now.UTC()}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT channel_id FROM conversations WHERE id = ?`, conversationID).Scan(&m.ChannelID); err != nil {
+			return notFound(err, "conversation", conversationID)
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO messages (conversation_id, channel_id, direction, agent_id, body, delivery, sent_at, created_at) VALUES (?, ?, 'note', ?, ?, 'internal', ?, ?)`,
+			conversationID, m.ChannelID, nullID(agentID), body, ms(now), ms(now))
+		if err != nil {
+			return err
+		}
+		m.ID, _ = res.LastInsertId()
+		_, err = tx.ExecContext(ctx, `UPDATE conversations SET message_count = message_count + 1, updated_at = ? WHERE id = ?`, ms(now), conversationID)
+		return err
+	})
+	return m, err
+}
+
+// QueueReply stores the reply and its outbox entry in one transaction.
+func (s *Store) QueueReply(ctx context.Context, r store.Reply) (store.Message, store.OutboxEntry, error) {
+	now := r.Now.UTC()
+	m := store.Message{ConversationID: r.ConversationID, Direction: store.DirOutbound, AgentID: r.AgentID, Body: r.Body,
+		Delivery: store.Queued, SentAt: now, CreatedAt: now}
+	e := store.OutboxEntry{ConversationID: r.ConversationID, IdempotencyKey: r.IdempotencyKey, NextAttemptAt: now, State: store.OutboxPending}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var status store.Status
+		if err := tx.QueryRowContext(ctx, `SELECT channel_id, status FROM conversations WHERE id = ?`, r.ConversationID).Scan(&m.ChannelID, &status); err != nil {
+			return notFound(err, "conversation", r.ConversationID)
+		}
+		if status == store.StatusResolved {
+			return fmt.Errorf("conversation %d is resolved; reopen it to reply: %w", r.ConversationID, store.ErrConflict)
+		}
+		// Answer the customer's latest message, so the platform threads it.
+		err := tx.QueryRowContext(ctx, `SELECT COALESCE(platform_id, '') FROM messages WHERE conversation_id = ? AND direction = 'in' ORDER BY id DESC LIMIT 1`, r.ConversationID).Scan(&m.ReplyTo)
+		if err != nil && err != sql.ErrNoRows {
+			return err
+		}
+		e.ChannelID = m.ChannelID
+		res, err := tx.ExecContext(ctx, `INSERT INTO messages (conversation_id, channel_id, direction, agent_id, body, reply_to, delivery, sent_at, created_at) VALUES (?, ?, 'out', ?, ?, ?, 'queued', ?, ?)`,
+			r.ConversationID, m.ChannelID, nullID(r.AgentID), r.Body, m.ReplyTo, ms(now), ms(now))
+		if err != nil {
+			return err
+		}
+		m.ID, _ = res.LastInsertId()
+		e.MessageID = m.ID
+		res, err = tx.ExecContext(ctx, `INSERT INTO outbox (message_id, conversation_id, channel_id, idempotency_key, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+			m.ID, r.ConversationID, m.ChannelID, r.IdempotencyKey, ms(now), ms(now))
+		if err != nil {
+			return conflict(err, "outbox entry "+r.IdempotencyKey)
+		}
+		e.ID, _ = res.LastInsertId()
+		// The customer has an answer: the wait clock stops, and the first
+		// response time is recorded once.
+		_, err = tx.ExecContext(ctx, `UPDATE conversations SET waiting_since = NULL, first_response_at = COALESCE(first_response_at, ?),
+			status = CASE WHEN status = 'new' THEN 'open' ELSE status END,
+			message_count = message_count + 1, last_message_at = ?, last_preview = ?, assignee_id = COALESCE(assignee_id, ?), updated_at = ? WHERE id = ?`,
+			ms(now), ms(now), preview(r.Body), nullID(r.AgentID), ms(now), r.ConversationID)
+		return err
+	})
+	return m, e, err
+}
+
+// Stats gives the live figures for metrics.
+func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
+	var st store.Stats
+	err := s.r.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM conversations WHERE status <> 'resolved'),
+		(SELECT COUNT(*) FROM outbox WHERE state = 'pending'),
+		(SELECT COUNT(*) FROM outbox WHERE state = 'failed')`).Scan(&st.OpenConversations, &st.OutboxDepth, &st.OutboxFailed)
+	return st, err
+}

@@ -1,0 +1,449 @@
+// Package store holds webcare's domain records and the Store interface that
+// every storage engine implements. The engines live in sub-packages (sqlite,
+// and later postgres); storetest holds the contract suite they all must pass.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors every engine returns, wrapped, so callers can test with errors.Is.
+var (
+	// ErrNotFound means the record asked for does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means the change clashes with existing data (a duplicate
+	// e-mail, a reply to a resolved conversation, a stale state change).
+	ErrConflict = errors.New("conflict")
+)
+
+// Direction says who wrote a message.
+type Direction string
+
+// Message directions.
+const (
+	DirInbound  Direction = "in"   // from the customer
+	DirOutbound Direction = "out"  // a reply by an agent
+	DirNote     Direction = "note" // internal, never sent
+)
+
+// Visibility says whether a conversation happens in public (a mention, a
+// comment) or in private (a DM, an e-mail, a chat).
+type Visibility string
+
+// Conversation visibilities.
+const (
+	Public  Visibility = "public"
+	Private Visibility = "private"
+)
+
+// Status is a conversation's place in the agent's workflow.
+type Status string
+
+// Conversation statuses.
+const (
+	StatusNew      Status = "new"      // nobody has answered yet
+	StatusOpen     Status = "open"     // being worked on
+	StatusPending  Status = "pending"  // waiting for the customer
+	StatusSnoozed  Status = "snoozed"  // hidden until SnoozedUntil
+	StatusResolved Status = "resolved" // done; a new inbound message reopens it
+)
+
+// Valid reports whether s is one of the known statuses.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusNew, StatusOpen, StatusPending, StatusSnoozed, StatusResolved:
+		return true
+	}
+	return false
+}
+
+// Delivery is the state of a message on its way to or from the platform.
+type Delivery string
+
+// Delivery states.
+const (
+	Received Delivery = "received" // inbound, stored
+	Queued   Delivery = "queued"   // outbound, waiting in the outbox
+	Sent     Delivery = "sent"     // accepted by the platform
+	Failed   Delivery = "failed"   // given up; shown to the agent
+	Internal Delivery = "internal" // a note, never delivered
+)
+
+// Role decides what an agent may do; the server enforces it on every request.
+type Role string
+
+// Roles, from most to least powerful.
+const (
+	RoleAdmin      Role = "admin"
+	RoleSupervisor Role = "supervisor"
+	RoleAgent      Role = "agent"
+	RoleVolunteer  Role = "volunteer" // crisis help from other departments
+	RoleField      Role = "field"     // pursers, desks: only what is handed to them
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleAdmin, RoleSupervisor, RoleAgent, RoleVolunteer, RoleField:
+		return true
+	}
+	return false
+}
+
+// Presence says whether an agent can take work now.
+type Presence string
+
+// Presence values.
+const (
+	Online  Presence = "online"
+	Away    Presence = "away"
+	Offline Presence = "offline"
+)
+
+// Valid reports whether p is a known presence.
+func (p Presence) Valid() bool { return p == Online || p == Away || p == Offline }
+
+// Channel is one account on one platform: the X account, a Facebook page, a
+// WhatsApp number, a mailbox, a chat widget, or an API feed.
+type Channel struct {
+	ID        int64             `json:"id"`
+	Kind      string            `json:"kind"` // api, x, facebook, instagram, whatsapp, telegram, mastodon, email, webchat
+	Name      string            `json:"name"`
+	Locale    string            `json:"locale,omitempty"` // the language most customers write in
+	Settings  map[string]string `json:"settings,omitempty"`
+	TokenHash []byte            `json:"-"` // SHA-256 of the ingest token
+	Disabled  bool              `json:"disabled"`
+	CreatedAt time.Time         `json:"created_at"`
+}
+
+// Contact is one person, with every identity they used and one history.
+type Contact struct {
+	ID         int64      `json:"id"`
+	Name       string     `json:"name"`
+	Language   string     `json:"language,omitempty"`
+	Identities []Identity `json:"identities"`
+	CreatedAt  time.Time  `json:"created_at"`
+	UpdatedAt  time.Time  `json:"updated_at"`
+}
+
+// Identity is a contact's handle on one platform. (Platform, ExternalID) is
+// unique: the same X user id is always the same contact.
+type Identity struct {
+	ID          int64     `json:"id"`
+	ContactID   int64     `json:"contact_id"`
+	Platform    string    `json:"platform"`
+	ExternalID  string    `json:"external_id"`
+	Handle      string    `json:"handle,omitempty"`
+	DisplayName string    `json:"display_name,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+// Conversation is one thread with a contact on one channel.
+type Conversation struct {
+	ID              int64      `json:"id"`
+	ChannelID       int64      `json:"channel_id"`
+	ContactID       int64      `json:"contact_id"`
+	Visibility      Visibility `json:"visibility"`
+	Status          Status     `json:"status"`
+	Language        string     `json:"language,omitempty"`
+	Subject         string     `json:"subject,omitempty"`
+	AssigneeID      int64      `json:"assignee_id,omitempty"`
+	TeamID          int64      `json:"team_id,omitempty"`
+	LinkedID        int64      `json:"linked_id,omitempty"` // the public thread a private one was moved from, or back
+	Priority        int        `json:"priority"`
+	Tags            []string   `json:"tags"`
+	SnoozedUntil    *time.Time `json:"snoozed_until,omitempty"`
+	WaitingSince    *time.Time `json:"waiting_since,omitempty"` // oldest unanswered inbound message
+	FirstResponseAt *time.Time `json:"first_response_at,omitempty"`
+	LastMessageAt   time.Time  `json:"last_message_at"`
+	LastPreview     string     `json:"last_preview"`
+	MessageCount    int        `json:"message_count"`
+	DeliveryFailed  bool       `json:"delivery_failed"` // a reply finally failed; the agent must act
+	CreatedAt       time.Time  `json:"created_at"`
+	UpdatedAt       time.Time  `json:"updated_at"`
+}
+
+// Message is one contact moment: inbound, an agent's reply, or a note.
+type Message struct {
+	ID             int64     `json:"id"`
+	ConversationID int64     `json:"conversation_id"`
+	ChannelID      int64     `json:"channel_id"`
+	Direction      Direction `json:"direction"`
+	AgentID        int64     `json:"agent_id,omitempty"`
+	Body           string    `json:"body"`
+	PlatformID     string    `json:"platform_id,omitempty"`
+	ReplyTo        string    `json:"reply_to,omitempty"` // platform id of the message this answers
+	Delivery       Delivery  `json:"delivery"`
+	DeliveryError  string    `json:"delivery_error,omitempty"`
+	SentAt         time.Time `json:"sent_at"`    // when the author wrote it (platform time)
+	CreatedAt      time.Time `json:"created_at"` // when webcare stored it
+}
+
+// Agent is a person who works in webcare.
+type Agent struct {
+	ID           int64     `json:"id"`
+	Email        string    `json:"email"`
+	Name         string    `json:"name"`
+	Role         Role      `json:"role"`
+	Languages    []string  `json:"languages"`
+	Skills       []string  `json:"skills"`
+	Capacity     int       `json:"capacity"`
+	Presence     Presence  `json:"presence"`
+	Disabled     bool      `json:"disabled"`
+	TeamIDs      []int64   `json:"team_ids"`
+	PasswordHash string    `json:"-"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// Team groups agents; a conversation's team decides its queue.
+type Team struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	AgentIDs  []int64   `json:"agent_ids"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Template is a canned reply with variables ({{contact.name}}) and a variant
+// per language and tone.
+type Template struct {
+	ID        int64             `json:"id"`
+	Name      string            `json:"name"`
+	Shortcut  string            `json:"shortcut"`
+	Variants  []TemplateVariant `json:"variants"`
+	CreatedAt time.Time         `json:"created_at"`
+}
+
+// TemplateVariant is a template's text in one language and tone.
+type TemplateVariant struct {
+	Language string `json:"language"`
+	Tone     string `json:"tone,omitempty"` // e.g. formal, casual
+	Body     string `json:"body"`
+}
+
+// AuditEntry records who did what; the trail is append-only.
+type AuditEntry struct {
+	ID      int64     `json:"id"`
+	At      time.Time `json:"at"`
+	AgentID int64     `json:"agent_id,omitempty"` // 0: the system or a CLI operator
+	Action  string    `json:"action"`             // e.g. conversation.assign
+	Subject string    `json:"subject"`            // e.g. conversation/42
+	Detail  string    `json:"detail,omitempty"`
+}
+
+// Actor is who performs a change, for the audit trail.
+type Actor struct {
+	AgentID int64  // 0 for the system
+	Via     string // "api", "cli", "system"
+}
+
+// OutboxEntry is a reply waiting to be delivered to its platform.
+type OutboxEntry struct {
+	ID             int64     `json:"id"`
+	MessageID      int64     `json:"message_id"`
+	ConversationID int64     `json:"conversation_id"`
+	ChannelID      int64     `json:"channel_id"`
+	IdempotencyKey string    `json:"idempotency_key"`
+	Attempts       int       `json:"attempts"`
+	NextAttemptAt  time.Time `json:"next_attempt_at"`
+	LastError      string    `json:"last_error,omitempty"`
+	State          string    `json:"state"` // pending, sent, failed
+	PlatformID     string    `json:"platform_id,omitempty"`
+}
+
+// Outbox entry states.
+const (
+	OutboxPending = "pending"
+	OutboxSent    = "sent"
+	OutboxFailed  = "failed"
+)
+
+// Session is a logged-in browser; only the token's hash is stored.
+type Session struct {
+	TokenHash []byte
+	AgentID   int64
+	ExpiresAt time.Time
+}
+
+// APIToken lets an integration act as an agent; only its hash is stored.
+type APIToken struct {
+	ID         int64      `json:"id"`
+	AgentID    int64      `json:"agent_id"`
+	Name       string     `json:"name"`
+	Hash       []byte     `json:"-"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at,omitempty"`
+}
+
+// Inbound is a normalised, already validated customer message on its way
+// into the store. The ingest package builds it; the store threads it.
+type Inbound struct {
+	ChannelID  int64
+	PlatformID string // the platform's message id; the dedupe key with ChannelID
+	Platform   string // identity namespace: "x", "email", "api:7"…
+	ExternalID string // the author's stable id on that platform
+	Handle     string
+	Name       string
+	Body       string
+	ReplyTo    string // platform id of the message this answers, if any
+	Private    bool
+	Language   string
+	Subject    string
+	SentAt     time.Time
+	ReceivedAt time.Time
+	Processed  bool // true when no post-commit stage needs to see it
+}
+
+// IngestResult tells what the store did with one Inbound.
+type IngestResult struct {
+	MessageID       int64
+	ConversationID  int64
+	ContactID       int64
+	Duplicate       bool // already stored earlier; nothing changed
+	NewConversation bool
+	NewContact      bool
+}
+
+// ConversationFilter selects conversations for a list; zero fields match all.
+type ConversationFilter struct {
+	Statuses   []Status
+	ChannelID  int64
+	Language   string
+	AssigneeID int64 // -1: unassigned
+	TeamID     int64 // -1: no team
+	ContactID  int64
+	Before     Cursor // page after this position; zero starts at the newest
+	Limit      int
+}
+
+// Cursor is a position in a conversation list ordered by last message,
+// newest first.
+type Cursor struct {
+	At time.Time
+	ID int64
+}
+
+// ContactFilter selects contacts.
+type ContactFilter struct {
+	Query string // matches name, handle or external id (prefix, case-insensitive)
+	After int64  // cursor: contacts with a smaller id
+	Limit int
+}
+
+// Reply is an agent's answer, queued for delivery.
+type Reply struct {
+	ConversationID int64
+	AgentID        int64
+	Body           string
+	IdempotencyKey string // one per outbox entry; the platform may dedupe on it
+	Now            time.Time
+}
+
+// ConversationChange is a partial update by an agent; nil fields stay.
+type ConversationChange struct {
+	Status       *Status
+	SnoozedUntil *time.Time
+	AssigneeID   *int64 // 0 unassigns
+	TeamID       *int64 // 0 clears
+	Priority     *int
+	Tags         *[]string
+	LinkedID     *int64
+}
+
+// Store is everything webcare keeps. Every method takes the caller's context;
+// lookups return ErrNotFound (wrapped) rather than zero values.
+type Store interface {
+	// Ingest stores a batch of inbound messages in one transaction: it
+	// dedupes on (channel, platform id), resolves or creates contacts and
+	// threads each message. Results are in input order.
+	Ingest(ctx context.Context, batch []Inbound) ([]IngestResult, error)
+	// Unprocessed lists inbound messages that post-commit stages have not
+	// yet seen, oldest first.
+	Unprocessed(ctx context.Context, limit int) ([]Message, error)
+	// MarkProcessed records that the stages have seen these messages.
+	MarkProcessed(ctx context.Context, ids []int64) error
+
+	CreateChannel(ctx context.Context, c *Channel, by Actor) error
+	UpdateChannel(ctx context.Context, c *Channel, by Actor) error
+	Channel(ctx context.Context, id int64) (Channel, error)
+	Channels(ctx context.Context) ([]Channel, error)
+
+	Contact(ctx context.Context, id int64) (Contact, error)
+	Contacts(ctx context.Context, f ContactFilter) ([]Contact, error)
+	// MergeContacts moves every identity and conversation of from into into
+	// and deletes from.
+	MergeContacts(ctx context.Context, into, from int64, by Actor) error
+
+	Conversation(ctx context.Context, id int64) (Conversation, error)
+	Conversations(ctx context.Context, f ConversationFilter) ([]Conversation, error)
+	// CountConversations counts what Conversations would list without a limit.
+	CountConversations(ctx context.Context, f ConversationFilter) (int, error)
+	// Messages lists a conversation's messages oldest first, after the
+	// given message id.
+	Messages(ctx context.Context, conversationID, after int64, limit int) ([]Message, error)
+	Message(ctx context.Context, id int64) (Message, error)
+	UpdateConversation(ctx context.Context, id int64, ch ConversationChange, by Actor) (Conversation, error)
+	AddNote(ctx context.Context, conversationID, agentID int64, body string, now time.Time) (Message, error)
+	// QueueReply stores an outbound message and its outbox entry in one
+	// transaction. A resolved conversation gives ErrConflict.
+	QueueReply(ctx context.Context, r Reply) (Message, OutboxEntry, error)
+
+	// ClaimOutbox leases up to limit due entries until now+lease, so that
+	// no other worker takes them meanwhile.
+	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxEntry, error)
+	// DeliverOutbox records a successful send.
+	DeliverOutbox(ctx context.Context, id int64, platformID string, now time.Time) error
+	// RetryOutbox records a failed attempt and when to try again.
+	RetryOutbox(ctx context.Context, id int64, errText string, next time.Time) error
+	// FailOutbox gives up on an entry; the conversation shows the failure.
+	FailOutbox(ctx context.Context, id int64, errText string, now time.Time) error
+	OutboxEntry(ctx context.Context, id int64) (OutboxEntry, error)
+	// OutboxDepth counts entries not yet delivered or failed.
+	OutboxDepth(ctx context.Context) (int, error)
+	// Stats gives the figures the metrics page shows.
+	Stats(ctx context.Context) (Stats, error)
+
+	CreateAgent(ctx context.Context, a *Agent, by Actor) error
+	UpdateAgent(ctx context.Context, a *Agent, by Actor) error
+	Agent(ctx context.Context, id int64) (Agent, error)
+	AgentByEmail(ctx context.Context, email string) (Agent, error)
+	Agents(ctx context.Context) ([]Agent, error)
+
+	CreateTeam(ctx context.Context, t *Team, by Actor) error
+	UpdateTeam(ctx context.Context, t *Team, by Actor) error
+	Team(ctx context.Context, id int64) (Team, error)
+	Teams(ctx context.Context) ([]Team, error)
+
+	CreateTemplate(ctx context.Context, t *Template, by Actor) error
+	UpdateTemplate(ctx context.Context, t *Template, by Actor) error
+	DeleteTemplate(ctx context.Context, id int64, by Actor) error
+	Template(ctx context.Context, id int64) (Template, error)
+	Templates(ctx context.Context) ([]Template, error)
+
+	CreateSession(ctx context.Context, s Session) error
+	SessionAgent(ctx context.Context, tokenHash []byte, now time.Time) (Agent, error)
+	DeleteSession(ctx context.Context, tokenHash []byte) error
+
+	CreateAPIToken(ctx context.Context, t *APIToken, by Actor) error
+	APITokenAgent(ctx context.Context, hash []byte, now time.Time) (Agent, error)
+	APITokens(ctx context.Context, agentID int64) ([]APIToken, error)
+	DeleteAPIToken(ctx context.Context, id int64, by Actor) error
+
+	// Audit appends to the trail; Audits lists it newest first.
+	Audit(ctx context.Context, e AuditEntry) error
+	Audits(ctx context.Context, subject string, before int64, limit int) ([]AuditEntry, error)
+
+	// Setting and SetSetting keep small instance-wide values (the setup token).
+	Setting(ctx context.Context, key string) (string, error)
+	SetSetting(ctx context.Context, key, value string) error
+
+	Close() error
+}
+
+// Stats are live figures for metrics and the dashboard.
+type Stats struct {
+	OpenConversations int
+	OutboxDepth       int
+	OutboxFailed      int
+}
