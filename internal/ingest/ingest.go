@@ -1,0 +1,449 @@
+// Package ingest is the one entry point for every inbound customer message.
+// It checks and normalises the message, group-commits it to the store with
+// others that arrive at the same moment, and only after the commit publishes
+// events and hands the message to the later stages.
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/webcare/webcare/internal/bus"
+	"github.com/webcare/webcare/internal/store"
+)
+
+// Limits on what a message may hold. Platforms allow less; these bound what
+// a hostile sender can make us store.
+const (
+	MaxBodyBytes  = 64 << 10
+	MaxIDBytes    = 512
+	MaxNameBytes  = 256
+	MaxSubjectLen = 998 // RFC 5322 line length
+)
+
+// Message is a normalised inbound message, as a channel adapter hands it over.
+type Message struct {
+	ChannelID  int64
+	PlatformID string // the platform's id for this message; required
+	From       Author
+	Text       string
+	ReplyTo    string // platform id of the message this answers
+	Private    bool   // a DM, mail or chat rather than a public post
+	Language   string // if the platform or sender knows it
+	Subject    string
+	SentAt     time.Time // zero: now
+}
+
+// Author is who wrote a message, as the platform names them.
+type Author struct {
+	Platform   string // identity namespace; empty: derived from the channel
+	ExternalID string // required: the platform's stable user id
+	Handle     string
+	Name       string
+}
+
+// Result tells the caller what happened to its message.
+type Result = store.IngestResult
+
+// ErrInvalid wraps every reason a message is refused; the message says why.
+var ErrInvalid = errors.New("invalid message")
+
+// ErrUnknownChannel means the channel does not exist or is disabled.
+var ErrUnknownChannel = errors.New("unknown channel")
+
+// Stage is a step after the commit (understanding, routing). It must be
+// idempotent: after a crash a message may be processed again.
+type Stage interface {
+	Name() string
+	Process(ctx context.Context, m store.Message) error
+}
+
+// Metrics receives the pipeline's figures; nil fields are ignored.
+type Metrics struct {
+	Ingested   func(n int)           // new messages committed
+	Duplicates func(n int)           // re-deliveries recognised
+	Latency    func(d time.Duration) // from Ingest call to commit
+	BatchSize  func(n int)
+}
+
+// Pipeline group-commits inbound messages.
+type Pipeline struct {
+	store   store.Store
+	bus     bus.Bus
+	stages  []Stage
+	log     *slog.Logger
+	metrics Metrics
+	now     func() time.Time
+
+	queue    chan *request
+	maxBatch int
+	nudge    chan struct{} // wakes the stage runner
+	channels sync.Map      // channel id → store.Channel, for checks on the hot path
+	wg       sync.WaitGroup
+	closed   chan struct{}
+	once     sync.Once
+}
+
+type request struct {
+	in    store.Inbound
+	start time.Time
+	done  chan outcome
+}
+
+type outcome struct {
+	res Result
+	err error
+}
+
+// Options configure a Pipeline; zero values give sensible defaults.
+type Options struct {
+	Stages   []Stage
+	Log      *slog.Logger
+	Metrics  Metrics
+	Now      func() time.Time
+	MaxBatch int // messages per transaction; default 512
+}
+
+// New starts a pipeline; Close stops it after draining what was accepted.
+func New(st store.Store, b bus.Bus, o Options) *Pipeline {
+	p := &Pipeline{
+		store: st, bus: b, stages: o.Stages, log: o.Log, metrics: o.Metrics, now: o.Now,
+		maxBatch: o.MaxBatch,
+		nudge:    make(chan struct{}, 1),
+		closed:   make(chan struct{}),
+	}
+	if p.log == nil {
+		p.log = slog.New(slog.DiscardHandler)
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.maxBatch <= 0 {
+		p.maxBatch = 512
+	}
+	p.queue = make(chan *request, p.maxBatch*4)
+	p.wg.Add(2)
+	go p.commitLoop()
+	go p.stageLoop()
+	p.nudgeStages() // finish what a previous run left unprocessed
+	return p
+}
+
+// Close stops accepting, commits what is queued and waits for the workers.
+func (p *Pipeline) Close() {
+	p.once.Do(func() {
+		close(p.closed)
+		p.wg.Wait()
+	})
+}
+
+// Ingest checks m, commits it durably (possibly together with others) and
+// returns what was stored. When it returns without error the message is on
+// disk; a re-delivery returns the same ids with Duplicate set.
+func (p *Pipeline) Ingest(ctx context.Context, m Message) (Result, error) {
+	in, err := p.normalise(ctx, m)
+	if err != nil {
+		return Result{}, err
+	}
+	r := &request{in: in, start: time.Now(), done: make(chan outcome, 1)}
+	select {
+	case p.queue <- r:
+	case <-p.closed:
+		return Result{}, errors.New("ingest: shutting down")
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+	// Once queued, the message will be committed even if the caller stops
+	// waiting: we must not report failure for a message that is stored.
+	select {
+	case o := <-r.done:
+		return o.res, o.err
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+}
+
+// normalise checks and cleans a message into the store's form.
+func (p *Pipeline) normalise(ctx context.Context, m Message) (store.Inbound, error) {
+	ch, err := p.channel(ctx, m.ChannelID)
+	if err != nil {
+		return store.Inbound{}, err
+	}
+	bad := func(format string, a ...any) (store.Inbound, error) {
+		return store.Inbound{}, fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, a...)...)
+	}
+	fields := []struct {
+		name, value string
+		max         int
+		required    bool
+	}{
+		{"id", m.PlatformID, MaxIDBytes, true},
+		{"from.id", m.From.ExternalID, MaxIDBytes, true},
+		{"from.platform", m.From.Platform, 64, false},
+		{"from.handle", m.From.Handle, MaxNameBytes, false},
+		{"from.name", m.From.Name, MaxNameBytes, false},
+		{"reply_to", m.ReplyTo, MaxIDBytes, false},
+		{"language", m.Language, 16, false},
+		{"subject", m.Subject, MaxSubjectLen, false},
+		{"text", m.Text, MaxBodyBytes, true},
+	}
+	for _, f := range fields {
+		switch {
+		case !utf8.ValidString(f.value):
+			return bad("%s is not valid UTF-8", f.name)
+		case f.required && strings.TrimSpace(f.value) == "":
+			return bad("%s is required", f.name)
+		case len(f.value) > f.max:
+			return bad("%s is %d bytes; the limit is %d", f.name, len(f.value), f.max)
+		case strings.ContainsRune(f.value, 0):
+			return bad("%s contains a NUL character", f.name)
+		}
+	}
+	platform := m.From.Platform
+	if platform == "" {
+		platform = ch.Kind
+		if ch.Kind == "api" {
+			// Ids from an integration mean something only to that system.
+			platform = "api:" + strconv.FormatInt(ch.ID, 10)
+		}
+	}
+	now := p.now().UTC()
+	sent := m.SentAt.UTC()
+	if m.SentAt.IsZero() || sent.After(now.Add(5*time.Minute)) {
+		sent = now // a clock in the future would sort the message above everything
+	}
+	lang := strings.ToLower(strings.TrimSpace(m.Language))
+	if lang == "" {
+		lang = ch.Locale
+	}
+	return store.Inbound{
+		ChannelID:  ch.ID,
+		PlatformID: strings.TrimSpace(m.PlatformID),
+		Platform:   strings.ToLower(platform),
+		ExternalID: strings.TrimSpace(m.From.ExternalID),
+		Handle:     oneLine(m.From.Handle),
+		Name:       oneLine(m.From.Name),
+		Body:       cleanText(m.Text),
+		ReplyTo:    strings.TrimSpace(m.ReplyTo),
+		Private:    m.Private,
+		Language:   lang,
+		Subject:    oneLine(m.Subject),
+		SentAt:     sent,
+		ReceivedAt: now,
+		Processed:  len(p.stages) == 0,
+	}, nil
+}
+
+// channel returns an enabled channel, cached: channels change rarely and
+// this is on every message's path.
+func (p *Pipeline) channel(ctx context.Context, id int64) (store.Channel, error) {
+	if c, ok := p.channels.Load(id); ok {
+		return c.(store.Channel), nil
+	}
+	c, err := p.store.Channel(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && c.Disabled) {
+		return c, fmt.Errorf("%w: %d", ErrUnknownChannel, id)
+	}
+	if err != nil {
+		return c, err
+	}
+	p.channels.Store(id, c)
+	return c, nil
+}
+
+// ForgetChannel drops a channel from the cache after it changed.
+func (p *Pipeline) ForgetChannel(id int64) { p.channels.Delete(id) }
+
+// oneLine strips control characters (newlines included) from a name-like field.
+func oneLine(s string) string {
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s))
+}
+
+// cleanText drops control characters other than newline and tab, and
+// normalises line endings, keeping everything the customer wrote.
+func cleanText(s string) string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	return strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' {
+			return r
+		}
+		if r == '\r' {
+			return '\n'
+		}
+		if unicode.IsControl(r) {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// commitLoop takes whatever is queued — up to maxBatch — and commits it in
+// one transaction. Under light load a batch is one message and nobody
+// waits; under a surge batches grow and the fsync cost is shared.
+func (p *Pipeline) commitLoop() {
+	defer p.wg.Done()
+	batch := make([]*request, 0, p.maxBatch)
+	for {
+		select {
+		case r := <-p.queue:
+			batch = append(batch[:0], r)
+		case <-p.closed:
+			// Drain: every request that made it into the queue is committed.
+			for {
+				select {
+				case r := <-p.queue:
+					p.commit([]*request{r})
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < p.maxBatch {
+			select {
+			case r := <-p.queue:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		p.commit(batch)
+	}
+}
+
+func (p *Pipeline) commit(batch []*request) {
+	ctx := context.Background() // a caller that gave up must not abort the others
+	in := make([]store.Inbound, len(batch))
+	for i, r := range batch {
+		in[i] = r.in
+	}
+	results, err := p.store.Ingest(ctx, in)
+	if err != nil && len(batch) > 1 {
+		// One bad message must not sink the rest: retry one by one.
+		p.log.Warn("ingest batch failed; retrying one by one", "size", len(batch), "err", err)
+		for _, r := range batch {
+			p.commit([]*request{r})
+		}
+		return
+	}
+	if err != nil {
+		p.log.Error("ingest failed", "channel_id", batch[0].in.ChannelID, "platform_id", batch[0].in.PlatformID, "err", err)
+		batch[0].done <- outcome{err: fmt.Errorf("store: %w", err)}
+		return
+	}
+	var events []bus.Event
+	fresh, dups := 0, 0
+	for i, r := range batch {
+		res := results[i]
+		r.done <- outcome{res: res}
+		if p.metrics.Latency != nil {
+			p.metrics.Latency(time.Since(r.start))
+		}
+		if res.Duplicate {
+			dups++
+			continue
+		}
+		fresh++
+		events = append(events, bus.Event{Type: bus.MessageReceived, At: r.in.ReceivedAt, ConversationID: res.ConversationID,
+			MessageID: res.MessageID, ContactID: res.ContactID, ChannelID: r.in.ChannelID})
+	}
+	if p.metrics.Ingested != nil {
+		p.metrics.Ingested(fresh)
+	}
+	if p.metrics.Duplicates != nil && dups > 0 {
+		p.metrics.Duplicates(dups)
+	}
+	if p.metrics.BatchSize != nil {
+		p.metrics.BatchSize(len(batch))
+	}
+	if len(events) > 0 {
+		if err := p.bus.Publish(ctx, events...); err != nil {
+			// The messages are stored; agents see them on their next load.
+			p.log.Warn("publish failed", "events", len(events), "err", err)
+		}
+		if len(p.stages) > 0 {
+			p.nudgeStages()
+		}
+	}
+}
+
+func (p *Pipeline) nudgeStages() {
+	select {
+	case p.nudge <- struct{}{}:
+	default:
+	}
+}
+
+// stageLoop runs the stages over every unprocessed message in the store, in
+// order. It reads its work from the store, not from memory, so a crash
+// between commit and routing loses nothing: the next start picks it up.
+func (p *Pipeline) stageLoop() {
+	defer p.wg.Done()
+	if len(p.stages) == 0 {
+		return
+	}
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-p.closed:
+			return
+		case <-p.nudge:
+		case <-tick.C:
+		}
+		for p.runStages() {
+		}
+	}
+}
+
+// runStages processes one page of unprocessed messages; it reports whether
+// there may be more.
+func (p *Pipeline) runStages() bool {
+	ctx := context.Background()
+	msgs, err := p.store.Unprocessed(ctx, 500)
+	if err != nil {
+		p.log.Error("stages: listing unprocessed messages", "err", err)
+		return false
+	}
+	if len(msgs) == 0 {
+		return false
+	}
+	done := make([]int64, 0, len(msgs))
+	for _, m := range msgs {
+		ok := true
+		for _, s := range p.stages {
+			if err := s.Process(ctx, m); err != nil {
+				// Left unprocessed: the next round tries again.
+				p.log.Error("stage failed", "stage", s.Name(), "message_id", m.ID, "conversation_id", m.ConversationID, "err", err)
+				ok = false
+				break
+			}
+		}
+		if ok {
+			done = append(done, m.ID)
+		}
+	}
+	if err := p.store.MarkProcessed(ctx, done); err != nil {
+		p.log.Error("stages: marking processed", "err", err)
+		return false
+	}
+	select {
+	case <-p.closed:
+		return false
+	default:
+	}
+	return len(done) == len(msgs) && len(msgs) == 500
+}

@@ -1,0 +1,244 @@
+// Package outbox delivers agents' replies. A reply is stored with its outbox
+// entry in one transaction (store.QueueReply); the Worker here claims due
+// entries, sends them through the channel's Sender, and records the
+// platform's answer. Retries back off exponentially and honour Retry-After;
+// every attempt carries the entry's idempotency key, so a platform that
+// dedupes on it never shows a reply twice even after a crash mid-send.
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/webcare/webcare/internal/bus"
+	"github.com/webcare/webcare/internal/store"
+)
+
+// Worker claims and delivers outbox entries.
+type Worker struct {
+	Store   store.Store
+	Bus     bus.Bus
+	Senders map[string]Sender // by channel kind
+	Log     *slog.Logger
+	Now     func() time.Time
+
+	MaxAttempts int           // default 8
+	BaseDelay   time.Duration // first retry after about this; default 2s
+	MaxDelay    time.Duration // cap on one wait; default 10m
+	Lease       time.Duration // how long a claim lasts; default 1m
+	Concurrency int           // sends at once; default 8
+	Poll        time.Duration // how often to look for due entries; default 1s
+
+	wake chan struct{}
+	once sync.Once
+}
+
+
+func (w *Worker) init() {
+	w.once.Do(func() {
+		w.wake = make(chan struct{}, 1)
+		if w.Log == nil {
+			w.Log = slog.New(slog.DiscardHandler)
+		}
+		if w.Now == nil {
+			w.Now = time.Now
+		}
+		if w.MaxAttempts <= 0 {
+			w.MaxAttempts = 8
+		}
+		if w.BaseDelay <= 0 {
+			w.BaseDelay = 2 * time.Second
+		}
+		if w.MaxDelay <= 0 {
+			w.MaxDelay = 10 * time.Minute
+		}
+		if w.Lease <= 0 {
+			w.Lease = time.Minute
+		}
+		if w.Concurrency <= 0 {
+			w.Concurrency = 8
+		}
+		if w.Poll <= 0 {
+			w.Poll = time.Second
+		}
+	})
+}
+
+// Wake makes the worker look for due entries now (after a reply is queued).
+func (w *Worker) Wake() {
+	w.init()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run delivers until ctx ends, then waits for sends in flight.
+func (w *Worker) Run(ctx context.Context) error {
+	w.init()
+	tick := time.NewTicker(w.Poll)
+	defer tick.Stop()
+	for {
+		for {
+			n, err := w.RunOnce(ctx)
+			if err != nil && ctx.Err() == nil {
+				w.Log.Error("outbox: claiming entries", "err", err)
+			}
+			if n < w.Concurrency || ctx.Err() != nil {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		case <-w.wake:
+		}
+	}
+}
+
+// RunOnce claims one round of due entries and delivers them; it returns how
+// many it handled.
+func (w *Worker) RunOnce(ctx context.Context) (int, error) {
+	w.init()
+	entries, err := w.Store.ClaimOutbox(ctx, w.Now(), w.Lease, w.Concurrency)
+	if err != nil || len(entries) == 0 {
+		return 0, err
+	}
+	var wg sync.WaitGroup
+	for _, e := range entries {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.deliver(ctx, e)
+		}()
+	}
+	wg.Wait()
+	return len(entries), nil
+}
+
+func (w *Worker) deliver(ctx context.Context, e store.OutboxEntry) {
+	// Records are written with a context of their own: a send that
+	// succeeded must be recorded even while shutting down.
+	rec := context.WithoutCancel(ctx)
+	log := w.Log.With("outbox_id", e.ID, "conversation_id", e.ConversationID, "attempt", e.Attempts)
+	d, sender, err := w.prepare(ctx, e)
+	if err != nil {
+		w.fail(rec, e, err.Error(), log)
+		return
+	}
+	sendCtx, cancel := context.WithTimeout(ctx, w.Lease/2)
+	platformID, err := sender.Send(sendCtx, d)
+	cancel()
+	if err == nil {
+		if err := w.Store.DeliverOutbox(rec, e.ID, platformID, w.Now()); err != nil {
+			// The platform has it; the lease runs out and the same key is
+			// sent again, which the platform dedupes.
+			log.Error("outbox: recording delivery", "err", err)
+			return
+		}
+		log.Info("reply delivered", "platform_id", platformID)
+		w.publish(rec, bus.ReplyDelivered, e, "")
+		return
+	}
+	if ctx.Err() != nil {
+		return // shutting down: the lease expires and another attempt follows
+	}
+	var se *Error
+	permanent := errors.As(err, &se) && se.Permanent
+	if permanent || e.Attempts >= w.MaxAttempts {
+		w.fail(rec, e, fmt.Sprintf("%v (attempt %d of %d)", err, e.Attempts, w.MaxAttempts), log)
+		return
+	}
+	wait := w.Backoff(e.Attempts)
+	if se != nil && se.RetryAfter > wait {
+		wait = se.RetryAfter
+	}
+	next := w.Now().Add(wait)
+	if err := w.Store.RetryOutbox(rec, e.ID, err.Error(), next); err != nil {
+		log.Error("outbox: scheduling retry", "err", err)
+		return
+	}
+	log.Warn("reply not delivered; will retry", "err", err, "retry_in", wait.Round(time.Millisecond))
+	w.publish(rec, bus.ReplyRetrying, e, err.Error())
+}
+
+// prepare loads what a sender needs to know.
+func (w *Worker) prepare(ctx context.Context, e store.OutboxEntry) (Delivery, Sender, error) {
+	var d Delivery
+	ch, err := w.Store.Channel(ctx, e.ChannelID)
+	if err != nil {
+		return d, nil, fmt.Errorf("channel %d: %w", e.ChannelID, err)
+	}
+	sender := w.Senders[ch.Kind]
+	if sender == nil {
+		return d, nil, fmt.Errorf("no sender for %s channels in this build", ch.Kind)
+	}
+	conv, err := w.Store.Conversation(ctx, e.ConversationID)
+	if err != nil {
+		return d, nil, err
+	}
+	msg, err := w.Store.Message(ctx, e.MessageID)
+	if err != nil {
+		return d, nil, err
+	}
+	contact, err := w.Store.Contact(ctx, conv.ContactID)
+	if err != nil {
+		return d, nil, err
+	}
+	d = Delivery{Key: e.IdempotencyKey, Channel: ch, Conversation: conv, Message: msg}
+	// The recipient is the identity this channel's platform knows them by;
+	// a merged contact has several.
+	d.To = pickIdentity(contact.Identities, ch)
+	return d, sender, nil
+}
+
+func pickIdentity(ids []store.Identity, ch store.Channel) store.Identity {
+	want := ch.Kind
+	if ch.Kind == "api" {
+		want = fmt.Sprintf("api:%d", ch.ID)
+	}
+	var fallback store.Identity
+	for _, id := range ids {
+		if id.Platform == want {
+			return id
+		}
+		if fallback.ID == 0 {
+			fallback = id
+		}
+	}
+	return fallback
+}
+
+func (w *Worker) fail(ctx context.Context, e store.OutboxEntry, reason string, log *slog.Logger) {
+	if err := w.Store.FailOutbox(ctx, e.ID, reason, w.Now()); err != nil {
+		log.Error("outbox: recording failure", "err", err)
+		return
+	}
+	log.Error("reply failed for good", "reason", reason)
+	w.publish(ctx, bus.ReplyFailed, e, reason)
+}
+
+func (w *Worker) publish(ctx context.Context, typ string, e store.OutboxEntry, detail string) {
+	if w.Bus == nil {
+		return
+	}
+	_ = w.Bus.Publish(ctx, bus.Event{Type: typ, ConversationID: e.ConversationID, MessageID: e.MessageID, ChannelID: e.ChannelID, Detail: detail})
+}
+
+// Backoff is the wait before attempt n+1: exponential from BaseDelay, capped
+// at MaxDelay, with jitter so that many failed replies do not retry in step.
+func (w *Worker) Backoff(attempt int) time.Duration {
+	w.init()
+	d := w.BaseDelay
+	for i := 1; i < attempt && d < w.MaxDelay; i++ {
+		d *= 2
+	}
+	d = min(d, w.MaxDelay)
+	return d/2 + rand.N(d/2+1)
+}

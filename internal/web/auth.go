@@ -1,0 +1,300 @@
+package web
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"html/template"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/webcare/webcare/internal/auth"
+	"github.com/webcare/webcare/internal/store"
+)
+
+const sessionCookie = "webcare_session"
+
+type agentKey struct{}
+
+// agentFrom returns the authenticated agent of a request that passed require.
+func agentFrom(ctx context.Context) store.Agent {
+	a, _ := ctx.Value(agentKey{}).(store.Agent)
+	return a
+}
+
+func actor(r *http.Request) store.Actor {
+	return store.Actor{AgentID: agentFrom(r.Context()).ID, Via: "api"}
+}
+
+// require authenticates the request (API token or session cookie) and
+// checks the permission ("" needs only a login).
+func (s *Server) require(p auth.Permission, next handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		a, err := s.authenticate(r)
+		if err != nil {
+			return err
+		}
+		if p != "" && !auth.Can(a.Role, p) {
+			return errorf(http.StatusForbidden, "your role (%s) may not do this", a.Role)
+		}
+		return next(w, r.WithContext(context.WithValue(r.Context(), agentKey{}, a)))
+	}
+}
+
+func (s *Server) authenticate(r *http.Request) (store.Agent, error) {
+	var a store.Agent
+	var err error
+	if h := r.Header.Get("Authorization"); h != "" {
+		token, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			return a, errorf(http.StatusUnauthorized, "use Authorization: Bearer <API token>")
+		}
+		a, err = s.store.APITokenAgent(r.Context(), auth.HashToken(strings.TrimSpace(token)), s.now())
+	} else if c, cerr := r.Cookie(sessionCookie); cerr == nil {
+		a, err = s.store.SessionAgent(r.Context(), auth.HashToken(c.Value), s.now())
+	} else {
+		return a, errorf(http.StatusUnauthorized, "log in first, or send an API token")
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return a, errorf(http.StatusUnauthorized, "session expired or token unknown; log in again")
+	}
+	return a, err
+}
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	var in loginRequest
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	email := strings.ToLower(strings.TrimSpace(in.Email))
+	if !s.logins.allow(email, s.now()) {
+		return errorf(http.StatusTooManyRequests, "too many failed logins for this account; wait 15 minutes")
+	}
+	a, err := s.store.AgentByEmail(r.Context(), email)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if err != nil || a.Disabled || auth.CheckPassword(a.PasswordHash, in.Password) != nil {
+		s.logins.fail(email, s.now())
+		return errorf(http.StatusUnauthorized, "wrong e-mail address or password")
+	}
+	s.logins.reset(email)
+	if err := s.startSession(w, a); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, a)
+}
+
+func (s *Server) startSession(w http.ResponseWriter, a store.Agent) error {
+	token, hash := auth.NewToken("wcs_")
+	expires := s.now().Add(s.sessionTTL)
+	if err := s.store.CreateSession(context.Background(), store.Session{TokenHash: hash, AgentID: a.ID, ExpiresAt: expires}); err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", Expires: expires,
+		HttpOnly: true, Secure: s.secureCookies, SameSite: http.SameSiteLaxMode})
+	return nil
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if err := s.store.DeleteSession(r.Context(), auth.HashToken(c.Value)); err != nil {
+			return err
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secureCookies, SameSite: http.SameSiteLaxMode})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) showMe(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, agentFrom(r.Context()))
+}
+
+type meUpdate struct {
+	Name            *string         `json:"name"`
+	Languages       *[]string       `json:"languages"`
+	Presence        *store.Presence `json:"presence"`
+	Password        *string         `json:"password"`
+	CurrentPassword string          `json:"current_password"`
+}
+
+// updateMe lets an agent change their own name, languages, presence and
+// password — never their role.
+func (s *Server) updateMe(w http.ResponseWriter, r *http.Request) error {
+	var in meUpdate
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	a := agentFrom(r.Context())
+	if in.Name != nil {
+		if err := checkText("name", *in.Name, 1, 200); err != nil {
+			return err
+		}
+		a.Name = strings.TrimSpace(*in.Name)
+	}
+	if in.Languages != nil {
+		langs, err := checkLanguages(*in.Languages)
+		if err != nil {
+			return err
+		}
+		a.Languages = langs
+	}
+	if in.Presence != nil {
+		if !in.Presence.Valid() {
+			return errorf(http.StatusUnprocessableEntity, "presence must be online, away or offline")
+		}
+		a.Presence = *in.Presence
+	}
+	if in.Password != nil {
+		if auth.CheckPassword(a.PasswordHash, in.CurrentPassword) != nil {
+			return errorf(http.StatusForbidden, "current_password is wrong")
+		}
+		hash, err := auth.HashPassword(*in.Password)
+		if err != nil {
+			return &Error{Status: http.StatusUnprocessableEntity, Msg: err.Error()}
+		}
+		a.PasswordHash = hash
+	}
+	if err := s.store.UpdateAgent(r.Context(), &a, actor(r)); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, a)
+}
+
+// loginLimiter slows password guessing: after 10 failures in 15 minutes an
+// account refuses logins until the window passes.
+type loginLimiter struct {
+	mu       sync.Mutex
+	failures map[string][]time.Time
+}
+
+func newLoginLimiter() *loginLimiter { return &loginLimiter{failures: map[string][]time.Time{}} }
+
+const (
+	loginWindow   = 15 * time.Minute
+	loginFailures = 10
+)
+
+func (l *loginLimiter) recent(email string, now time.Time) []time.Time {
+	kept := l.failures[email][:0]
+	for _, t := range l.failures[email] {
+		if now.Sub(t) < loginWindow {
+			kept = append(kept, t)
+		}
+	}
+	if len(kept) == 0 {
+		delete(l.failures, email)
+		return nil
+	}
+	l.failures[email] = kept
+	return kept
+}
+
+func (l *loginLimiter) allow(email string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.recent(email, now)) < loginFailures
+}
+
+func (l *loginLimiter) fail(email string, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.failures[email] = append(l.recent(email, now), now)
+}
+
+func (l *loginLimiter) reset(email string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.failures, email)
+}
+
+// SetupTokenKey is the setting holding the hash of the one-time setup token.
+const SetupTokenKey = "setup_token_hash"
+
+var setupPage = template.Must(template.New("setup").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>webcare setup</title></head>
+<body><main>
+<h1>Welcome to webcare</h1>
+{{if .Done}}<p>Your administrator account is ready and you are logged in. The API is at <code>/api/v1</code>.</p>
+{{else}}{{if .Error}}<p role="alert"><strong>{{.Error}}</strong></p>{{end}}
+<p>Create the first administrator.</p>
+<form method="post" action="/setup">
+<input type="hidden" name="token" value="{{.Token}}">
+<p><label>Name <input name="name" required value="{{.Name}}"></label></p>
+<p><label>E-mail <input name="email" type="email" required value="{{.Email}}"></label></p>
+<p><label>Password (at least 10 characters) <input name="password" type="password" minlength="10" required></label></p>
+<p><button>Create administrator</button></p>
+</form>{{end}}
+</main></body></html>`))
+
+type setupView struct {
+	Token, Name, Email, Error string
+	Done                      bool
+}
+
+func (s *Server) checkSetupToken(r *http.Request, token string) error {
+	want, err := s.store.Setting(r.Context(), SetupTokenKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return errorf(http.StatusGone, "setup is already done; log in instead")
+	}
+	if err != nil {
+		return err
+	}
+	if token == "" || hex.EncodeToString(auth.HashToken(token)) != want {
+		return errorf(http.StatusForbidden, "this setup link is not valid; use the one printed in the server log")
+	}
+	return nil
+}
+
+func (s *Server) showSetup(w http.ResponseWriter, r *http.Request) error {
+	token := r.URL.Query().Get("token")
+	if err := s.checkSetupToken(r, token); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	return setupPage.Execute(w, setupView{Token: token})
+}
+
+func (s *Server) completeSetup(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		return errorf(http.StatusBadRequest, "malformed form")
+	}
+	v := setupView{Token: r.PostFormValue("token"), Name: strings.TrimSpace(r.PostFormValue("name")), Email: strings.TrimSpace(r.PostFormValue("email"))}
+	if err := s.checkSetupToken(r, v.Token); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	hash, err := auth.HashPassword(r.PostFormValue("password"))
+	if err == nil {
+		err = checkText("name", v.Name, 1, 200)
+	}
+	if err == nil && !validEmail(v.Email) {
+		err = errors.New("enter a valid e-mail address")
+	}
+	if err != nil {
+		v.Error = err.Error()
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		return setupPage.Execute(w, v)
+	}
+	a := store.Agent{Email: v.Email, Name: v.Name, Role: store.RoleAdmin, PasswordHash: hash, Presence: store.Online}
+	if err := s.store.CreateAgent(r.Context(), &a, store.Actor{Via: "setup"}); err != nil {
+		return err
+	}
+	if err := s.store.SetSetting(r.Context(), SetupTokenKey, ""); err != nil {
+		return err
+	}
+	s.log.Info("setup done: first administrator created", "agent_id", a.ID, "email", a.Email)
+	if err := s.startSession(w, a); err != nil {
+		return err
+	}
+	return setupPage.Execute(w, setupView{Done: true})
+}

@@ -1,0 +1,344 @@
+package web
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/webcare/webcare/internal/auth"
+	"github.com/webcare/webcare/internal/bus"
+	"github.com/webcare/webcare/internal/ingest"
+	"github.com/webcare/webcare/internal/store"
+)
+
+type conversationPage struct {
+	Conversations []store.Conversation `json:"conversations"`
+	NextCursor    string               `json:"next_cursor,omitempty"`
+}
+
+// listConversations answers the inbox: filters, newest activity first,
+// cursor pagination.
+func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) error {
+	me := agentFrom(r.Context())
+	q := r.URL.Query()
+	var f store.ConversationFilter
+	for _, st := range strings.Split(q.Get("status"), ",") {
+		if st = strings.TrimSpace(st); st == "" {
+			continue
+		}
+		if !store.Status(st).Valid() {
+			return errorf(http.StatusBadRequest, "status %q: use new, open, pending, snoozed or resolved", st)
+		}
+		f.Statuses = append(f.Statuses, store.Status(st))
+	}
+	var err error
+	if f.ChannelID, err = queryInt(r, "channel", 0); err != nil {
+		return err
+	}
+	if f.ContactID, err = queryInt(r, "contact", 0); err != nil {
+		return err
+	}
+	f.Language = strings.ToLower(q.Get("language"))
+	if f.AssigneeID, err = whoParam(r, "assignee", me.ID); err != nil {
+		return err
+	}
+	if f.TeamID, err = whoParam(r, "team", 0); err != nil {
+		return err
+	}
+	if !auth.Can(me.Role, auth.ReadConversations) {
+		f.AssigneeID = me.ID // field staff see what was handed to them, nothing else
+	}
+	if f.Before, err = parseCursor(q.Get("cursor")); err != nil {
+		return err
+	}
+	limit, err := queryInt(r, "limit", 50)
+	if err != nil {
+		return err
+	}
+	if limit < 1 || limit > 200 {
+		return errorf(http.StatusBadRequest, "limit must be between 1 and 200")
+	}
+	f.Limit = int(limit)
+	convs, err := s.store.Conversations(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	page := conversationPage{Conversations: convs}
+	if len(convs) == f.Limit {
+		last := convs[len(convs)-1]
+		page.NextCursor = formatCursor(store.Cursor{At: last.LastMessageAt, ID: last.ID})
+	}
+	return writeJSON(w, http.StatusOK, page)
+}
+
+// whoParam reads assignee/team: an id, "none" (-1), or for assignee "me".
+func whoParam(r *http.Request, name string, me int64) (int64, error) {
+	switch v := r.URL.Query().Get(name); v {
+	case "":
+		return 0, nil
+	case "none":
+		return -1, nil
+	case "me":
+		if me != 0 {
+			return me, nil
+		}
+	}
+	n, err := strconv.ParseInt(r.URL.Query().Get(name), 10, 64)
+	if err != nil || n <= 0 {
+		return 0, errorf(http.StatusBadRequest, "%s must be an id or \"none\" (assignee also takes \"me\")", name)
+	}
+	return n, nil
+}
+
+func formatCursor(c store.Cursor) string {
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d.%d", c.At.UnixMilli(), c.ID))
+}
+
+func parseCursor(s string) (store.Cursor, error) {
+	if s == "" {
+		return store.Cursor{}, nil
+	}
+	bad := errorf(http.StatusBadRequest, "cursor is not one this server gave out")
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return store.Cursor{}, bad
+	}
+	at, id, ok := strings.Cut(string(raw), ".")
+	msv, err1 := strconv.ParseInt(at, 10, 64)
+	idv, err2 := strconv.ParseInt(id, 10, 64)
+	if !ok || err1 != nil || err2 != nil || idv <= 0 {
+		return store.Cursor{}, bad
+	}
+	return store.Cursor{At: time.UnixMilli(msv), ID: idv}, nil
+}
+
+// conversation loads a conversation the agent may see; others are "not
+// found" so that field staff cannot probe for ids.
+func (s *Server) conversation(r *http.Request) (store.Conversation, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return store.Conversation{}, err
+	}
+	c, err := s.store.Conversation(r.Context(), id)
+	if err != nil {
+		return c, err
+	}
+	me := agentFrom(r.Context())
+	if !auth.Can(me.Role, auth.ReadConversations) && c.AssigneeID != me.ID {
+		return c, errorf(http.StatusNotFound, "conversation %d not found", id)
+	}
+	return c, nil
+}
+
+type conversationDetail struct {
+	Conversation store.Conversation   `json:"conversation"`
+	Channel      store.Channel        `json:"channel"`
+	Contact      store.Contact        `json:"contact"`
+	Messages     []store.Message      `json:"messages"`
+	MoreMessages bool                 `json:"more_messages"`
+	History      []store.Conversation `json:"history"` // the contact's other conversations, newest first
+}
+
+const detailMessages = 500
+
+func (s *Server) showConversation(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.conversation(r)
+	if err != nil {
+		return err
+	}
+	ctx := r.Context()
+	d := conversationDetail{Conversation: c}
+	if d.Channel, err = s.store.Channel(ctx, c.ChannelID); err != nil {
+		return err
+	}
+	if d.Contact, err = s.store.Contact(ctx, c.ContactID); err != nil {
+		return err
+	}
+	if d.Messages, err = s.store.Messages(ctx, c.ID, 0, detailMessages); err != nil {
+		return err
+	}
+	d.MoreMessages = len(d.Messages) == detailMessages
+	me := agentFrom(ctx)
+	d.History = []store.Conversation{}
+	if auth.Can(me.Role, auth.ReadConversations) {
+		all, err := s.store.Conversations(ctx, store.ConversationFilter{ContactID: c.ContactID, Limit: 200})
+		if err != nil {
+			return err
+		}
+		for _, o := range all {
+			if o.ID != c.ID {
+				d.History = append(d.History, o)
+			}
+		}
+	}
+	return writeJSON(w, http.StatusOK, d)
+}
+
+func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.conversation(r)
+	if err != nil {
+		return err
+	}
+	after, err := queryInt(r, "after", 0)
+	if err != nil {
+		return err
+	}
+	msgs, err := s.store.Messages(r.Context(), c.ID, after, detailMessages)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"messages": msgs, "more": len(msgs) == detailMessages})
+}
+
+type textRequest struct {
+	Body string `json:"body"`
+}
+
+// createReply queues an answer to the customer; the outbox delivers it.
+// An Idempotency-Key header makes a retried request queue it only once.
+func (s *Server) createReply(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.conversation(r)
+	if err != nil {
+		return err
+	}
+	var in textRequest
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if err := checkText("body", in.Body, 1, ingest.MaxBodyBytes/4); err != nil {
+		return err
+	}
+	key := uuid.Must(uuid.NewV7()).String()
+	if k := strings.TrimSpace(r.Header.Get("Idempotency-Key")); k != "" {
+		if len(k) > 200 {
+			return errorf(http.StatusBadRequest, "Idempotency-Key is longer than 200 characters")
+		}
+		key = fmt.Sprintf("c%d:%s", c.ID, k)
+	}
+	me := agentFrom(r.Context())
+	m, e, err := s.store.QueueReply(r.Context(), store.Reply{ConversationID: c.ID, AgentID: me.ID, Body: in.Body, IdempotencyKey: key, Now: s.now()})
+	if errors.Is(err, store.ErrConflict) && c.Status != store.StatusResolved {
+		return errorf(http.StatusConflict, "a reply with this Idempotency-Key was already queued")
+	}
+	if err != nil {
+		return err
+	}
+	s.wake()
+	s.publish(r, bus.Event{Type: bus.MessageCreated, ConversationID: c.ID, MessageID: m.ID, ChannelID: c.ChannelID, ContactID: c.ContactID, AgentID: me.ID})
+	return writeJSON(w, http.StatusAccepted, map[string]any{"message": m, "outbox": e})
+}
+
+func (s *Server) createNote(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.conversation(r)
+	if err != nil {
+		return err
+	}
+	var in textRequest
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if err := checkText("body", in.Body, 1, 10000); err != nil {
+		return err
+	}
+	me := agentFrom(r.Context())
+	m, err := s.store.AddNote(r.Context(), c.ID, me.ID, in.Body, s.now())
+	if err != nil {
+		return err
+	}
+	s.publish(r, bus.Event{Type: bus.MessageCreated, ConversationID: c.ID, MessageID: m.ID, ChannelID: c.ChannelID, ContactID: c.ContactID, AgentID: me.ID})
+	return writeJSON(w, http.StatusCreated, m)
+}
+
+type conversationUpdate struct {
+	Status       *store.Status `json:"status"`
+	SnoozedUntil *time.Time    `json:"snoozed_until"`
+	AssigneeID   *int64        `json:"assignee_id"` // 0 unassigns
+	TeamID       *int64        `json:"team_id"`     // 0 clears
+	Priority     *int          `json:"priority"`
+	Tags         *[]string     `json:"tags"`
+}
+
+// updateConversation changes status, assignee, team, priority or tags.
+// Agents may take or drop a conversation themselves; giving it to someone
+// else needs a supervisor.
+func (s *Server) updateConversation(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.conversation(r)
+	if err != nil {
+		return err
+	}
+	var in conversationUpdate
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	me := agentFrom(ctx)
+	ch := store.ConversationChange{Status: in.Status, SnoozedUntil: in.SnoozedUntil, AssigneeID: in.AssigneeID, TeamID: in.TeamID, Priority: in.Priority}
+	if in.Status != nil {
+		if !in.Status.Valid() {
+			return errorf(http.StatusUnprocessableEntity, "status must be new, open, pending, snoozed or resolved")
+		}
+		if *in.Status == store.StatusSnoozed && (in.SnoozedUntil == nil || !in.SnoozedUntil.After(s.now())) {
+			return errorf(http.StatusUnprocessableEntity, "snoozing needs snoozed_until in the future")
+		}
+	}
+	if in.AssigneeID != nil {
+		to := *in.AssigneeID
+		mine := to == me.ID || (to == 0 && c.AssigneeID == me.ID)
+		if !mine && !auth.Can(me.Role, auth.AssignOthers) {
+			return errorf(http.StatusForbidden, "your role (%s) may only take or release conversations yourself", me.Role)
+		}
+		if to < 0 {
+			return errorf(http.StatusUnprocessableEntity, "assignee_id must be an agent id, or 0 to unassign")
+		}
+		if to != 0 {
+			a, err := s.store.Agent(ctx, to)
+			if errors.Is(err, store.ErrNotFound) || (err == nil && a.Disabled) {
+				return errorf(http.StatusUnprocessableEntity, "agent %d does not exist or is disabled", to)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	if in.TeamID != nil {
+		if !auth.Can(me.Role, auth.AssignOthers) {
+			return errorf(http.StatusForbidden, "your role (%s) may not move conversations between teams", me.Role)
+		}
+		if *in.TeamID != 0 {
+			if _, err := s.store.Team(ctx, *in.TeamID); errors.Is(err, store.ErrNotFound) {
+				return errorf(http.StatusUnprocessableEntity, "team %d does not exist", *in.TeamID)
+			} else if err != nil {
+				return err
+			}
+		}
+	}
+	if in.Priority != nil && (*in.Priority < 0 || *in.Priority > 3) {
+		return errorf(http.StatusUnprocessableEntity, "priority must be 0 (normal) to 3 (urgent)")
+	}
+	if in.Tags != nil {
+		tags, err := checkList("tags", *in.Tags, 30, 50)
+		if err != nil {
+			return err
+		}
+		ch.Tags = &tags
+	}
+	updated, err := s.store.UpdateConversation(ctx, c.ID, ch, actor(r))
+	if err != nil {
+		return err
+	}
+	s.publish(r, bus.Event{Type: bus.ConversationUpdated, ConversationID: c.ID, ChannelID: c.ChannelID, ContactID: c.ContactID, AgentID: me.ID})
+	return writeJSON(w, http.StatusOK, updated)
+}
+
+// publish sends an event for a change that is already committed.
+func (s *Server) publish(r *http.Request, e bus.Event) {
+	if err := s.bus.Publish(r.Context(), e); err != nil {
+		s.log.Warn("publish failed", "type", e.Type, "conversation_id", e.ConversationID, "err", err)
+	}
+}

@@ -1,0 +1,572 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/webcare/webcare/internal/auth"
+	"github.com/webcare/webcare/internal/store"
+)
+
+// ChannelKinds are the platforms a channel can be on. Messages for every
+// kind can be fed in through the channel's ingest endpoint; replies go out
+// through the sender registered for the kind.
+var ChannelKinds = []string{"api", "x", "facebook", "instagram", "whatsapp", "telegram", "mastodon", "email", "webchat"}
+
+// channelView hides secrets in a channel's settings.
+func channelView(c store.Channel) store.Channel {
+	if len(c.Settings) > 0 {
+		masked := make(map[string]string, len(c.Settings))
+		for k, v := range c.Settings {
+			if strings.HasSuffix(k, "_secret") && v != "" {
+				v = "********"
+			}
+			masked[k] = v
+		}
+		c.Settings = masked
+	}
+	return c
+}
+
+func (s *Server) listChannels(w http.ResponseWriter, r *http.Request) error {
+	chs, err := s.store.Channels(r.Context())
+	if err != nil {
+		return err
+	}
+	for i := range chs {
+		chs[i] = channelView(chs[i])
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"channels": chs})
+}
+
+func (s *Server) showChannel(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	c, err := s.store.Channel(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, channelView(c))
+}
+
+type channelInput struct {
+	Kind        string  `json:"kind"`
+	Name        *string `json:"name"`
+	Locale      *string `json:"locale"`
+	CallbackURL *string `json:"callback_url"`
+	Disabled    *bool   `json:"disabled"`
+}
+
+// channelSecrets are shown once, when made.
+type channelSecrets struct {
+	Channel        store.Channel `json:"channel"`
+	Token          string        `json:"token,omitempty"`
+	CallbackSecret string        `json:"callback_secret,omitempty"`
+	IngestURL      string        `json:"ingest_url"`
+}
+
+func (s *Server) applyChannel(c *store.Channel, in channelInput) error {
+	if in.Name != nil {
+		if err := checkText("name", *in.Name, 1, 100); err != nil {
+			return err
+		}
+		c.Name = strings.TrimSpace(*in.Name)
+	}
+	if in.Locale != nil {
+		langs, err := checkLanguages([]string{*in.Locale})
+		if *in.Locale != "" && err != nil {
+			return err
+		}
+		if *in.Locale == "" {
+			langs = []string{""}
+		}
+		c.Locale = langs[0]
+	}
+	if in.CallbackURL != nil {
+		u := strings.TrimSpace(*in.CallbackURL)
+		if u != "" {
+			p, err := url.Parse(u)
+			if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+				return errorf(http.StatusUnprocessableEntity, "callback_url must be an http(s) URL")
+			}
+		}
+		if c.Settings == nil {
+			c.Settings = map[string]string{}
+		}
+		c.Settings["callback_url"] = u
+	}
+	if in.Disabled != nil {
+		c.Disabled = *in.Disabled
+	}
+	return nil
+}
+
+func ingestURL(r *http.Request, id int64) string {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host + "/api/v1/channels/" + itoa(id) + "/messages"
+}
+
+// createChannel makes a channel and shows its ingest token once.
+func (s *Server) createChannel(w http.ResponseWriter, r *http.Request) error {
+	var in channelInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if !slices.Contains(ChannelKinds, in.Kind) {
+		return errorf(http.StatusUnprocessableEntity, "kind must be one of %s", strings.Join(ChannelKinds, ", "))
+	}
+	if in.Name == nil {
+		return errorf(http.StatusUnprocessableEntity, "name is required")
+	}
+	c := store.Channel{Kind: in.Kind}
+	if err := s.applyChannel(&c, in); err != nil {
+		return err
+	}
+	token, hash := auth.NewToken("wch_")
+	secret, _ := auth.NewToken("whs_")
+	c.TokenHash = hash
+	if c.Settings == nil {
+		c.Settings = map[string]string{}
+	}
+	c.Settings["callback_secret"] = secret
+	if err := s.store.CreateChannel(r.Context(), &c, actor(r)); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, channelSecrets{Channel: channelView(c), Token: token, CallbackSecret: secret, IngestURL: ingestURL(r, c.ID)})
+}
+
+func (s *Server) updateChannel(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in channelInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	c, err := s.store.Channel(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if in.Kind != "" && in.Kind != c.Kind {
+		return errorf(http.StatusUnprocessableEntity, "a channel's kind cannot change; make a new channel")
+	}
+	if err := s.applyChannel(&c, in); err != nil {
+		return err
+	}
+	if err := s.store.UpdateChannel(r.Context(), &c, actor(r)); err != nil {
+		return err
+	}
+	s.pipeline.ForgetChannel(id)
+	return writeJSON(w, http.StatusOK, channelView(c))
+}
+
+// rotateChannelToken replaces the ingest token; the old one stops working.
+func (s *Server) rotateChannelToken(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	c, err := s.store.Channel(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	token, hash := auth.NewToken("wch_")
+	c.TokenHash = hash
+	if err := s.store.UpdateChannel(r.Context(), &c, actor(r)); err != nil {
+		return err
+	}
+	s.pipeline.ForgetChannel(id)
+	return writeJSON(w, http.StatusOK, channelSecrets{Channel: channelView(c), Token: token, IngestURL: ingestURL(r, c.ID)})
+}
+
+func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) error {
+	agents, err := s.store.Agents(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"agents": agents})
+}
+
+func (s *Server) showAgent(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	a, err := s.store.Agent(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, a)
+}
+
+type agentInput struct {
+	Email     *string     `json:"email"`
+	Name      *string     `json:"name"`
+	Role      *store.Role `json:"role"`
+	Languages *[]string   `json:"languages"`
+	Skills    *[]string   `json:"skills"`
+	Capacity  *int        `json:"capacity"`
+	TeamIDs   *[]int64    `json:"team_ids"`
+	Disabled  *bool       `json:"disabled"`
+	Password  *string     `json:"password"`
+}
+
+func (s *Server) applyAgent(r *http.Request, a *store.Agent, in agentInput) error {
+	if in.Email != nil {
+		e := strings.ToLower(strings.TrimSpace(*in.Email))
+		if !validEmail(e) {
+			return errorf(http.StatusUnprocessableEntity, "email %q is not a valid address", *in.Email)
+		}
+		a.Email = e
+	}
+	if in.Name != nil {
+		if err := checkText("name", *in.Name, 1, 200); err != nil {
+			return err
+		}
+		a.Name = strings.TrimSpace(*in.Name)
+	}
+	if in.Role != nil {
+		if !in.Role.Valid() {
+			return errorf(http.StatusUnprocessableEntity, "role must be admin, supervisor, agent, volunteer or field")
+		}
+		a.Role = *in.Role
+	}
+	if in.Languages != nil {
+		langs, err := checkLanguages(*in.Languages)
+		if err != nil {
+			return err
+		}
+		a.Languages = langs
+	}
+	if in.Skills != nil {
+		skills, err := checkList("skills", *in.Skills, 50, 50)
+		if err != nil {
+			return err
+		}
+		a.Skills = skills
+	}
+	if in.Capacity != nil {
+		if *in.Capacity < 0 || *in.Capacity > 1000 {
+			return errorf(http.StatusUnprocessableEntity, "capacity must be between 0 and 1000 conversations")
+		}
+		a.Capacity = *in.Capacity
+	}
+	if in.TeamIDs != nil {
+		for _, t := range *in.TeamIDs {
+			if _, err := s.store.Team(r.Context(), t); errors.Is(err, store.ErrNotFound) {
+				return errorf(http.StatusUnprocessableEntity, "team %d does not exist", t)
+			} else if err != nil {
+				return err
+			}
+		}
+		a.TeamIDs = *in.TeamIDs
+	}
+	if in.Disabled != nil {
+		a.Disabled = *in.Disabled
+	}
+	if in.Password != nil {
+		hash, err := auth.HashPassword(*in.Password)
+		if err != nil {
+			return &Error{Status: http.StatusUnprocessableEntity, Msg: err.Error()}
+		}
+		a.PasswordHash = hash
+	}
+	return nil
+}
+
+func (s *Server) createAgent(w http.ResponseWriter, r *http.Request) error {
+	var in agentInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if in.Email == nil || in.Name == nil {
+		return errorf(http.StatusUnprocessableEntity, "email and name are required")
+	}
+	a := store.Agent{Role: store.RoleAgent, Capacity: 10}
+	if err := s.applyAgent(r, &a, in); err != nil {
+		return err
+	}
+	if err := s.store.CreateAgent(r.Context(), &a, actor(r)); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, a)
+}
+
+func (s *Server) updateAgent(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in agentInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	a, err := s.store.Agent(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if err := s.applyAgent(r, &a, in); err != nil {
+		return err
+	}
+	if me := agentFrom(r.Context()); a.ID == me.ID && (a.Disabled || a.Role != store.RoleAdmin) {
+		return errorf(http.StatusConflict, "you cannot disable yourself or give up your own admin role; ask another admin")
+	}
+	if err := s.store.UpdateAgent(r.Context(), &a, actor(r)); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, a)
+}
+
+func (s *Server) listTeams(w http.ResponseWriter, r *http.Request) error {
+	teams, err := s.store.Teams(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"teams": teams})
+}
+
+type teamInput struct {
+	Name     *string  `json:"name"`
+	AgentIDs *[]int64 `json:"agent_ids"`
+}
+
+func (s *Server) applyTeam(r *http.Request, t *store.Team, in teamInput) error {
+	if in.Name != nil {
+		if err := checkText("name", *in.Name, 1, 100); err != nil {
+			return err
+		}
+		t.Name = strings.TrimSpace(*in.Name)
+	}
+	if in.AgentIDs != nil {
+		for _, id := range *in.AgentIDs {
+			if _, err := s.store.Agent(r.Context(), id); errors.Is(err, store.ErrNotFound) {
+				return errorf(http.StatusUnprocessableEntity, "agent %d does not exist", id)
+			} else if err != nil {
+				return err
+			}
+		}
+		t.AgentIDs = *in.AgentIDs
+	}
+	return nil
+}
+
+func (s *Server) createTeam(w http.ResponseWriter, r *http.Request) error {
+	var in teamInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if in.Name == nil {
+		return errorf(http.StatusUnprocessableEntity, "name is required")
+	}
+	var t store.Team
+	if err := s.applyTeam(r, &t, in); err != nil {
+		return err
+	}
+	if err := s.store.CreateTeam(r.Context(), &t, actor(r)); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, t)
+}
+
+func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var in teamInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	t, err := s.store.Team(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if err := s.applyTeam(r, &t, in); err != nil {
+		return err
+	}
+	if err := s.store.UpdateTeam(r.Context(), &t, actor(r)); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, t)
+}
+
+func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request) error {
+	ts, err := s.store.Templates(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"templates": ts})
+}
+
+func (s *Server) showTemplate(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	t, err := s.store.Template(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, t)
+}
+
+var shortcutPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+
+func checkTemplate(t *store.Template) error {
+	t.Name, t.Shortcut = strings.TrimSpace(t.Name), strings.ToLower(strings.TrimSpace(t.Shortcut))
+	if err := checkText("name", t.Name, 1, 100); err != nil {
+		return err
+	}
+	if !shortcutPattern.MatchString(t.Shortcut) {
+		return errorf(http.StatusUnprocessableEntity, "shortcut must be 1–32 lowercase letters, digits, - or _")
+	}
+	if len(t.Variants) == 0 || len(t.Variants) > 50 {
+		return errorf(http.StatusUnprocessableEntity, "a template needs 1 to 50 variants")
+	}
+	seen := map[string]bool{}
+	for i := range t.Variants {
+		v := &t.Variants[i]
+		langs, err := checkLanguages([]string{v.Language})
+		if err != nil {
+			return err
+		}
+		v.Language, v.Tone = langs[0], strings.ToLower(strings.TrimSpace(v.Tone))
+		if err := checkText("tone", v.Tone, 0, 30); err != nil {
+			return err
+		}
+		if err := checkText("body", v.Body, 1, 5000); err != nil {
+			return err
+		}
+		if key := v.Language + "/" + v.Tone; seen[key] {
+			return errorf(http.StatusUnprocessableEntity, "two variants for language %s and tone %q", v.Language, v.Tone)
+		} else {
+			seen[key] = true
+		}
+	}
+	return nil
+}
+
+func (s *Server) createTemplate(w http.ResponseWriter, r *http.Request) error {
+	var t store.Template
+	if err := decode(w, r, &t); err != nil {
+		return err
+	}
+	t.ID = 0
+	if err := checkTemplate(&t); err != nil {
+		return err
+	}
+	if err := s.store.CreateTemplate(r.Context(), &t, actor(r)); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, t)
+}
+
+func (s *Server) updateTemplate(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	var t store.Template
+	if err := decode(w, r, &t); err != nil {
+		return err
+	}
+	t.ID = id
+	if err := checkTemplate(&t); err != nil {
+		return err
+	}
+	if err := s.store.UpdateTemplate(r.Context(), &t, actor(r)); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, t)
+}
+
+func (s *Server) deleteTemplate(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteTemplate(r.Context(), id, actor(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// listTokens shows the agent's own API tokens; an admin sees everyone's.
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
+	me := agentFrom(r.Context())
+	owner := me.ID
+	if auth.Can(me.Role, auth.ManageAllAPITokens) && r.URL.Query().Get("all") == "1" {
+		owner = 0
+	}
+	ts, err := s.store.APITokens(r.Context(), owner)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"tokens": ts})
+}
+
+type tokenInput struct {
+	Name string `json:"name"`
+}
+
+// createToken makes an API token acting as the agent; it is shown once.
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
+	var in tokenInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if err := checkText("name", in.Name, 1, 100); err != nil {
+		return err
+	}
+	token, hash := auth.NewToken("wct_")
+	t := store.APIToken{AgentID: agentFrom(r.Context()).ID, Name: strings.TrimSpace(in.Name), Hash: hash}
+	if err := s.store.CreateAPIToken(r.Context(), &t, actor(r)); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, map[string]any{"token": token, "api_token": t})
+}
+
+func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	me := agentFrom(r.Context())
+	if !auth.Can(me.Role, auth.ManageAllAPITokens) {
+		mine, err := s.store.APITokens(r.Context(), me.ID)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(mine, func(t store.APIToken) bool { return t.ID == id }) {
+			return errorf(http.StatusNotFound, "api token %d not found", id)
+		}
+	}
+	if err := s.store.DeleteAPIToken(r.Context(), id, actor(r)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
+	before, err := queryInt(r, "before", 0)
+	if err != nil {
+		return err
+	}
+	entries, err := s.store.Audits(r.Context(), r.URL.Query().Get("subject"), before, 100)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"entries": entries})
+}

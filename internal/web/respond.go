@@ -1,0 +1,166 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/webcare/webcare/internal/ingest"
+	"github.com/webcare/webcare/internal/store"
+)
+
+// maxBody bounds every JSON request body; the message text limit is lower.
+const maxBody = 256 << 10
+
+// Error is a failure with the status and the message safe to show the
+// client; Cause is logged, never sent.
+type Error struct {
+	Status int
+	Msg    string
+	Cause  error
+}
+
+func (e *Error) Error() string {
+	if e.Cause != nil {
+		return e.Msg + ": " + e.Cause.Error()
+	}
+	return e.Msg
+}
+
+func (e *Error) Unwrap() error { return e.Cause }
+
+func errorf(status int, format string, a ...any) *Error {
+	return &Error{Status: status, Msg: fmt.Sprintf(format, a...)}
+}
+
+// handlerFunc is how every handler looks: it returns an error instead of
+// answering it, and handle turns that into one response and one log line.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// problem is an RFC 9457 problem document.
+type problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail,omitempty"`
+}
+
+func (s *Server) handle(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		err := h(w, r)
+		if err == nil {
+			return
+		}
+		status, msg := classify(err)
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		s.log.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+		writeProblem(w, status, msg)
+	}
+}
+
+// classify maps an error to a status and a message the client may see.
+func classify(err error) (int, string) {
+	var we *Error
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &we):
+		return we.Status, we.Msg
+	case errors.As(err, &mbe):
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)
+	case errors.Is(err, ingest.ErrUnknownChannel):
+		return http.StatusNotFound, "unknown or disabled channel"
+	case errors.Is(err, ingest.ErrInvalid):
+		return http.StatusUnprocessableEntity, err.Error()
+	case errors.Is(err, store.ErrNotFound):
+		return http.StatusNotFound, err.Error()
+	case errors.Is(err, store.ErrConflict):
+		return http.StatusConflict, err.Error()
+	}
+	return http.StatusInternalServerError, "internal error; the server log has the details"
+}
+
+func writeProblem(w http.ResponseWriter, status int, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
+
+// decode reads a JSON body strictly: bounded size, one object, no unknown
+// fields, so a typo in a field name is an error rather than silently ignored.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return errorf(http.StatusUnsupportedMediaType, "send JSON with Content-Type: application/json")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		return err
+	}
+	// encoding/json would quietly turn bad bytes into U+FFFD; we refuse them.
+	if !utf8.Valid(body) {
+		return errorf(http.StatusBadRequest, "request body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		var syn *json.SyntaxError
+		var typ *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &mbe):
+			return err
+		case errors.Is(err, io.EOF):
+			return errorf(http.StatusBadRequest, "request body is empty; send a JSON object")
+		case errors.As(err, &syn):
+			return errorf(http.StatusBadRequest, "malformed JSON at byte %d", syn.Offset)
+		case errors.As(err, &typ):
+			return errorf(http.StatusBadRequest, "field %q must be %s", typ.Field, typ.Type)
+		case strings.HasPrefix(err.Error(), "json: unknown field"):
+			return errorf(http.StatusBadRequest, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		}
+		return errorf(http.StatusBadRequest, "malformed JSON: %v", err)
+	}
+	if dec.More() {
+		return errorf(http.StatusBadRequest, "request body holds more than one JSON value")
+	}
+	return nil
+}
+
+// pathID reads a numeric path parameter.
+func pathID(r *http.Request, name string) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errorf(http.StatusNotFound, "%s %q is not a valid id", name, r.PathValue(name))
+	}
+	return id, nil
+}
+
+// queryInt reads an optional integer query parameter.
+func queryInt(r *http.Request, name string, def int64) (int64, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return 0, errorf(http.StatusBadRequest, "query parameter %s must be a number", name)
+	}
+	return n, nil
+}

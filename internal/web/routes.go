@@ -1,0 +1,87 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/webcare/webcare/internal/auth"
+)
+
+// Handler returns every route webcare serves, in one place.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	h, can := s.handle, s.require
+
+	mux.HandleFunc("GET /healthz", h(s.health))
+	mux.HandleFunc("GET /readyz", h(s.readiness))
+	if s.metrics != nil {
+		mux.Handle("GET /metrics", s.metrics)
+	}
+
+	mux.HandleFunc("GET /setup", h(s.showSetup))
+	mux.HandleFunc("POST /setup", h(s.completeSetup))
+	mux.HandleFunc("POST /api/v1/login", h(s.login))
+	mux.HandleFunc("POST /api/v1/logout", h(s.logout))
+	mux.HandleFunc("GET /api/v1/me", h(can("", s.showMe)))
+	mux.HandleFunc("PATCH /api/v1/me", h(can("", s.updateMe)))
+
+	// The API channel: any system feeds messages in with the channel's token.
+	mux.HandleFunc("POST /api/v1/channels/{id}/messages", h(s.receiveMessage))
+
+	mux.HandleFunc("GET /api/v1/conversations", h(can("", s.listConversations)))
+	mux.HandleFunc("GET /api/v1/conversations/{id}", h(can("", s.showConversation)))
+	mux.HandleFunc("GET /api/v1/conversations/{id}/messages", h(can("", s.listMessages)))
+	mux.HandleFunc("PATCH /api/v1/conversations/{id}", h(can(auth.WorkConversations, s.updateConversation)))
+	mux.HandleFunc("POST /api/v1/conversations/{id}/replies", h(can(auth.WorkConversations, s.createReply)))
+	mux.HandleFunc("POST /api/v1/conversations/{id}/notes", h(can(auth.WorkConversations, s.createNote)))
+
+	mux.HandleFunc("GET /api/v1/contacts", h(can(auth.ReadContacts, s.listContacts)))
+	mux.HandleFunc("GET /api/v1/contacts/{id}", h(can(auth.ReadContacts, s.showContact)))
+	mux.HandleFunc("POST /api/v1/contacts/{id}/merge", h(can(auth.ManageContacts, s.mergeContact)))
+
+	mux.HandleFunc("GET /api/v1/channels", h(can(auth.ReadDirectory, s.listChannels)))
+	mux.HandleFunc("POST /api/v1/channels", h(can(auth.ManageChannels, s.createChannel)))
+	mux.HandleFunc("GET /api/v1/channels/{id}", h(can(auth.ReadDirectory, s.showChannel)))
+	mux.HandleFunc("PATCH /api/v1/channels/{id}", h(can(auth.ManageChannels, s.updateChannel)))
+	mux.HandleFunc("POST /api/v1/channels/{id}/token", h(can(auth.ManageChannels, s.rotateChannelToken)))
+
+	mux.HandleFunc("GET /api/v1/agents", h(can(auth.ReadDirectory, s.listAgents)))
+	mux.HandleFunc("POST /api/v1/agents", h(can(auth.ManageAgents, s.createAgent)))
+	mux.HandleFunc("GET /api/v1/agents/{id}", h(can(auth.ReadDirectory, s.showAgent)))
+	mux.HandleFunc("PATCH /api/v1/agents/{id}", h(can(auth.ManageAgents, s.updateAgent)))
+
+	mux.HandleFunc("GET /api/v1/teams", h(can(auth.ReadDirectory, s.listTeams)))
+	mux.HandleFunc("POST /api/v1/teams", h(can(auth.ManageTeams, s.createTeam)))
+	mux.HandleFunc("PATCH /api/v1/teams/{id}", h(can(auth.ManageTeams, s.updateTeam)))
+
+	mux.HandleFunc("GET /api/v1/templates", h(can(auth.ReadDirectory, s.listTemplates)))
+	mux.HandleFunc("POST /api/v1/templates", h(can(auth.ManageTemplates, s.createTemplate)))
+	mux.HandleFunc("GET /api/v1/templates/{id}", h(can(auth.ReadDirectory, s.showTemplate)))
+	mux.HandleFunc("PUT /api/v1/templates/{id}", h(can(auth.ManageTemplates, s.updateTemplate)))
+	mux.HandleFunc("DELETE /api/v1/templates/{id}", h(can(auth.ManageTemplates, s.deleteTemplate)))
+
+	mux.HandleFunc("GET /api/v1/tokens", h(can(auth.ManageOwnAPITokens, s.listTokens)))
+	mux.HandleFunc("POST /api/v1/tokens", h(can(auth.ManageOwnAPITokens, s.createToken)))
+	mux.HandleFunc("DELETE /api/v1/tokens/{id}", h(can(auth.ManageOwnAPITokens, s.deleteToken)))
+
+	mux.HandleFunc("GET /api/v1/audit", h(can(auth.ReadAudit, s.listAudit)))
+	mux.HandleFunc("GET /api/v1/events", h(can(auth.ReadEvents, s.streamEvents)))
+
+	mux.HandleFunc("/api/", h(func(w http.ResponseWriter, r *http.Request) error {
+		return errorf(http.StatusNotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
+	}))
+
+	// Browsers may not post to us from other sites (CSRF); API clients
+	// without browser headers are not affected.
+	return http.NewCrossOriginProtection().Handler(securityHeaders(mux))
+}
+
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,85 @@
+// Package web is webcare's HTTP face: the JSON API under /api/v1, the
+// channel ingest endpoint, the live event stream, health and metrics. It
+// turns requests into calls on the store, the ingest pipeline and the bus;
+// the domain packages never see HTTP.
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/webcare/webcare/internal/bus"
+	"github.com/webcare/webcare/internal/ingest"
+	"github.com/webcare/webcare/internal/store"
+)
+
+// Server holds what the handlers need.
+type Server struct {
+	store    store.Store
+	pipeline *ingest.Pipeline
+	bus      bus.Bus
+	log      *slog.Logger
+	now      func() time.Time
+	wake     func() // tells the outbox worker a reply is waiting
+	metrics  http.Handler
+	ready    func() error
+
+	secureCookies bool
+	sessionTTL    time.Duration
+	logins        *loginLimiter
+	heartbeat     time.Duration
+
+	streamsMu sync.Mutex
+	streams   int
+}
+
+// Options are the Server's parts; Store, Pipeline and Bus are required.
+type Options struct {
+	Store    store.Store
+	Pipeline *ingest.Pipeline
+	Bus      bus.Bus
+	Log      *slog.Logger
+	Now      func() time.Time
+	// WakeOutbox is called after a reply is queued.
+	WakeOutbox func()
+	// Metrics serves /metrics; nil leaves it out.
+	Metrics http.Handler
+	// Ready reports whether the instance can take traffic (/readyz).
+	Ready func() error
+	// SecureCookies marks the session cookie Secure (behind HTTPS).
+	SecureCookies bool
+	// SessionTTL is how long a login lasts; default 12 hours, a long shift.
+	SessionTTL time.Duration
+	// Heartbeat is the event stream's keep-alive interval; default 15s.
+	Heartbeat time.Duration
+}
+
+// New builds a Server.
+func New(o Options) *Server {
+	s := &Server{
+		store: o.Store, pipeline: o.Pipeline, bus: o.Bus, log: o.Log, now: o.Now, wake: o.WakeOutbox,
+		metrics: o.Metrics, ready: o.Ready, secureCookies: o.SecureCookies, sessionTTL: o.SessionTTL,
+		heartbeat: o.Heartbeat, logins: newLoginLimiter(),
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.wake == nil {
+		s.wake = func() {}
+	}
+	if s.ready == nil {
+		s.ready = func() error { return nil }
+	}
+	if s.sessionTTL <= 0 {
+		s.sessionTTL = 12 * time.Hour
+	}
+	if s.heartbeat <= 0 {
+		s.heartbeat = 15 * time.Second
+	}
+	return s
+}
