@@ -38,7 +38,6 @@ type Worker struct {
 	once sync.Once
 }
 
-
 func (w *Worker) init() {
 	w.once.Do(func() {
 		w.wake = make(chan struct{}, 1)

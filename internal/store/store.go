@@ -314,7 +314,7 @@ type ConversationFilter struct {
 	TeamID     int64 // -1: no team
 	ContactID  int64
 	Before     Cursor // page after this position; zero starts at the newest
-	Limit      int
+	Limit      int    // default 50, at most 500
 }
 
 // Cursor is a position in a conversation list ordered by last message,
@@ -326,7 +326,7 @@ type Cursor struct {
 
 // ContactFilter selects contacts.
 type ContactFilter struct {
-	Query string // matches name, handle or external id (prefix, case-insensitive)
+	Query string // matches anywhere in name, handle, display name or external id, ignoring case
 	After int64  // cursor: contacts with a smaller id
 	Limit int
 }

@@ -96,10 +96,10 @@ func (s *Store) Conversations(ctx context.Context, f store.ConversationFilter) (
 		args = append(args, at, at, f.Before.ID)
 	}
 	limit := f.Limit
-	if limit <= 0 || limit > 500 {
+	if limit <= 0 {
 		limit = 50
 	}
-	args = append(args, limit)
+	args = append(args, min(limit, 500))
 	rows, err := s.r.QueryContext(ctx, `SELECT `+conversationColumns+` FROM conversations`+where+` ORDER BY last_message_at DESC, id DESC LIMIT ?`, args...)
 	if err != nil {
 		return nil, err
@@ -206,7 +206,7 @@ func (s *Store) UpdateConversation(ctx context.Context, id int64, ch store.Conve
 		}
 		if ch.Tags != nil {
 			details = append(details, "tags "+strings.Join(*ch.Tags, ","))
-			c.Tags = *ch.Tags
+			c.Tags = append([]string{}, *ch.Tags...)
 		}
 		if ch.LinkedID != nil && *ch.LinkedID != c.LinkedID {
 			details = append(details, fmt.Sprintf("linked to %d", *ch.LinkedID))

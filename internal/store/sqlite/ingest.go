@@ -11,29 +11,44 @@ import (
 
 // The statements of the ingest transaction, prepared once per batch.
 const (
-	qFindMessage    = `SELECT id, conversation_id FROM messages WHERE channel_id = ? AND platform_id = ?`
-	qFindIdentity   = `SELECT id, contact_id, handle, display_name FROM identities WHERE platform = ? AND external_id = ?`
+	qFindMessage = `SELECT m.id, m.conversation_id, c.contact_id FROM messages m JOIN conversations c ON c.id = m.conversation_id WHERE m.channel_id = ? AND m.platform_id = ?`
+	// The thread a reply continues, with its status: only the same person's
+	// and only as public or private as the reply (a DM answering a public
+	// post is a private conversation; a bystander's reply is their own).
+	qReplyThread = `SELECT c.id, c.status FROM messages m JOIN conversations c ON c.id = m.conversation_id
+		WHERE m.channel_id = ? AND m.platform_id = ? AND c.contact_id = ? AND c.visibility = ?`
+	// The author's identity and, in the same lookup, their open
+	// conversation on this channel with this visibility.
+	qFindIdentity = `SELECT i.id, i.contact_id, i.handle, i.display_name, c.id, c.status
+		FROM identities i
+		LEFT JOIN conversations c ON c.id = (SELECT id FROM conversations
+			WHERE contact_id = i.contact_id AND channel_id = ? AND visibility = ? AND status <> 'resolved' ORDER BY id DESC LIMIT 1)
+		WHERE i.platform = ? AND i.external_id = ?`
 	qInsertContact  = `INSERT INTO contacts (name, language, created_at, updated_at) VALUES (?, ?, ?, ?)`
 	qInsertIdentity = `INSERT INTO identities (contact_id, platform, external_id, handle, display_name, created_at) VALUES (?, ?, ?, ?, ?, ?)`
 	qUpdateIdentity = `UPDATE identities SET handle = ?, display_name = ? WHERE id = ?`
-	qOpenThread     = `SELECT id FROM conversations WHERE contact_id = ? AND channel_id = ? AND visibility = ? AND status <> 'resolved' ORDER BY id DESC LIMIT 1`
-	qInsertConv     = `INSERT INTO conversations (channel_id, contact_id, visibility, status, language, subject, last_message_at, created_at, updated_at) VALUES (?, ?, ?, 'new', ?, ?, ?, ?, ?)`
-	qInsertMessage  = `INSERT INTO messages (conversation_id, channel_id, direction, body, platform_id, reply_to, delivery, sent_at, created_at, processed) VALUES (?, ?, 'in', ?, ?, ?, 'received', ?, ?, ?)`
-	// A customer's message reopens a conversation and starts the wait clock
-	// if nobody owes them an answer yet.
-	qTouchConv = `UPDATE conversations SET
-		last_message_at = ?, last_preview = ?, message_count = message_count + 1,
-		status = CASE WHEN status IN ('resolved', 'pending', 'snoozed') THEN 'open' ELSE status END,
-		snoozed_until = NULL,
-		waiting_since = COALESCE(waiting_since, ?),
-		language = CASE WHEN language = '' THEN ? ELSE language END,
-		updated_at = ?
-		WHERE id = ?`
+	qInsertConv     = `INSERT INTO conversations (channel_id, contact_id, visibility, status, language, subject, waiting_since,
+		last_message_at, last_preview, message_count, created_at, updated_at) VALUES (?, ?, ?, 'new', ?, ?, ?, ?, ?, 1, ?, ?)`
+	qInsertMessage = `INSERT INTO messages (conversation_id, channel_id, direction, body, platform_id, reply_to, delivery, sent_at, created_at, processed) VALUES (?, ?, 'in', ?, ?, ?, 'received', ?, ?, ?)`
+	// A customer's message starts the wait clock if nobody owes them an
+	// answer yet. Messages may arrive out of order (polled platforms page
+	// newest first): an older one never moves the conversation back, and
+	// the wait counts from the oldest unanswered message. Status is left out
+	// of the SET list unless it changes: naming it makes SQLite rewrite both
+	// indexes that hold it. (SET expressions all see the old row.)
+	qTouchConv = `UPDATE conversations SET ` + touchSet + ` WHERE id = ?`
+	// A resolved, pending or snoozed conversation reopens.
+	qReopenConv = `UPDATE conversations SET ` + touchSet + `, status = 'open', snoozed_until = NULL WHERE id = ?`
+	touchSet    = `last_message_at = MAX(last_message_at, ?1), last_preview = CASE WHEN ?1 >= last_message_at THEN ?2 ELSE last_preview END,
+		message_count = message_count + 1,
+		waiting_since = MIN(COALESCE(waiting_since, ?1), ?1),
+		language = CASE WHEN language = '' THEN ?3 ELSE language END,
+		updated_at = ?4`
 )
 
 type ingestStmts struct {
-	findMessage, findIdentity, insertContact, insertIdentity, updateIdentity,
-	openThread, insertConv, insertMessage, touchConv *sql.Stmt
+	findMessage, replyThread, findIdentity, insertContact, insertIdentity, updateIdentity,
+	insertConv, insertMessage, touchConv, reopenConv *sql.Stmt
 }
 
 func prepareIngest(ctx context.Context, tx *sql.Tx) (*ingestStmts, error) {
@@ -48,14 +63,15 @@ func prepareIngest(ctx context.Context, tx *sql.Tx) (*ingestStmts, error) {
 		return s
 	}
 	st.findMessage = prep(qFindMessage)
+	st.replyThread = prep(qReplyThread)
 	st.findIdentity = prep(qFindIdentity)
 	st.insertContact = prep(qInsertContact)
 	st.insertIdentity = prep(qInsertIdentity)
 	st.updateIdentity = prep(qUpdateIdentity)
-	st.openThread = prep(qOpenThread)
 	st.insertConv = prep(qInsertConv)
 	st.insertMessage = prep(qInsertMessage)
 	st.touchConv = prep(qTouchConv)
+	st.reopenConv = prep(qReopenConv)
 	return &st, err
 }
 
@@ -86,7 +102,7 @@ func (s *Store) Ingest(ctx context.Context, batch []store.Inbound) ([]store.Inge
 func ingestOne(ctx context.Context, st *ingestStmts, in *store.Inbound) (store.IngestResult, error) {
 	var r store.IngestResult
 	// 1. Dedupe: a re-delivered webhook finds the message it already made.
-	err := st.findMessage.QueryRowContext(ctx, in.ChannelID, in.PlatformID).Scan(&r.MessageID, &r.ConversationID)
+	err := st.findMessage.QueryRowContext(ctx, in.ChannelID, in.PlatformID).Scan(&r.MessageID, &r.ConversationID, &r.ContactID)
 	if err == nil {
 		r.Duplicate = true
 		return r, nil
@@ -95,17 +111,23 @@ func ingestOne(ctx context.Context, st *ingestStmts, in *store.Inbound) (store.I
 		return r, err
 	}
 	now := ms(in.ReceivedAt)
+	sent := ms(in.SentAt)
+	visibility := store.Public
+	if in.Private {
+		visibility = store.Private
+	}
 
-	// 2. The contact, found by identity or created with it.
+	// 2. The contact, found by identity (with their open conversation) or
+	// created with it.
 	var identityID int64
 	var handle, display string
-	err = st.findIdentity.QueryRowContext(ctx, in.Platform, in.ExternalID).Scan(&identityID, &r.ContactID, &handle, &display)
+	var openID sql.NullInt64
+	var status sql.NullString
+	err = st.findIdentity.QueryRowContext(ctx, in.ChannelID, visibility, in.Platform, in.ExternalID).
+		Scan(&identityID, &r.ContactID, &handle, &display, &openID, &status)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		name := in.Name
-		if name == "" {
-			name = in.Handle
-		}
+		name := or(in.Name, in.Handle)
 		if r.ContactID, err = insertID(ctx, st.insertContact, name, in.Language, now, now); err != nil {
 			return r, err
 		}
@@ -124,35 +146,40 @@ func ingestOne(ctx context.Context, st *ingestStmts, in *store.Inbound) (store.I
 
 	// 3. Threading: the message it replies to, else the contact's open
 	// conversation on this channel, else a new one.
-	visibility := store.Public
-	if in.Private {
-		visibility = store.Private
-	}
 	if in.ReplyTo != "" {
-		var ignored int64
-		err = st.findMessage.QueryRowContext(ctx, in.ChannelID, in.ReplyTo).Scan(&ignored, &r.ConversationID)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		var replyConv int64
+		var replyStatus string
+		err = st.replyThread.QueryRowContext(ctx, in.ChannelID, in.ReplyTo, r.ContactID, visibility).Scan(&replyConv, &replyStatus)
+		switch {
+		case err == nil:
+			openID = sql.NullInt64{Int64: replyConv, Valid: true}
+			status = sql.NullString{String: replyStatus, Valid: true}
+		case !errors.Is(err, sql.ErrNoRows):
 			return r, err
 		}
 	}
-	if r.ConversationID == 0 {
-		err = st.openThread.QueryRowContext(ctx, r.ContactID, in.ChannelID, visibility).Scan(&r.ConversationID)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return r, err
-		}
-	}
-	if r.ConversationID == 0 {
-		if r.ConversationID, err = insertID(ctx, st.insertConv, in.ChannelID, r.ContactID, visibility, in.Language, in.Subject, ms(in.SentAt), now, now); err != nil {
+	r.ConversationID = openID.Int64
+	if !openID.Valid {
+		r.ConversationID, err = insertID(ctx, st.insertConv, in.ChannelID, r.ContactID, visibility, in.Language, in.Subject, sent, sent, preview(in.Body), now, now)
+		if err != nil {
 			return r, err
 		}
 		r.NewConversation = true
 	}
 
 	// 4. The message itself, and the conversation's summary.
-	if r.MessageID, err = insertID(ctx, st.insertMessage, r.ConversationID, in.ChannelID, in.Body, in.PlatformID, in.ReplyTo, ms(in.SentAt), now, boolInt(in.Processed)); err != nil {
+	if r.MessageID, err = insertID(ctx, st.insertMessage, r.ConversationID, in.ChannelID, in.Body, nullString(in.PlatformID), in.ReplyTo, sent, now, boolInt(in.Processed)); err != nil {
 		return r, err
 	}
-	_, err = st.touchConv.ExecContext(ctx, ms(in.SentAt), preview(in.Body), ms(in.SentAt), in.Language, now, r.ConversationID)
+	if r.NewConversation {
+		return r, nil
+	}
+	touch := st.touchConv
+	switch store.Status(status.String) {
+	case store.StatusResolved, store.StatusPending, store.StatusSnoozed:
+		touch = st.reopenConv
+	}
+	_, err = touch.ExecContext(ctx, sent, preview(in.Body), in.Language, now, r.ConversationID)
 	return r, err
 }
 

@@ -77,8 +77,12 @@ func (s *Store) DeliverOutbox(ctx context.Context, id int64, platformID string, 
 func (s *Store) RetryOutbox(ctx context.Context, id int64, errText string, next time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var msgID int64
-		if err := tx.QueryRowContext(ctx, `SELECT message_id FROM outbox WHERE id = ? AND state = 'pending'`, id).Scan(&msgID); err != nil {
-			return notFound(err, "pending outbox entry", id)
+		var state string
+		if err := tx.QueryRowContext(ctx, `SELECT message_id, state FROM outbox WHERE id = ?`, id).Scan(&msgID, &state); err != nil {
+			return notFound(err, "outbox entry", id)
+		}
+		if state != store.OutboxPending {
+			return fmt.Errorf("outbox entry %d is %s already: %w", id, state, store.ErrConflict)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET last_error = ?, next_attempt_at = ?, claimed_until = 0 WHERE id = ?`, errText, ms(next), id); err != nil {
 			return err
@@ -92,8 +96,17 @@ func (s *Store) RetryOutbox(ctx context.Context, id int64, errText string, next 
 func (s *Store) FailOutbox(ctx context.Context, id int64, errText string, now time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var msgID, convID int64
-		if err := tx.QueryRowContext(ctx, `SELECT message_id, conversation_id FROM outbox WHERE id = ?`, id).Scan(&msgID, &convID); err != nil {
+		var state string
+		if err := tx.QueryRowContext(ctx, `SELECT message_id, conversation_id, state FROM outbox WHERE id = ?`, id).Scan(&msgID, &convID, &state); err != nil {
 			return notFound(err, "outbox entry", id)
+		}
+		switch state {
+		case store.OutboxFailed:
+			return nil // a second report of the same failure changes nothing
+		case store.OutboxSent:
+			// A worker whose lease ran out reports after another delivered:
+			// the reply did reach the customer.
+			return fmt.Errorf("outbox entry %d was sent already: %w", id, store.ErrConflict)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'failed', last_error = ?, claimed_until = 0 WHERE id = ?`, errText, id); err != nil {
 			return err

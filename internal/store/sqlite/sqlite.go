@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -28,8 +29,12 @@ var migrations embed.FS
 
 // Store is the SQLite implementation of store.Store.
 type Store struct {
-	w *sql.DB // exactly one connection: SQLite has one writer anyway
-	r *sql.DB // readers, which WAL lets run beside the writer
+	w    *sql.DB // exactly one connection: SQLite has one writer anyway
+	r    *sql.DB // readers, which WAL lets run beside the writer
+	ckpt *sql.DB // the checkpointer's own connection
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
 }
 
 var _ store.Store = (*Store)(nil)
@@ -41,12 +46,15 @@ var _ store.Store = (*Store)(nil)
 func Open(ctx context.Context, path string) (*Store, error) {
 	dsn := func(extra ...string) string {
 		q := url.Values{}
-		for _, p := range append([]string{"busy_timeout(10000)", "foreign_keys(1)", "journal_mode(WAL)", "synchronous(FULL)"}, extra...) {
+		for _, p := range append([]string{"busy_timeout(10000)", "foreign_keys(1)", "journal_mode(WAL)", "synchronous(FULL)", "cache_size(-65536)"}, extra...) {
 			q.Add("_pragma", p)
 		}
 		return "file:" + path + "?" + q.Encode()
 	}
-	w, err := sql.Open("sqlite", dsn()+"&_txlock=immediate")
+	// The writer never checkpoints itself: copying the WAL back into the
+	// database would stall a commit that agents and webhooks wait on. A
+	// background checkpointer does it instead.
+	w, err := sql.Open("sqlite", dsn("wal_autocheckpoint(0)")+"&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
@@ -71,12 +79,46 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	s.r = r
+	ckpt, err := sql.Open("sqlite", dsn())
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	ckpt.SetMaxOpenConns(1)
+	s.ckpt, s.stop, s.done = ckpt, make(chan struct{}), make(chan struct{})
+	go s.checkpointLoop()
 	return s, nil
 }
 
-// Close closes both pools.
+// checkpointLoop copies the WAL back into the database file every so often,
+// beside the writer (PASSIVE never blocks it), so the WAL stays small and
+// commits stay short.
+func (s *Store) checkpointLoop() {
+	defer close(s.done)
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			// Errors are transient (busy); the next round tries again.
+			s.ckpt.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+		}
+	}
+}
+
+// Close stops the checkpointer, then closes every pool; the last close
+// checkpoints and removes the WAL.
 func (s *Store) Close() error {
-	return errors.Join(s.r.Close(), s.w.Close())
+	var err error
+	s.once.Do(func() {
+		close(s.stop)
+		<-s.done
+		err = errors.Join(s.ckpt.Close(), s.r.Close(), s.w.Close())
+	})
+	return err
 }
 
 // SchemaVersion reports the newest migration applied.

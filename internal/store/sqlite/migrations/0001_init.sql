@@ -86,9 +86,11 @@ CREATE TABLE conversations (
 );
 -- Threading looks up the contact's open conversation on a channel.
 CREATE INDEX conversations_thread ON conversations (contact_id, channel_id, visibility, status);
-CREATE INDEX conversations_recent ON conversations (last_message_at DESC, id DESC);
+-- The inbox lists by status, newest activity first. last_message_at changes
+-- with every message, and each index holding it costs page writes on the
+-- ingest path, so it is in this one index only.
 CREATE INDEX conversations_status ON conversations (status, last_message_at DESC, id DESC);
-CREATE INDEX conversations_assignee ON conversations (assignee_id, last_message_at DESC);
+CREATE INDEX conversations_assignee ON conversations (assignee_id);
 
 CREATE TABLE messages (
     id              INTEGER PRIMARY KEY,

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/webcare/webcare/internal/auth"
+	"github.com/webcare/webcare/internal/config"
+	"github.com/webcare/webcare/internal/store"
+	"github.com/webcare/webcare/internal/store/sqlite"
+)
+
+var cli = store.Actor{Via: "cli"}
+
+func openStore(ctx context.Context, cfg config.Config) (*sqlite.Store, error) {
+	st, err := sqlite.Open(ctx, cfg.DatabasePath)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", cfg.DatabasePath, err)
+	}
+	return st, nil
+}
+
+// subcommand dispatches "webcare user add …" and the like.
+func subcommand(ctx context.Context, e env, group string, args []string, subs map[string]func(context.Context, env, []string) error) error {
+	if len(args) == 0 || subs[args[0]] == nil {
+		names := make([]string, 0, len(subs))
+		for n := range subs {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		return fmt.Errorf("usage: webcare %s <%s> [flags]", group, strings.Join(names, "|"))
+	}
+	return subs[args[0]](ctx, e, args[1:])
+}
+
+func user(ctx context.Context, e env, args []string) error {
+	return subcommand(ctx, e, "user", args, map[string]func(context.Context, env, []string) error{
+		"add": userAdd, "list": userList, "set-password": userSetPassword, "disable": userDisable,
+	})
+}
+
+// password takes the password from --password-stdin, WEBCARE_PASSWORD, or
+// makes one up and shows it once.
+func password(e env, fromStdin bool) (pw string, generated bool, err error) {
+	if fromStdin {
+		line, err := bufio.NewReader(e.stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return "", false, errors.New("no password on standard input")
+		}
+		return strings.TrimRight(line, "\r\n"), false, nil
+	}
+	if pw := e.getenv("WEBCARE_PASSWORD"); pw != "" {
+		return pw, false, nil
+	}
+	token, _ := auth.NewToken("")
+	return token[:20], true, nil
+}
+
+func userAdd(ctx context.Context, e env, args []string) error {
+	fs, finish := flags("user add", e)
+	email := fs.String("email", "", "e-mail address, the login (required)")
+	name := fs.String("name", "", "full name (default: the part of the e-mail before @)")
+	role := fs.String("role", "agent", "admin, supervisor, agent, volunteer or field")
+	admin := fs.Bool("admin", false, "same as --role admin")
+	langs := fs.String("languages", "", "languages spoken, comma-separated (nl,en,de)")
+	capacity := fs.Int("capacity", 10, "conversations at once")
+	stdin := fs.Bool("password-stdin", false, "read the password from standard input (else WEBCARE_PASSWORD, else one is generated)")
+	cfg, err := parse(fs, finish, args)
+	if err != nil {
+		return err
+	}
+	a := store.Agent{Email: strings.ToLower(strings.TrimSpace(*email)), Name: strings.TrimSpace(*name), Role: store.Role(*role), Capacity: *capacity, Presence: store.Offline}
+	if *admin {
+		a.Role = store.RoleAdmin
+	}
+	if a.Email == "" || !strings.Contains(a.Email, "@") {
+		return errors.New("--email with a valid address is required")
+	}
+	if a.Name == "" {
+		a.Name, _, _ = strings.Cut(a.Email, "@")
+	}
+	if !a.Role.Valid() {
+		return fmt.Errorf("--role %q: use admin, supervisor, agent, volunteer or field", *role)
+	}
+	for _, l := range strings.Split(*langs, ",") {
+		if l = strings.TrimSpace(strings.ToLower(l)); l != "" {
+			a.Languages = append(a.Languages, l)
+		}
+	}
+	pw, generated, err := password(e, *stdin)
+	if err != nil {
+		return err
+	}
+	if a.PasswordHash, err = auth.HashPassword(pw); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.CreateAgent(ctx, &a, cli); err != nil {
+		return err
+	}
+	if a.Role == store.RoleAdmin {
+		_ = st.SetSetting(ctx, "setup_token_hash", "") // setup is done
+	}
+	fmt.Fprintf(e.stdout, "added %s <%s> as %s (id %d)\n", a.Name, a.Email, a.Role, a.ID)
+	if generated {
+		fmt.Fprintf(e.stdout, "password: %s\n(shown once; change it with `webcare user set-password`)\n", pw)
+	}
+	return nil
+}
+
+func userList(ctx context.Context, e env, args []string) error {
+	fs, finish := flags("user list", e)
+	cfg, err := parse(fs, finish, args)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	agents, err := st.Agents(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tROLE\tLANGUAGES\tPRESENCE\tSTATE")
+	for _, a := range agents {
+		state := "active"
+		if a.Disabled {
+			state = "disabled"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, a.Email, a.Name, a.Role, strings.Join(a.Languages, ","), a.Presence, state)
+	}
+	return tw.Flush()
+}
+
+func agentByEmail(ctx context.Context, st store.Store, email string) (store.Agent, error) {
+	if email == "" {
+		return store.Agent{}, fmt.Errorf("--email is required")
+	}
+	a, err := st.AgentByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		return a, fmt.Errorf("no agent with e-mail %s", email)
+	}
+	return a, err
+}
+
+func userSetPassword(ctx context.Context, e env, args []string) error {
+	fs, finish := flags("user set-password", e)
+	email := fs.String("email", "", "the agent's e-mail address (required)")
+	stdin := fs.Bool("password-stdin", false, "read the password from standard input (else WEBCARE_PASSWORD, else one is generated)")
+	cfg, err := parse(fs, finish, args)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	a, err := agentByEmail(ctx, st, *email)
+	if err != nil {
+		return err
+	}
+	pw, generated, err := password(e, *stdin)
+	if err != nil {
+		return err
+	}
+	if a.PasswordHash, err = auth.HashPassword(pw); err != nil {
+		return err
+	}
+	if err := st.UpdateAgent(ctx, &a, cli); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "password changed for %s\n", a.Email)
+	if generated {
+		fmt.Fprintf(e.stdout, "password: %s\n(shown once)\n", pw)
+	}
+	return nil
+}
+
+func userDisable(ctx context.Context, e env, args []string) error {
+	fs, finish := flags("user disable", e)
+	email := fs.String("email", "", "the agent's e-mail address (required)")
+	enable := fs.Bool("enable", false, "enable the agent again instead")
+	cfg, err := parse(fs, finish, args)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	a, err := agentByEmail(ctx, st, *email)
+	if err != nil {
+		return err
+	}
+	a.Disabled = !*enable
+	if err := st.UpdateAgent(ctx, &a, cli); err != nil {
+		return err
+	}
+	if a.Disabled {
+		fmt.Fprintf(e.stdout, "disabled %s; their sessions are ended\n", a.Email)
+	} else {
+		fmt.Fprintf(e.stdout, "enabled %s\n", a.Email)
+	}
+	return nil
+}

@@ -1,0 +1,152 @@
+// Package app wires webcare together. This file is the map of the system:
+// a message travels
+//
+//	channel (HTTP ingest) → ingest.Pipeline (check, dedupe, group commit)
+//	  → store (contact, thread, durable) → bus (events) → agents' streams
+//	  → stages (understand, route: after the commit, idempotent)
+//
+// and a reply travels
+//
+//	web (agent) → store.QueueReply (message + outbox entry, one transaction)
+//	  → outbox.Worker → channel Sender → platform
+package app
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/webcare/webcare/internal/auth"
+	"github.com/webcare/webcare/internal/bus"
+	"github.com/webcare/webcare/internal/channel/apichannel"
+	"github.com/webcare/webcare/internal/config"
+	"github.com/webcare/webcare/internal/ingest"
+	"github.com/webcare/webcare/internal/metrics"
+	"github.com/webcare/webcare/internal/outbox"
+	"github.com/webcare/webcare/internal/store"
+	"github.com/webcare/webcare/internal/store/sqlite"
+	"github.com/webcare/webcare/internal/web"
+)
+
+// App is one running webcare instance.
+type App struct {
+	Config   config.Config
+	Log      *slog.Logger
+	Store    store.Store
+	Bus      bus.Bus
+	Pipeline *ingest.Pipeline
+	Outbox   *outbox.Worker
+	Web      *web.Server
+}
+
+// Options add to what the configuration decides.
+type Options struct {
+	// Senders replace or add reply senders by channel kind (the demo's
+	// simulated platforms, a test's fake).
+	Senders map[string]outbox.Sender
+	// Stages run after each inbound message is committed.
+	Stages []ingest.Stage
+}
+
+// Open builds the parts in dependency order: store, bus, pipeline, outbox,
+// web. Close undoes it.
+func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*App, error) {
+	st, err := sqlite.Open(ctx, cfg.DatabasePath)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	a := &App{Config: cfg, Log: log, Store: st, Bus: bus.NewMemory()}
+	m := metrics.New(st, log)
+	a.Pipeline = ingest.New(st, a.Bus, ingest.Options{Stages: o.Stages, Log: log.With("part", "ingest"), Metrics: m.Ingest()})
+
+	senders := map[string]outbox.Sender{
+		"api": &apichannel.Sender{Client: &http.Client{Timeout: 20 * time.Second}},
+	}
+	for kind, s := range o.Senders {
+		senders[kind] = s
+	}
+	a.Outbox = &outbox.Worker{Store: st, Bus: a.Bus, Senders: senders, Log: log.With("part", "outbox")}
+	a.Web = web.New(web.Options{
+		Store: st, Pipeline: a.Pipeline, Bus: a.Bus, Log: log.With("part", "web"),
+		WakeOutbox: a.Outbox.Wake, Metrics: m.Handler(),
+		SecureCookies: cfg.SecureCookies, SessionTTL: cfg.SessionTTL,
+	})
+	return a, nil
+}
+
+// Close stops the pipeline (committing what it accepted) and closes the store.
+func (a *App) Close() error {
+	a.Pipeline.Close()
+	return a.Store.Close()
+}
+
+// Serve listens on the configured address until ctx ends, then shuts down
+// in order: stop taking requests, let the workers finish, close the store.
+// ready, if not nil, receives the bound address once listening.
+func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
+	ln, err := net.Listen("tcp", a.Config.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           a.Web.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second, // event streams clear their own deadline
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
+	}
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	workerDone := make(chan error, 1)
+	go func() { workerDone <- a.Outbox.Run(workCtx) }()
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	a.Log.Info("webcare listening", "addr", ln.Addr().String(), "url", a.Config.BaseURL, "db", a.Config.DatabasePath)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+
+	select {
+	case err = <-serveErr:
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if serr := srv.Shutdown(shutCtx); serr != nil {
+		srv.Close() // event streams do not end on their own
+	}
+	stopWork()
+	<-workerDone
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return errors.Join(err, a.Close())
+}
+
+// EnsureSetup prints a one-time setup link when nobody can log in yet.
+func (a *App) EnsureSetup(ctx context.Context) error {
+	agents, err := a.Store.Agents(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ag := range agents {
+		if ag.Role == store.RoleAdmin && !ag.Disabled && ag.PasswordHash != "" {
+			return nil
+		}
+	}
+	token, hash := auth.NewToken("wcu_")
+	if err := a.Store.SetSetting(ctx, web.SetupTokenKey, hex.EncodeToString(hash)); err != nil {
+		return err
+	}
+	a.Log.Warn("no administrator yet: open this link to create one (or run `webcare user add --admin`)",
+		"url", a.Config.BaseURL+"/setup?token="+token)
+	return nil
+}

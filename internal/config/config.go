@@ -1,0 +1,187 @@
+// Package config reads webcare's settings from flags and WEBCARE_*
+// environment variables (flags win), with defaults that need nothing.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is every setting of a webcare process.
+type Config struct {
+	Addr          string        // listen address
+	BaseURL       string        // how users reach us, for printed links
+	DatabasePath  string        // the embedded store's file
+	DatabaseURL   string        // postgres://… (secret: may hold a password)
+	NATSURL       string        // nats://… (secret: may hold a token)
+	LogLevel      string        // debug, info, warn, error
+	LogFormat     string        // text or json
+	SecureCookies bool          // set behind HTTPS
+	SessionTTL    time.Duration // how long a login lasts
+}
+
+// Getenv is how settings are looked up; os.Getenv in production.
+type Getenv func(string) string
+
+// Register declares the shared flags on fs with defaults from the
+// environment, and returns a function that finishes and checks the Config
+// after fs.Parse.
+func Register(fs *flag.FlagSet, getenv Getenv) func() (Config, error) {
+	var c Config
+	var errs []error
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		// Secrets can come from a file (Docker/Kubernetes secrets).
+		if path := getenv(name + "_FILE"); path != "" {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s_FILE: %w", name, err))
+				return def
+			}
+			return strings.TrimSpace(string(b))
+		}
+		return def
+	}
+	fs.StringVar(&c.Addr, "addr", env("WEBCARE_ADDR", "127.0.0.1:8080"), "listen address (WEBCARE_ADDR)")
+	fs.StringVar(&c.BaseURL, "base-url", env("WEBCARE_BASE_URL", ""), "public URL of this server, for links (WEBCARE_BASE_URL; default http://ADDR)")
+	fs.StringVar(&c.DatabasePath, "db", env("WEBCARE_DB", "webcare.db"), "embedded database file (WEBCARE_DB)")
+	fs.StringVar(&c.DatabaseURL, "database-url", env("WEBCARE_DATABASE_URL", ""), "PostgreSQL URL; empty uses the embedded database (WEBCARE_DATABASE_URL, or _FILE)")
+	fs.StringVar(&c.NATSURL, "nats-url", env("WEBCARE_NATS_URL", ""), "NATS URL; empty uses the in-process bus (WEBCARE_NATS_URL, or _FILE)")
+	fs.StringVar(&c.LogLevel, "log-level", env("WEBCARE_LOG_LEVEL", "info"), "debug, info, warn or error (WEBCARE_LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", env("WEBCARE_LOG_FORMAT", "text"), "text or json (WEBCARE_LOG_FORMAT)")
+	secure, err := parseBool(env("WEBCARE_SECURE_COOKIES", "false"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("WEBCARE_SECURE_COOKIES: %w", err))
+	}
+	fs.BoolVar(&c.SecureCookies, "secure-cookies", secure, "mark session cookies Secure; set when served over HTTPS (WEBCARE_SECURE_COOKIES)")
+	ttl, err := time.ParseDuration(env("WEBCARE_SESSION_TTL", "12h"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("WEBCARE_SESSION_TTL: %w", err))
+	}
+	fs.DurationVar(&c.SessionTTL, "session-ttl", ttl, "how long a login lasts (WEBCARE_SESSION_TTL)")
+	return func() (Config, error) {
+		if err := errors.Join(errs...); err != nil {
+			return c, err
+		}
+		return c, c.validate()
+	}
+}
+
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "", "0", "false", "no", "off":
+		return false, nil
+	case "1", "true", "yes", "on":
+		return true, nil
+	}
+	return false, fmt.Errorf("%q is not true or false", s)
+}
+
+func (c *Config) validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("addr %q: %w", c.Addr, err)
+	}
+	if c.BaseURL == "" {
+		host := c.Addr
+		if h, p, _ := net.SplitHostPort(c.Addr); h == "" || h == "0.0.0.0" || h == "::" {
+			host = net.JoinHostPort("localhost", p)
+		}
+		c.BaseURL = "http://" + host
+	}
+	c.BaseURL = strings.TrimRight(c.BaseURL, "/")
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return fmt.Errorf("base-url %q must be an http(s) URL", c.BaseURL)
+	}
+	if c.DatabaseURL != "" {
+		return errors.New("PostgreSQL (WEBCARE_DATABASE_URL) is not supported by this version yet; unset it to use the embedded database")
+	}
+	if c.NATSURL != "" {
+		return errors.New("NATS (WEBCARE_NATS_URL) is not supported by this version yet; unset it to use the in-process bus")
+	}
+	if c.DatabasePath == "" {
+		return errors.New("db: a database file is required")
+	}
+	if _, err := c.Level(); err != nil {
+		return err
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("log-format %q: use text or json", c.LogFormat)
+	}
+	if c.SessionTTL < time.Minute {
+		return fmt.Errorf("session-ttl %s is too short", c.SessionTTL)
+	}
+	return nil
+}
+
+// Level is the parsed log level.
+func (c Config) Level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return l, fmt.Errorf("log-level %q: use debug, info, warn or error", c.LogLevel)
+	}
+	return l, nil
+}
+
+// Logger makes the process's logger.
+func (c Config) Logger(w io.Writer) *slog.Logger {
+	level, _ := c.Level()
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Print writes the effective settings, secrets masked.
+func (c Config) Print(w io.Writer) {
+	rows := [][2]string{
+		{"addr", c.Addr}, {"base-url", c.BaseURL}, {"db", c.DatabasePath},
+		{"database-url", maskURL(c.DatabaseURL)}, {"nats-url", maskURL(c.NATSURL)},
+		{"log-level", c.LogLevel}, {"log-format", c.LogFormat},
+		{"secure-cookies", strconv.FormatBool(c.SecureCookies)}, {"session-ttl", c.SessionTTL.String()},
+	}
+	for _, r := range rows {
+		v := r[1]
+		if v == "" {
+			v = "(not set)"
+		}
+		fmt.Fprintf(w, "%-15s %s\n", r[0], v)
+	}
+}
+
+// maskURL hides the password (or token) in a URL.
+func maskURL(s string) string {
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "********"
+	}
+	if u.User != nil {
+		if _, has := u.User.Password(); has {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+		} else {
+			u.User = url.User("xxxxx")
+		}
+	}
+	q := u.Query()
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "password") || strings.Contains(strings.ToLower(k), "token") {
+			q.Set(k, "xxxxx")
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
