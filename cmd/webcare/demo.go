@@ -3,6 +3,93 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/webcare/webcare/internal/app"
+	"github.com/webcare/webcare/internal/demo"
+	"github.com/webcare/webcare/internal/outbox"
 )
 
-func demo(ctx context.Context, e env, args []string) error { return errors.New("demo: being written") }
+// demoKinds are the platforms the demo simulates replies for.
+var demoKinds = []string{"x", "facebook", "instagram", "whatsapp", "telegram", "mastodon", "email", "webchat"}
+
+func runDemo(ctx context.Context, e env, args []string) error {
+	fs, finish := flags("demo", e)
+	rate := fs.Float64("rate", 1, "customer messages per second")
+	surge := fs.Bool("surge", false, "after 30 s, flood the channels with crisis messages (×factor for 60 s)")
+	factor := fs.Float64("surge-factor", 20, "how many times the normal rate during a surge")
+	cfg, err := parse(fs, finish, args)
+	if err != nil {
+		return err
+	}
+	if *rate < 0 || *rate > 10000 || *factor < 1 {
+		return errors.New("--rate must be between 0 and 10000 and --surge-factor at least 1")
+	}
+	dbSet := e.getenv("WEBCARE_DB") != ""
+	fs.Visit(func(f *flag.Flag) { dbSet = dbSet || f.Name == "db" })
+	if !dbSet {
+		// A fresh database each time, gone afterwards: the demo never
+		// touches a real webcare.db.
+		dir, err := os.MkdirTemp("", "webcare-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		cfg.DatabasePath = filepath.Join(dir, "demo.db")
+	}
+	log := cfg.Logger(e.stderr)
+
+	platforms := demo.NewPlatformSimulator(uint64(time.Now().UnixNano()))
+	senders := map[string]outbox.Sender{}
+	for _, k := range demoKinds {
+		senders[k] = platforms
+	}
+	a, err := app.Open(ctx, cfg, log, app.Options{Senders: senders})
+	if err != nil {
+		return err
+	}
+	seeded, err := demo.Seed(ctx, a.Store, time.Now())
+	if errors.Is(err, demo.ErrNotEmpty) {
+		a.Close()
+		return fmt.Errorf("%s already holds data; the demo needs a new file (leave out --db for a temporary one)", cfg.DatabasePath)
+	}
+	if err != nil {
+		a.Close()
+		return fmt.Errorf("seeding the demo: %w", err)
+	}
+
+	sim := &demo.Simulator{Channels: seeded.Channels, Regulars: seeded.Regulars, Rate: *rate, Log: log.With("part", "simulator")}
+	if *surge {
+		sim.Surge = demo.SurgeProfile{At: 30 * time.Second, Factor: *factor, For: 60 * time.Second}
+	}
+	surgeNote := ""
+	if *surge {
+		surgeNote = fmt.Sprintf(", surge ×%g after 30 s", *factor)
+	}
+	return a.Serve(ctx, func(addr string) {
+		sim.BaseURL = "http://" + addr
+		url := cfg.BaseURL
+		if strings.HasSuffix(cfg.Addr, ":0") {
+			url = sim.BaseURL // the port was chosen by the system
+		}
+		fmt.Fprintf(e.stdout, `
+  webcare demo — Heron Airlines' webcare team
+
+  open      %s
+  log in    %s / %s
+  API       curl -c jar -H 'Content-Type: application/json' -d '{"email":"%s","password":"%s"}' %s/api/v1/login
+            curl -b jar '%s/api/v1/conversations?status=new,open'
+  live      curl -N -b jar %s/api/v1/events
+  traffic   %.1f messages/s%s
+  database  %s
+
+`, url, seeded.Email, seeded.Password, seeded.Email, seeded.Password, url, url, url, *rate, surgeNote, cfg.DatabasePath)
+		// The simulator stops with ctx, like the server.
+		go sim.Run(ctx)
+	})
+}

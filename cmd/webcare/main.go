@@ -36,7 +36,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the server", serve},
-		{"demo", "run the server on a fresh database with a simulated airline's traffic", demo},
+		{"demo", "run the server on a fresh database with a simulated airline's traffic", runDemo},
 		{"user", "add, list, set-password, disable agents", user},
 		{"channel", "add, list channels, rotate a channel's token", channel},
 		{"migrate", "bring the database schema up to date", migrate},
