@@ -14,7 +14,6 @@ import (
 	"github.com/webcare/webcare/internal/bench"
 )
 
-
 func runBench(ctx context.Context, e env, args []string) error {
 	return subcommand(ctx, e, "bench", args, map[string]func(context.Context, env, []string) error{
 		"ingest": benchIngest,

@@ -51,7 +51,9 @@ type ingestStmts struct {
 	insertConv, insertMessage, touchConv, reopenConv *sql.Stmt
 }
 
-func prepareIngest(ctx context.Context, tx *sql.Tx) (*ingestStmts, error) {
+// prepareIngest prepares the statements once, on the writer's only
+// connection; each transaction reuses them.
+func prepareIngest(ctx context.Context, db *sql.DB) (*ingestStmts, error) {
 	var st ingestStmts
 	var err error
 	prep := func(q string) *sql.Stmt {
@@ -59,7 +61,7 @@ func prepareIngest(ctx context.Context, tx *sql.Tx) (*ingestStmts, error) {
 			return nil
 		}
 		var s *sql.Stmt
-		s, err = tx.PrepareContext(ctx, q)
+		s, err = db.PrepareContext(ctx, q)
 		return s
 	}
 	st.findMessage = prep(qFindMessage)
@@ -75,15 +77,23 @@ func prepareIngest(ctx context.Context, tx *sql.Tx) (*ingestStmts, error) {
 	return &st, err
 }
 
+// in binds the prepared statements to a transaction.
+func (st *ingestStmts) in(ctx context.Context, tx *sql.Tx) *ingestStmts {
+	return &ingestStmts{
+		findMessage: tx.StmtContext(ctx, st.findMessage), replyThread: tx.StmtContext(ctx, st.replyThread),
+		findIdentity: tx.StmtContext(ctx, st.findIdentity), insertContact: tx.StmtContext(ctx, st.insertContact),
+		insertIdentity: tx.StmtContext(ctx, st.insertIdentity), updateIdentity: tx.StmtContext(ctx, st.updateIdentity),
+		insertConv: tx.StmtContext(ctx, st.insertConv), insertMessage: tx.StmtContext(ctx, st.insertMessage),
+		touchConv: tx.StmtContext(ctx, st.touchConv), reopenConv: tx.StmtContext(ctx, st.reopenConv),
+	}
+}
+
 // Ingest stores the batch in one transaction: one fsync however many
 // messages it holds.
 func (s *Store) Ingest(ctx context.Context, batch []store.Inbound) ([]store.IngestResult, error) {
 	results := make([]store.IngestResult, len(batch))
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		st, err := prepareIngest(ctx, tx)
-		if err != nil {
-			return err
-		}
+		st := s.ingest.in(ctx, tx)
 		for i := range batch {
 			r, err := ingestOne(ctx, st, &batch[i])
 			if err != nil {

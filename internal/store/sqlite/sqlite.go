@@ -32,9 +32,11 @@ type Store struct {
 	w    *sql.DB // exactly one connection: SQLite has one writer anyway
 	r    *sql.DB // readers, which WAL lets run beside the writer
 	ckpt *sql.DB // the checkpointer's own connection
-	stop chan struct{}
-	done chan struct{}
-	once sync.Once
+	// ingest holds the hot path's statements, prepared once on w.
+	ingest *ingestStmts
+	stop   chan struct{}
+	done   chan struct{}
+	once   sync.Once
 }
 
 var _ store.Store = (*Store)(nil)
@@ -69,6 +71,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		w.Close()
 		return nil, err
+	}
+	if s.ingest, err = prepareIngest(ctx, w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("prepare: %w", err)
 	}
 	r, err := sql.Open("sqlite", dsn("query_only(1)"))
 	if err != nil {

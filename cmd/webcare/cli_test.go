@@ -1,0 +1,153 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/webcare/webcare/internal/auth"
+	"github.com/webcare/webcare/internal/store/sqlite"
+)
+
+// runCLI runs a webcare command in-process and returns its output.
+func runCLI(t *testing.T, vars map[string]string, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut strings.Builder
+	getenv := func(k string) string { return vars[k] }
+	err := run(context.Background(), args, getenv, strings.NewReader(stdin), &out, &errOut)
+	return out.String() + errOut.String(), err
+}
+
+func TestUserCommands(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "cli.db")
+	env := map[string]string{"WEBCARE_DB": db}
+
+	out, err := runCLI(t, env, "", "user", "add", "--admin", "--email", "Anna@Heron.example", "--name", "Anna de Vries", "--languages", "nl, EN")
+	if err != nil {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`password: (\S+)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("a generated password must be shown once:\n%s", out)
+	}
+	generated := m[1]
+
+	if out, err := runCLI(t, env, "", "user", "add", "--email", "anna@heron.example"); err == nil {
+		t.Fatalf("a second agent with the same e-mail (other case) must be refused:\n%s", out)
+	}
+	if _, err := runCLI(t, env, "", "user", "add", "--email", "not-an-address"); err == nil {
+		t.Fatal("an invalid e-mail must be refused")
+	}
+	if _, err := runCLI(t, env, "", "user", "add", "--email", "x@heron.example", "--role", "pilot"); err == nil {
+		t.Fatal("an unknown role must be refused")
+	}
+	if out, err := runCLI(t, env, "correct horse battery\n", "user", "add", "--email", "sam@heron.example", "--role", "volunteer", "--password-stdin"); err != nil || strings.Contains(out, "password:") {
+		t.Fatalf("user add with --password-stdin: %v\n%s", err, out)
+	}
+
+	out, err = runCLI(t, env, "", "user", "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"anna@heron.example", "Anna de Vries", "admin", "nl,en", "sam@heron.example", "volunteer"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("user list lacks %q:\n%s", want, out)
+		}
+	}
+
+	if out, err := runCLI(t, map[string]string{"WEBCARE_DB": db, "WEBCARE_PASSWORD": "a brand new password"}, "", "user", "set-password", "--email", "anna@heron.example"); err != nil {
+		t.Fatalf("set-password: %v\n%s", err, out)
+	}
+	if _, err := runCLI(t, env, "", "user", "disable", "--email", "sam@heron.example"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCLI(t, env, "", "user", "disable", "--email", "nobody@heron.example"); err == nil {
+		t.Fatal("disabling an unknown agent must fail")
+	}
+
+	st, err := sqlite.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	anna, err := st.AgentByEmail(context.Background(), "anna@heron.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth.CheckPassword(anna.PasswordHash, "a brand new password") != nil || auth.CheckPassword(anna.PasswordHash, generated) == nil {
+		t.Error("set-password did not replace the password")
+	}
+	sam, err := st.AgentByEmail(context.Background(), "sam@heron.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sam.Disabled || auth.CheckPassword(sam.PasswordHash, "correct horse battery") != nil {
+		t.Errorf("sam: disabled=%t, password from stdin not kept", sam.Disabled)
+	}
+}
+
+func TestChannelCommands(t *testing.T) {
+	env := map[string]string{"WEBCARE_DB": filepath.Join(t.TempDir(), "cli.db")}
+	out, err := runCLI(t, env, "", "channel", "add", "--kind", "api", "--name", "Booking system", "--callback-url", "https://booking.example/replies")
+	if err != nil {
+		t.Fatalf("channel add: %v\n%s", err, out)
+	}
+	for _, want := range []string{"(id 1)", "http://127.0.0.1:8080/api/v1/channels/1/messages", "ingest token:    wch_", "callback secret: whs_"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("channel add output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, args := range [][]string{
+		{"channel", "add", "--kind", "myspace", "--name", "x"},
+		{"channel", "add", "--kind", "api"},
+		{"channel", "add", "--kind", "api", "--name", "x", "--callback-url", "ftp://x"},
+		{"channel", "rotate-token", "--id", "99"},
+		{"channel", "frobnicate"},
+	} {
+		if out, err := runCLI(t, env, "", args...); err == nil {
+			t.Errorf("%v must fail:\n%s", args, out)
+		}
+	}
+	out, err = runCLI(t, env, "", "channel", "rotate-token", "--id", "1")
+	if err != nil || !strings.Contains(out, "wch_") {
+		t.Fatalf("rotate-token: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, env, "", "channel", "list")
+	if err != nil || !strings.Contains(out, "Booking system") || strings.Contains(out, "wch_") {
+		t.Fatalf("channel list must name the channel and never show a token: %v\n%s", err, out)
+	}
+}
+
+func TestConfigMasksSecrets(t *testing.T) {
+	out, err := runCLI(t, map[string]string{"WEBCARE_ADDR": "0.0.0.0:9000"}, "", "config", "--log-level", "debug")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"0.0.0.0:9000", "http://localhost:9000", "debug", "webcare.db"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("config lacks %q:\n%s", want, out)
+		}
+	}
+	for _, args := range [][]string{
+		{"config", "--addr", "nonsense"},
+		{"config", "--log-level", "loud"},
+		{"config", "--database-url", "postgres://x@y/z"},
+		{"frobnicate"},
+	} {
+		if out, err := runCLI(t, nil, "", args...); err == nil {
+			t.Errorf("%v must fail:\n%s", args, out)
+		}
+	}
+	if out, err := runCLI(t, map[string]string{"WEBCARE_SESSION_TTL": "forever"}, "", "config"); err == nil {
+		t.Errorf("a bad WEBCARE_SESSION_TTL must fail:\n%s", out)
+	}
+}
+
+func TestMigrateReportsVersion(t *testing.T) {
+	out, err := runCLI(t, map[string]string{"WEBCARE_DB": filepath.Join(t.TempDir(), "m.db")}, "", "migrate")
+	if err != nil || !strings.Contains(out, "schema version 1") {
+		t.Fatalf("migrate: %v\n%s", err, out)
+	}
+}
