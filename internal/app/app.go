@@ -102,6 +102,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(a.Web.CloseStreams)
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	workerDone := make(chan error, 1)
 	go func() { workerDone <- a.Outbox.Run(workCtx) }()

@@ -62,6 +62,8 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		case <-end.C:
 			return nil
+		case <-s.closing:
+			return nil
 		case <-beat.C:
 			fmt.Fprintf(w, ": keep-alive\n\n")
 		case e, open := <-events:

@@ -33,6 +33,15 @@ type Server struct {
 
 	streamsMu sync.Mutex
 	streams   int
+	closing   chan struct{} // closed when the server shuts down: streams end
+	closeOnce sync.Once
+}
+
+// CloseStreams ends every open event stream, so that a graceful shutdown
+// does not wait for clients that never hang up. Clients reconnect to
+// another instance, or to this one when it is back.
+func (s *Server) CloseStreams() {
+	s.closeOnce.Do(func() { close(s.closing) })
 }
 
 // Options are the Server's parts; Store, Pipeline and Bus are required.
@@ -61,7 +70,7 @@ func New(o Options) *Server {
 	s := &Server{
 		store: o.Store, pipeline: o.Pipeline, bus: o.Bus, log: o.Log, now: o.Now, wake: o.WakeOutbox,
 		metrics: o.Metrics, ready: o.Ready, secureCookies: o.SecureCookies, sessionTTL: o.SessionTTL,
-		heartbeat: o.Heartbeat, logins: newLoginLimiter(),
+		heartbeat: o.Heartbeat, logins: newLoginLimiter(), closing: make(chan struct{}),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
