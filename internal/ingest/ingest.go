@@ -89,6 +89,7 @@ type Pipeline struct {
 	channels sync.Map      // channel id → store.Channel, for checks on the hot path
 	wg       sync.WaitGroup
 	closed   chan struct{}
+	stopped  chan struct{} // closed when commitLoop has drained and left
 	once     sync.Once
 }
 
@@ -119,6 +120,7 @@ func New(st store.Store, b bus.Bus, o Options) *Pipeline {
 		maxBatch: o.MaxBatch,
 		nudge:    make(chan struct{}, 1),
 		closed:   make(chan struct{}),
+		stopped:  make(chan struct{}),
 	}
 	if p.log == nil {
 		p.log = slog.New(slog.DiscardHandler)
@@ -154,10 +156,16 @@ func (p *Pipeline) Ingest(ctx context.Context, m Message) (Result, error) {
 		return Result{}, err
 	}
 	r := &request{in: in, start: time.Now(), done: make(chan outcome, 1)}
+	// Checked on its own: when both are ready, select below picks at random.
+	select {
+	case <-p.closed:
+		return Result{}, errShuttingDown
+	default:
+	}
 	select {
 	case p.queue <- r:
 	case <-p.closed:
-		return Result{}, errors.New("ingest: shutting down")
+		return Result{}, errShuttingDown
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
 	}
@@ -166,10 +174,21 @@ func (p *Pipeline) Ingest(ctx context.Context, m Message) (Result, error) {
 	select {
 	case o := <-r.done:
 		return o.res, o.err
+	case <-p.stopped:
+		// Queued as Close drained: either committed before the committer
+		// left, or never will be.
+		select {
+		case o := <-r.done:
+			return o.res, o.err
+		default:
+			return Result{}, errShuttingDown
+		}
 	case <-ctx.Done():
 		return Result{}, ctx.Err()
 	}
 }
+
+var errShuttingDown = errors.New("ingest: shutting down")
 
 // normalise checks and cleans a message into the store's form.
 func (p *Pipeline) normalise(ctx context.Context, m Message) (store.Inbound, error) {
@@ -207,6 +226,10 @@ func (p *Pipeline) normalise(ctx context.Context, m Message) (store.Inbound, err
 			return bad("%s contains a NUL character", f.name)
 		}
 	}
+	body := cleanText(m.Text)
+	if strings.TrimSpace(body) == "" {
+		return bad("text has nothing but control characters")
+	}
 	platform := m.From.Platform
 	if platform == "" {
 		platform = ch.Kind
@@ -231,7 +254,7 @@ func (p *Pipeline) normalise(ctx context.Context, m Message) (store.Inbound, err
 		ExternalID: strings.TrimSpace(m.From.ExternalID),
 		Handle:     oneLine(m.From.Handle),
 		Name:       oneLine(m.From.Name),
-		Body:       cleanText(m.Text),
+		Body:       body,
 		ReplyTo:    strings.TrimSpace(m.ReplyTo),
 		Private:    m.Private,
 		Language:   lang,
@@ -295,6 +318,7 @@ func cleanText(s string) string {
 // waits; under a surge batches grow and the fsync cost is shared.
 func (p *Pipeline) commitLoop() {
 	defer p.wg.Done()
+	defer close(p.stopped)
 	batch := make([]*request, 0, p.maxBatch)
 	for {
 		select {

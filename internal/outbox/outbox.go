@@ -127,23 +127,22 @@ func (w *Worker) deliver(ctx context.Context, e store.OutboxEntry) {
 	rec := context.WithoutCancel(ctx)
 	log := w.Log.With("outbox_id", e.ID, "conversation_id", e.ConversationID, "attempt", e.Attempts)
 	d, sender, err := w.prepare(ctx, e)
-	if err != nil {
-		w.fail(rec, e, err.Error(), log)
-		return
-	}
-	sendCtx, cancel := context.WithTimeout(ctx, w.Lease/2)
-	platformID, err := sender.Send(sendCtx, d)
-	cancel()
 	if err == nil {
-		if err := w.Store.DeliverOutbox(rec, e.ID, platformID, w.Now()); err != nil {
-			// The platform has it; the lease runs out and the same key is
-			// sent again, which the platform dedupes.
-			log.Error("outbox: recording delivery", "err", err)
+		sendCtx, cancel := context.WithTimeout(ctx, w.Lease/2)
+		var platformID string
+		platformID, err = sender.Send(sendCtx, d)
+		cancel()
+		if err == nil {
+			if err := w.Store.DeliverOutbox(rec, e.ID, platformID, w.Now()); err != nil {
+				// The platform has it; the lease runs out and the same key is
+				// sent again, which the platform dedupes.
+				log.Error("outbox: recording delivery", "err", err)
+				return
+			}
+			log.Info("reply delivered", "platform_id", platformID)
+			w.publish(rec, bus.ReplyDelivered, e, "")
 			return
 		}
-		log.Info("reply delivered", "platform_id", platformID)
-		w.publish(rec, bus.ReplyDelivered, e, "")
-		return
 	}
 	if ctx.Err() != nil {
 		return // shutting down: the lease expires and another attempt follows
@@ -156,7 +155,9 @@ func (w *Worker) deliver(ctx context.Context, e store.OutboxEntry) {
 	}
 	wait := w.Backoff(e.Attempts)
 	if se != nil && se.RetryAfter > wait {
-		wait = se.RetryAfter
+		// Honour the platform, within reason: a reply parked for days
+		// helps nobody, and the agent sees the retries meanwhile.
+		wait = min(se.RetryAfter, MaxRetryAfter)
 	}
 	next := w.Now().Add(wait)
 	if err := w.Store.RetryOutbox(rec, e.ID, err.Error(), next); err != nil {
@@ -167,16 +168,32 @@ func (w *Worker) deliver(ctx context.Context, e store.OutboxEntry) {
 	w.publish(rec, bus.ReplyRetrying, e, err.Error())
 }
 
-// prepare loads what a sender needs to know.
+// MaxRetryAfter caps how long a platform's Retry-After can park a reply.
+const MaxRetryAfter = time.Hour
+
+// prepare loads what a sender needs to know. Missing records and a missing
+// sender are permanent; other store errors are worth another try.
 func (w *Worker) prepare(ctx context.Context, e store.OutboxEntry) (Delivery, Sender, error) {
+	d, sender, err := w.load(ctx, e)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && sender == nil) {
+		if err == nil {
+			err = fmt.Errorf("no sender for %s channels in this build", d.Channel.Kind)
+		}
+		return d, nil, &Error{Permanent: true, Err: err}
+	}
+	return d, sender, err
+}
+
+func (w *Worker) load(ctx context.Context, e store.OutboxEntry) (Delivery, Sender, error) {
 	var d Delivery
 	ch, err := w.Store.Channel(ctx, e.ChannelID)
 	if err != nil {
 		return d, nil, fmt.Errorf("channel %d: %w", e.ChannelID, err)
 	}
+	d.Channel = ch
 	sender := w.Senders[ch.Kind]
 	if sender == nil {
-		return d, nil, fmt.Errorf("no sender for %s channels in this build", ch.Kind)
+		return d, nil, nil
 	}
 	conv, err := w.Store.Conversation(ctx, e.ConversationID)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -84,10 +85,13 @@ func (s *Sender) Send(ctx context.Context, d outbox.Delivery) (string, error) {
 	req.Header.Set("Idempotency-Key", d.Key)
 	req.Header.Set("X-Webcare-Timestamp", ts)
 	req.Header.Set("X-Webcare-Signature", "sha256="+Sign(d.Channel.Settings["callback_secret"], ts, body))
-	client := s.Client
-	if client == nil {
-		client = http.DefaultClient
+	client := http.Client{Timeout: 30 * time.Second}
+	if s.Client != nil {
+		client = *s.Client
 	}
+	// A redirect would turn the POST into a GET without the reply and
+	// could still answer 2xx: never follow one.
+	client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := client.Do(req)
 	if err != nil {
 		return "", err // network trouble: temporary
@@ -128,8 +132,10 @@ func RetryAfter(v string, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+		// Bounded, so that an absurd value cannot wrap around into a
+		// negative or short wait.
+		return time.Duration(min(n, math.MaxInt64/int64(time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
 		return t.Sub(now)
