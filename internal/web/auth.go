@@ -74,7 +74,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	email := strings.ToLower(strings.TrimSpace(in.Email))
-	if !s.logins.allow(email, s.now()) {
+	if !s.logins.attempt(email, s.now()) {
 		return errorf(http.StatusTooManyRequests, "too many failed logins for this account; wait 15 minutes")
 	}
 	a, err := s.store.AgentByEmail(r.Context(), email)
@@ -82,7 +82,6 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err != nil || a.Disabled || auth.CheckPassword(a.PasswordHash, in.Password) != nil {
-		s.logins.fail(email, s.now())
 		return errorf(http.StatusUnauthorized, "wrong e-mail address or password")
 	}
 	s.logins.reset(email)
@@ -198,16 +197,19 @@ func (l *loginLimiter) recent(email string, now time.Time) []time.Time {
 	return kept
 }
 
-func (l *loginLimiter) allow(email string, now time.Time) bool {
+// attempt reports whether a login for email may be tried, and if so counts
+// it as a failure up front: checking first and counting after the slow
+// password check would let parallel guesses all pass the check. A
+// successful login resets the count.
+func (l *loginLimiter) attempt(email string, now time.Time) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return len(l.recent(email, now)) < loginFailures
-}
-
-func (l *loginLimiter) fail(email string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.failures[email] = append(l.recent(email, now), now)
+	recent := l.recent(email, now)
+	if len(recent) >= loginFailures {
+		return false
+	}
+	l.failures[email] = append(recent, now)
+	return true
 }
 
 func (l *loginLimiter) reset(email string) {

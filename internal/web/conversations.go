@@ -157,6 +157,7 @@ func (s *Server) showConversation(w http.ResponseWriter, r *http.Request) error 
 	if d.Channel, err = s.store.Channel(ctx, c.ChannelID); err != nil {
 		return err
 	}
+	d.Channel = channelView(d.Channel) // every role reads this; the secrets are not theirs
 	if d.Contact, err = s.store.Contact(ctx, c.ContactID); err != nil {
 		return err
 	}
@@ -283,9 +284,13 @@ func (s *Server) updateConversation(w http.ResponseWriter, r *http.Request) erro
 		if !in.Status.Valid() {
 			return errorf(http.StatusUnprocessableEntity, "status must be new, open, pending, snoozed or resolved")
 		}
-		if *in.Status == store.StatusSnoozed && (in.SnoozedUntil == nil || !in.SnoozedUntil.After(s.now())) {
+		if *in.Status == store.StatusSnoozed && in.SnoozedUntil == nil {
 			return errorf(http.StatusUnprocessableEntity, "snoozing needs snoozed_until in the future")
 		}
+	}
+	// Also without a status: a snoozed conversation's time can be moved.
+	if in.SnoozedUntil != nil && !in.SnoozedUntil.After(s.now()) {
+		return errorf(http.StatusUnprocessableEntity, "snoozing needs snoozed_until in the future")
 	}
 	if in.AssigneeID != nil {
 		to := *in.AssigneeID

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/webcare/webcare/internal/auth"
 	"github.com/webcare/webcare/internal/store"
@@ -461,7 +462,7 @@ func (s *Server) createTemplate(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &t); err != nil {
 		return err
 	}
-	t.ID = 0
+	t.ID, t.CreatedAt = 0, time.Time{} // the server decides these, not the client
 	if err := checkTemplate(&t); err != nil {
 		return err
 	}
@@ -485,6 +486,10 @@ func (s *Server) updateTemplate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	if err := s.store.UpdateTemplate(r.Context(), &t, actor(r)); err != nil {
+		return err
+	}
+	// Answer what is stored: created_at is not the client's to send.
+	if t, err = s.store.Template(r.Context(), id); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, t)

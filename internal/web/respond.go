@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -130,17 +131,45 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 			return errorf(http.StatusBadRequest, "request body is empty; send a JSON object")
 		case errors.As(err, &syn):
 			return errorf(http.StatusBadRequest, "malformed JSON at byte %d", syn.Offset)
+		case errors.As(err, &typ) && typ.Field == "":
+			// The body itself has the wrong type (an array, a string); the
+			// Go type name would mean nothing to the client.
+			return errorf(http.StatusBadRequest, "request body must be a JSON object, not %s", typ.Value)
 		case errors.As(err, &typ):
-			return errorf(http.StatusBadRequest, "field %q must be %s", typ.Field, typ.Type)
+			return errorf(http.StatusBadRequest, "field %q must be %s, not %s", typ.Field, jsonType(typ.Type), typ.Value)
 		case strings.HasPrefix(err.Error(), "json: unknown field"):
 			return errorf(http.StatusBadRequest, "unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 		}
 		return errorf(http.StatusBadRequest, "malformed JSON: %v", err)
 	}
-	if dec.More() {
+	// dec.More alone would let a stray "]" or "}" after the object pass.
+	if err := dec.Decode(new(json.RawMessage)); !errors.Is(err, io.EOF) {
 		return errorf(http.StatusBadRequest, "request body holds more than one JSON value")
 	}
 	return nil
+}
+
+// jsonType names a Go type as JSON does, for error messages: the client
+// knows nothing of our struct names.
+func jsonType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Pointer:
+		return jsonType(t.Elem())
+	}
+	return "of another type"
 }
 
 // pathID reads a numeric path parameter.

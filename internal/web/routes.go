@@ -72,7 +72,11 @@ func (s *Server) Handler() http.Handler {
 
 	// Browsers may not post to us from other sites (CSRF); API clients
 	// without browser headers are not affected.
-	return http.NewCrossOriginProtection().Handler(securityHeaders(mux))
+	csrf := http.NewCrossOriginProtection()
+	csrf.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, http.StatusForbidden, "cross-origin request refused: browsers may change data only from this site's own pages")
+	}))
+	return csrf.Handler(securityHeaders(mux))
 }
 
 func securityHeaders(next http.Handler) http.Handler {

@@ -1,0 +1,210 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/webcare/webcare/internal/auth"
+	"github.com/webcare/webcare/internal/store"
+)
+
+// anonymous is the "role" of a request without credentials.
+const anonymous store.Role = "anonymous"
+
+// route is one entry of routes.go, with a request that passes validation
+// only as far as needed to show whether the role got in, and changes
+// nothing that another row looks at.
+type route struct {
+	pattern string // exactly as in routes.go
+	url     string
+	body    string
+	form    bool            // body is a form, not JSON
+	perm    auth.Permission // checked by require; "" needs only a login
+	public  bool            // no login needed at all
+	ok      int             // the status when let in
+	fieldOK int             // the status for field staff when let in, if not ok
+	stream  bool            // an event stream: stop reading once the status is in
+}
+
+func TestRolesOnEveryRoute(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	ctx := context.Background()
+	conv := ts.ingest(t, inbound{ID: "r-1", From: author{ID: "who"}, Text: "hello"})
+	tmpl := store.Template{Name: "Hello", Shortcut: "hello", Variants: []store.TemplateVariant{{Language: "en", Body: "Hello!"}}}
+	if err := ts.Store.CreateTemplate(ctx, &tmpl, store.Actor{Via: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	c, ch, a, tm, tp := conv.ConversationID, ts.Channel.ID, ts.Agent2.ID, ts.Team.ID, tmpl.ID
+
+	routes := []route{
+		{pattern: "GET /healthz", url: "/healthz", public: true, ok: 200},
+		{pattern: "GET /readyz", url: "/readyz", public: true, ok: 200},
+		{pattern: "GET /metrics", url: "/metrics", public: true, ok: 200},
+		{pattern: "GET /setup", url: "/setup", public: true, ok: 410},
+		{pattern: "POST /setup", url: "/setup", form: true, body: "token=x", public: true, ok: 410},
+		{pattern: "POST /api/v1/login", url: "/api/v1/login", body: `{"email": 1}`, public: true, ok: 400},
+		{pattern: "POST /api/v1/logout", url: "/api/v1/logout", public: true, ok: 204},
+		{pattern: "GET /api/v1/me", url: "/api/v1/me", ok: 200},
+		{pattern: "PATCH /api/v1/me", url: "/api/v1/me", body: `{"presence": "sleeping"}`, ok: 422},
+
+		{pattern: "POST /api/v1/channels/{id}/messages", url: path("/api/v1/channels/%d/messages", ch), body: `{}`, ok: 422}, // see below
+
+		{pattern: "GET /api/v1/conversations", url: "/api/v1/conversations", ok: 200},
+		{pattern: "GET /api/v1/conversations/{id}", url: path("/api/v1/conversations/%d", c), ok: 200, fieldOK: 404},
+		{pattern: "GET /api/v1/conversations/{id}/messages", url: path("/api/v1/conversations/%d/messages", c), ok: 200, fieldOK: 404},
+		{pattern: "PATCH /api/v1/conversations/{id}", url: path("/api/v1/conversations/%d", c), body: `{"priority": 9}`, perm: auth.WorkConversations, ok: 422, fieldOK: 404},
+		{pattern: "POST /api/v1/conversations/{id}/replies", url: path("/api/v1/conversations/%d/replies", c), body: `{"body": ""}`, perm: auth.WorkConversations, ok: 422, fieldOK: 404},
+		{pattern: "POST /api/v1/conversations/{id}/notes", url: path("/api/v1/conversations/%d/notes", c), body: `{"body": ""}`, perm: auth.WorkConversations, ok: 422, fieldOK: 404},
+
+		{pattern: "GET /api/v1/contacts", url: "/api/v1/contacts", perm: auth.ReadContacts, ok: 200},
+		{pattern: "GET /api/v1/contacts/{id}", url: path("/api/v1/contacts/%d", conv.ContactID), perm: auth.ReadContacts, ok: 200},
+		{pattern: "POST /api/v1/contacts/{id}/merge", url: path("/api/v1/contacts/%d/merge", conv.ContactID), body: `{}`, perm: auth.ManageContacts, ok: 422},
+
+		{pattern: "GET /api/v1/channels", url: "/api/v1/channels", perm: auth.ReadDirectory, ok: 200},
+		{pattern: "POST /api/v1/channels", url: "/api/v1/channels", body: `{"kind": "fax"}`, perm: auth.ManageChannels, ok: 422},
+		{pattern: "GET /api/v1/channels/{id}", url: path("/api/v1/channels/%d", ch), perm: auth.ReadDirectory, ok: 200},
+		{pattern: "PATCH /api/v1/channels/{id}", url: path("/api/v1/channels/%d", ch), body: `{"kind": "x"}`, perm: auth.ManageChannels, ok: 422},
+		{pattern: "POST /api/v1/channels/{id}/token", url: "/api/v1/channels/999999/token", perm: auth.ManageChannels, ok: 404},
+
+		{pattern: "GET /api/v1/agents", url: "/api/v1/agents", perm: auth.ReadDirectory, ok: 200},
+		{pattern: "POST /api/v1/agents", url: "/api/v1/agents", body: `{}`, perm: auth.ManageAgents, ok: 422},
+		{pattern: "GET /api/v1/agents/{id}", url: path("/api/v1/agents/%d", a), perm: auth.ReadDirectory, ok: 200},
+		{pattern: "PATCH /api/v1/agents/{id}", url: path("/api/v1/agents/%d", a), body: `{"role": "king"}`, perm: auth.ManageAgents, ok: 422},
+
+		{pattern: "GET /api/v1/teams", url: "/api/v1/teams", perm: auth.ReadDirectory, ok: 200},
+		{pattern: "POST /api/v1/teams", url: "/api/v1/teams", body: `{}`, perm: auth.ManageTeams, ok: 422},
+		{pattern: "PATCH /api/v1/teams/{id}", url: path("/api/v1/teams/%d", tm), body: `{"name": ""}`, perm: auth.ManageTeams, ok: 422},
+
+		{pattern: "GET /api/v1/templates", url: "/api/v1/templates", perm: auth.ReadDirectory, ok: 200},
+		{pattern: "POST /api/v1/templates", url: "/api/v1/templates", body: `{}`, perm: auth.ManageTemplates, ok: 422},
+		{pattern: "GET /api/v1/templates/{id}", url: path("/api/v1/templates/%d", tp), perm: auth.ReadDirectory, ok: 200},
+		{pattern: "PUT /api/v1/templates/{id}", url: path("/api/v1/templates/%d", tp), body: `{}`, perm: auth.ManageTemplates, ok: 422},
+		{pattern: "DELETE /api/v1/templates/{id}", url: "/api/v1/templates/999999", perm: auth.ManageTemplates, ok: 404},
+
+		{pattern: "GET /api/v1/tokens", url: "/api/v1/tokens", perm: auth.ManageOwnAPITokens, ok: 200},
+		{pattern: "POST /api/v1/tokens", url: "/api/v1/tokens", body: `{}`, perm: auth.ManageOwnAPITokens, ok: 422},
+		{pattern: "DELETE /api/v1/tokens/{id}", url: "/api/v1/tokens/999999", perm: auth.ManageOwnAPITokens, ok: 404},
+
+		{pattern: "GET /api/v1/audit", url: "/api/v1/audit", perm: auth.ReadAudit, ok: 200},
+		{pattern: "GET /api/v1/events", url: "/api/v1/events", perm: auth.ReadEvents, ok: 200, stream: true},
+
+		{pattern: "/api/", url: "/api/v1/nope", public: true, ok: 404},
+	}
+
+	t.Run("the table lists every route", func(t *testing.T) {
+		src, err := os.ReadFile("routes.go")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var inSource []string
+		for _, m := range regexp.MustCompile(`mux\.Handle(?:Func)?\("([^"]+)"`).FindAllStringSubmatch(string(src), -1) {
+			inSource = append(inSource, m[1])
+		}
+		var inTable []string
+		for _, r := range routes {
+			inTable = append(inTable, r.pattern)
+		}
+		slices.Sort(inSource)
+		slices.Sort(inTable)
+		if !slices.Equal(inSource, inTable) {
+			t.Errorf("routes.go has\n%q\nthe table has\n%q", inSource, inTable)
+		}
+	})
+
+	const ingestPattern = "POST /api/v1/channels/{id}/messages"
+	for _, rt := range routes {
+		method, _, _ := strings.Cut(rt.pattern, " ")
+		if !strings.Contains(rt.pattern, " ") {
+			method = "GET"
+		}
+		for _, role := range append(slices.Clone(roles), anonymous) {
+			want := rt.ok
+			switch {
+			case rt.pattern == ingestPattern:
+				// The channel's own token is the only way in: an agent's
+				// token is no ingest credential, whatever the role.
+				if role != anonymous {
+					want = http.StatusUnauthorized
+				}
+			case rt.public:
+			case role == anonymous:
+				want = http.StatusUnauthorized
+			case rt.perm != "" && !auth.Can(role, rt.perm):
+				want = http.StatusForbidden
+			case role == store.RoleField && rt.fieldOK != 0:
+				want = rt.fieldOK
+			}
+			t.Run(rt.pattern+" as "+string(role), func(t *testing.T) {
+				t.Parallel()
+				sc := scenario{method: method, url: rt.url, body: rt.body, status: want}
+				if role != anonymous {
+					sc.token = ts.Tokens[role]
+				} else if rt.pattern == ingestPattern {
+					sc.token = ts.ChannelToken
+				}
+				if rt.form {
+					sc.headers = map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+				}
+				if rt.stream {
+					checkStreamStatus(t, ts, sc)
+					return
+				}
+				ts.check(t, sc)
+			})
+		}
+	}
+
+	t.Run("no credentials at all on the ingest endpoint", func(t *testing.T) {
+		ts.check(t, scenario{method: "POST", url: path("/api/v1/channels/%d/messages", ch), body: `{}`, status: http.StatusUnauthorized})
+	})
+	t.Run("an unknown token is 401 everywhere", func(t *testing.T) {
+		ts.check(t, scenario{method: "GET", url: "/api/v1/conversations", token: "wct_unknown", status: http.StatusUnauthorized})
+		ts.check(t, scenario{method: "GET", url: "/api/v1/me", headers: map[string]string{"Authorization": "Basic YWRtaW46YWRtaW4="}, status: http.StatusUnauthorized,
+			contains: []string{"Bearer"}})
+	})
+	t.Run("the field list is empty until something is assigned", func(t *testing.T) {
+		if got := ts.listIDs(t, store.RoleField, ""); len(got) != 0 {
+			t.Errorf("field staff see %v", got)
+		}
+	})
+}
+
+// checkStreamStatus opens an event stream, checks its status and hangs up.
+func checkStreamStatus(t *testing.T, ts *testServer, sc scenario) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, sc.method, ts.URL+sc.url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.token != "" {
+		req.Header.Set("Authorization", "Bearer "+sc.token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != sc.status {
+		t.Fatalf("status %d, want %d", resp.StatusCode, sc.status)
+	}
+	if resp.StatusCode == http.StatusOK {
+		if ct := resp.Header.Get("Content-Type"); ct != "text/event-stream" {
+			t.Errorf("Content-Type %q", ct)
+		}
+		return
+	}
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkProblem(t, response{Response: resp, Body: b})
+}
