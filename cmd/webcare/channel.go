@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/webcare/webcare/internal/auth"
+	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/store"
 	"github.com/webcare/webcare/internal/web"
 )
@@ -22,7 +23,7 @@ func channel(ctx context.Context, e env, args []string) error {
 
 func channelAdd(ctx context.Context, e env, args []string) error {
 	fs, finish := flags("channel add", e)
-	kind := fs.String("kind", "api", "platform: "+strings.Join(web.ChannelKinds, ", "))
+	kind := fs.String("kind", "api", "platform: "+strings.Join(channel.Kinds, ", "))
 	name := fs.String("name", "", "a name agents recognise, e.g. \"Booking system\" (required)")
 	locale := fs.String("locale", "", "language most customers write in (nl, en…)")
 	callback := fs.String("callback-url", "", "api channels: where replies are posted")
@@ -30,8 +31,8 @@ func channelAdd(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(web.ChannelKinds, *kind) {
-		return fmt.Errorf("--kind %q: use one of %s", *kind, strings.Join(web.ChannelKinds, ", "))
+	if !slices.Contains(channel.Kinds, *kind) {
+		return fmt.Errorf("--kind %q: use one of %s", *kind, strings.Join(channel.Kinds, ", "))
 	}
 	if strings.TrimSpace(*name) == "" {
 		return errors.New("--name is required")

@@ -388,6 +388,13 @@ type Store interface {
 	// QueueReply stores an outbound message and its outbox entry in one
 	// transaction. A resolved conversation gives ErrConflict.
 	QueueReply(ctx context.Context, r Reply) (Message, OutboxEntry, error)
+	// MoveToPrivate queues r, a public reply inviting the customer to a
+	// direct message, and links the contact's private conversation on the
+	// same channel to the public one, creating it (pending) if there is
+	// none, so that the customer's next private message threads there. It
+	// returns the private conversation. An already private conversation
+	// gives ErrConflict.
+	MoveToPrivate(ctx context.Context, r Reply) (Conversation, Message, OutboxEntry, error)
 
 	// ClaimOutbox leases up to limit due entries until now+lease, so that
 	// no other worker takes them meanwhile.

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"github.com/webcare/webcare/internal/channel"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -12,11 +13,6 @@ import (
 	"github.com/webcare/webcare/internal/auth"
 	"github.com/webcare/webcare/internal/store"
 )
-
-// ChannelKinds are the platforms a channel can be on. Messages for every
-// kind can be fed in through the channel's ingest endpoint; replies go out
-// through the sender registered for the kind.
-var ChannelKinds = []string{"api", "x", "facebook", "instagram", "whatsapp", "telegram", "mastodon", "email", "webchat"}
 
 // channelView hides secrets in a channel's settings.
 func channelView(c store.Channel) store.Channel {
@@ -122,8 +118,8 @@ func (s *Server) createChannel(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	if !slices.Contains(ChannelKinds, in.Kind) {
-		return errorf(http.StatusUnprocessableEntity, "kind must be one of %s", strings.Join(ChannelKinds, ", "))
+	if !slices.Contains(channel.Kinds, in.Kind) {
+		return errorf(http.StatusUnprocessableEntity, "kind must be one of %s", strings.Join(channel.Kinds, ", "))
 	}
 	if in.Name == nil {
 		return errorf(http.StatusUnprocessableEntity, "name is required")

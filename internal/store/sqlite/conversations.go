@@ -251,12 +251,20 @@ func (s *Store) AddNote(ctx context.Context, conversationID, agentID int64, body
 }
 
 // QueueReply stores the reply and its outbox entry in one transaction.
-func (s *Store) QueueReply(ctx context.Context, r store.Reply) (store.Message, store.OutboxEntry, error) {
+func (s *Store) QueueReply(ctx context.Context, r store.Reply) (m store.Message, e store.OutboxEntry, err error) {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		m, e, err = queueReply(ctx, tx, r)
+		return err
+	})
+	return m, e, err
+}
+
+func queueReply(ctx context.Context, tx *sql.Tx, r store.Reply) (store.Message, store.OutboxEntry, error) {
 	now := r.Now.UTC()
 	m := store.Message{ConversationID: r.ConversationID, Direction: store.DirOutbound, AgentID: r.AgentID, Body: r.Body,
 		Delivery: store.Queued, SentAt: now, CreatedAt: now}
 	e := store.OutboxEntry{ConversationID: r.ConversationID, IdempotencyKey: r.IdempotencyKey, NextAttemptAt: now, State: store.OutboxPending}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := func() error {
 		var status store.Status
 		if err := tx.QueryRowContext(ctx, `SELECT channel_id, status FROM conversations WHERE id = ?`, r.ConversationID).Scan(&m.ChannelID, &status); err != nil {
 			return notFound(err, "conversation", r.ConversationID)
@@ -290,7 +298,7 @@ func (s *Store) QueueReply(ctx context.Context, r store.Reply) (store.Message, s
 			message_count = message_count + 1, last_message_at = ?, last_preview = ?, assignee_id = COALESCE(assignee_id, ?), updated_at = ? WHERE id = ?`,
 			ms(now), ms(now), preview(r.Body), nullID(r.AgentID), ms(now), r.ConversationID)
 		return err
-	})
+	}()
 	return m, e, err
 }
 

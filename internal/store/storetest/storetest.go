@@ -49,6 +49,7 @@ var suite = []struct {
 	{"Ingest", ingestTests},
 	{"Conversations", conversationTests},
 	{"Replies", replyTests},
+	{"Move to private", privateTests},
 	{"Outbox", outboxTests},
 	{"Contacts", contactTests},
 	{"Directory", directoryTests},
