@@ -12,10 +12,9 @@ import (
 	"github.com/webcare/webcare/internal/auth"
 	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/store"
-	"github.com/webcare/webcare/internal/web"
 )
 
-func channel(ctx context.Context, e env, args []string) error {
+func channelCmd(ctx context.Context, e env, args []string) error {
 	return subcommand(ctx, e, "channel", args, map[string]func(context.Context, env, []string) error{
 		"add": channelAdd, "list": channelList, "rotate-token": channelRotate,
 	})

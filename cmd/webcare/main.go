@@ -38,7 +38,7 @@ func commands() []command {
 		{"serve", "run the server", serve},
 		{"demo", "run the server on a fresh database with a simulated airline's traffic", runDemo},
 		{"user", "add, list, set-password, disable agents", user},
-		{"channel", "add, list channels, rotate a channel's token", channel},
+		{"channel", "add, list channels, rotate a channel's token", channelCmd},
 		{"migrate", "bring the database schema up to date", migrate},
 		{"bench", "measure: bench ingest", runBench},
 		{"config", "print the effective settings, secrets masked", printConfig},
