@@ -17,6 +17,9 @@ const (
 	ReplyDelivered      = "reply.delivered"
 	ReplyRetrying       = "reply.retrying"
 	ReplyFailed         = "reply.failed"
+	// AgentActivity says an agent views, types in or left a conversation;
+	// it is fleeting and stored nowhere. Detail is {"name","state"}.
+	AgentActivity = "agent.activity"
 )
 
 // Event is one committed change. Seq orders events on one bus and lets a

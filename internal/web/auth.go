@@ -24,6 +24,10 @@ func agentFrom(ctx context.Context) store.Agent {
 	return a
 }
 
+func withAgent(ctx context.Context, a store.Agent) context.Context {
+	return context.WithValue(ctx, agentKey{}, a)
+}
+
 func actor(r *http.Request) store.Actor {
 	return store.Actor{AgentID: agentFrom(r.Context()).ID, Via: "api"}
 }
@@ -39,7 +43,7 @@ func (s *Server) require(p auth.Permission, next handlerFunc) handlerFunc {
 		if p != "" && !auth.Can(a.Role, p) {
 			return errorf(http.StatusForbidden, "your role (%s) may not do this", a.Role)
 		}
-		return next(w, r.WithContext(context.WithValue(r.Context(), agentKey{}, a)))
+		return next(w, r.WithContext(withAgent(r.Context(), a)))
 	}
 }
 
@@ -73,22 +77,32 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	email := strings.ToLower(strings.TrimSpace(in.Email))
-	if !s.logins.attempt(email, s.now()) {
-		return errorf(http.StatusTooManyRequests, "too many failed logins for this account; wait 15 minutes")
-	}
-	a, err := s.store.AgentByEmail(r.Context(), email)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	a, err := s.checkLogin(r, in.Email, in.Password)
+	if err != nil {
 		return err
 	}
-	if err != nil || a.Disabled || auth.CheckPassword(a.PasswordHash, in.Password) != nil {
-		return errorf(http.StatusUnauthorized, "wrong e-mail address or password")
-	}
-	s.logins.reset(email)
 	if err := s.startSession(w, a); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, a)
+}
+
+// checkLogin finds the agent with this e-mail address and password, for
+// the API and the login page alike.
+func (s *Server) checkLogin(r *http.Request, email, password string) (store.Agent, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if !s.logins.attempt(email, s.now()) {
+		return store.Agent{}, errorf(http.StatusTooManyRequests, "too many failed logins for this account; wait 15 minutes")
+	}
+	a, err := s.store.AgentByEmail(r.Context(), email)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return a, err
+	}
+	if err != nil || a.Disabled || auth.CheckPassword(a.PasswordHash, password) != nil {
+		return store.Agent{}, errorf(http.StatusUnauthorized, "wrong e-mail address or password")
+	}
+	s.logins.reset(email)
+	return a, nil
 }
 
 func (s *Server) startSession(w http.ResponseWriter, a store.Agent) error {
@@ -103,13 +117,21 @@ func (s *Server) startSession(w http.ResponseWriter, a store.Agent) error {
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
+	if err := s.endSession(w, r); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// endSession forgets the request's session, if any, and clears its cookie.
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request) error {
 	if c, err := r.Cookie(sessionCookie); err == nil {
 		if err := s.store.DeleteSession(r.Context(), auth.HashToken(c.Value)); err != nil {
 			return err
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secureCookies, SameSite: http.SameSiteLaxMode})
-	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
@@ -132,40 +154,48 @@ func (s *Server) updateMe(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
+	a, err := s.changeMe(r, in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, a)
+}
+
+// changeMe checks and applies an agent's change to their own settings, for
+// the API and the settings page alike.
+func (s *Server) changeMe(r *http.Request, in meUpdate) (store.Agent, error) {
 	a := agentFrom(r.Context())
 	if in.Name != nil {
 		if err := checkText("name", *in.Name, 1, 200); err != nil {
-			return err
+			return a, err
 		}
 		a.Name = strings.TrimSpace(*in.Name)
 	}
 	if in.Languages != nil {
 		langs, err := checkLanguages(*in.Languages)
 		if err != nil {
-			return err
+			return a, err
 		}
 		a.Languages = langs
 	}
 	if in.Presence != nil {
 		if !in.Presence.Valid() {
-			return errorf(http.StatusUnprocessableEntity, "presence must be online, away or offline")
+			return a, errorf(http.StatusUnprocessableEntity, "presence must be online, away or offline")
 		}
 		a.Presence = *in.Presence
 	}
 	if in.Password != nil {
 		if auth.CheckPassword(a.PasswordHash, in.CurrentPassword) != nil {
-			return errorf(http.StatusForbidden, "current_password is wrong")
+			return a, errorf(http.StatusForbidden, "current_password is wrong")
 		}
 		hash, err := auth.HashPassword(*in.Password)
 		if err != nil {
-			return &Error{Status: http.StatusUnprocessableEntity, Msg: err.Error()}
+			return a, &Error{Status: http.StatusUnprocessableEntity, Msg: err.Error()}
 		}
 		a.PasswordHash = hash
 	}
-	if err := s.store.UpdateAgent(r.Context(), &a, actor(r)); err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, a)
+	err := s.store.UpdateAgent(r.Context(), &a, actor(r))
+	return a, err
 }
 
 // loginLimiter slows password guessing: after 10 failures in 15 minutes an

@@ -8,11 +8,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
 	"github.com/webcare/webcare/internal/auth"
 	"github.com/webcare/webcare/internal/bus"
+	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/ingest"
 	"github.com/webcare/webcare/internal/store"
 )
@@ -212,27 +214,52 @@ func (s *Server) createReply(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	if err := checkText("body", in.Body, 1, ingest.MaxBodyBytes/4); err != nil {
-		return err
-	}
-	key := uuid.Must(uuid.NewV7()).String()
+	key := ""
 	if k := strings.TrimSpace(r.Header.Get("Idempotency-Key")); k != "" {
 		if len(k) > 200 {
 			return errorf(http.StatusBadRequest, "Idempotency-Key is longer than 200 characters")
 		}
 		key = fmt.Sprintf("c%d:%s", c.ID, k)
 	}
-	me := agentFrom(r.Context())
-	m, e, err := s.store.QueueReply(r.Context(), store.Reply{ConversationID: c.ID, AgentID: me.ID, Body: in.Body, IdempotencyKey: key, Now: s.now()})
-	if errors.Is(err, store.ErrConflict) && c.Status != store.StatusResolved {
-		return errorf(http.StatusConflict, "a reply with this Idempotency-Key was already queued")
-	}
+	m, e, err := s.queueReply(r, c, in.Body, key)
 	if err != nil {
 		return err
 	}
+	return writeJSON(w, http.StatusAccepted, map[string]any{"message": m, "outbox": e})
+}
+
+// queueReply checks and queues an agent's reply, for the API and the UI
+// alike. An empty key gets a fresh one.
+func (s *Server) queueReply(r *http.Request, c store.Conversation, body, key string) (store.Message, store.OutboxEntry, error) {
+	if err := checkText("body", body, 1, ingest.MaxBodyBytes/4); err != nil {
+		return store.Message{}, store.OutboxEntry{}, err
+	}
+	if limit := channel.TextLimit(s.channelKind(r, c.ChannelID)); limit > 0 && utf8.RuneCountInString(body) > limit {
+		return store.Message{}, store.OutboxEntry{}, errorf(http.StatusUnprocessableEntity, "the reply has %d characters; this channel takes at most %d", utf8.RuneCountInString(body), limit)
+	}
+	if key == "" {
+		key = uuid.Must(uuid.NewV7()).String()
+	}
+	me := agentFrom(r.Context())
+	m, e, err := s.store.QueueReply(r.Context(), store.Reply{ConversationID: c.ID, AgentID: me.ID, Body: body, IdempotencyKey: key, Now: s.now()})
+	if errors.Is(err, store.ErrConflict) && c.Status != store.StatusResolved {
+		return m, e, errorf(http.StatusConflict, "a reply with this Idempotency-Key was already queued")
+	}
+	if err != nil {
+		return m, e, err
+	}
 	s.wake()
 	s.publish(r, bus.Event{Type: bus.MessageCreated, ConversationID: c.ID, MessageID: m.ID, ChannelID: c.ChannelID, ContactID: c.ContactID, AgentID: me.ID})
-	return writeJSON(w, http.StatusAccepted, map[string]any{"message": m, "outbox": e})
+	return m, e, nil
+}
+
+// channelKind is the kind of a channel, or "" when it cannot be read.
+func (s *Server) channelKind(r *http.Request, id int64) string {
+	ch, err := s.store.Channel(r.Context(), id)
+	if err != nil {
+		return ""
+	}
+	return ch.Kind
 }
 
 func (s *Server) createNote(w http.ResponseWriter, r *http.Request) error {
@@ -244,16 +271,25 @@ func (s *Server) createNote(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	if err := checkText("body", in.Body, 1, 10000); err != nil {
-		return err
-	}
-	me := agentFrom(r.Context())
-	m, err := s.store.AddNote(r.Context(), c.ID, me.ID, in.Body, s.now())
+	m, err := s.addNote(r, c, in.Body)
 	if err != nil {
 		return err
 	}
-	s.publish(r, bus.Event{Type: bus.MessageCreated, ConversationID: c.ID, MessageID: m.ID, ChannelID: c.ChannelID, ContactID: c.ContactID, AgentID: me.ID})
 	return writeJSON(w, http.StatusCreated, m)
+}
+
+// addNote checks and stores an internal note.
+func (s *Server) addNote(r *http.Request, c store.Conversation, body string) (store.Message, error) {
+	if err := checkText("body", body, 1, 10000); err != nil {
+		return store.Message{}, err
+	}
+	me := agentFrom(r.Context())
+	m, err := s.store.AddNote(r.Context(), c.ID, me.ID, body, s.now())
+	if err != nil {
+		return m, err
+	}
+	s.publish(r, bus.Event{Type: bus.MessageCreated, ConversationID: c.ID, MessageID: m.ID, ChannelID: c.ChannelID, ContactID: c.ContactID, AgentID: me.ID})
+	return m, nil
 }
 
 type conversationUpdate struct {
@@ -277,68 +313,80 @@ func (s *Server) updateConversation(w http.ResponseWriter, r *http.Request) erro
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
+	updated, err := s.changeConversation(r, c, in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, updated)
+}
+
+// changeConversation checks and applies a change to status, assignee,
+// team, priority or tags, for the API and the UI alike. Agents may take or
+// drop a conversation themselves; giving it to someone else needs a
+// supervisor.
+func (s *Server) changeConversation(r *http.Request, c store.Conversation, in conversationUpdate) (store.Conversation, error) {
 	ctx := r.Context()
 	me := agentFrom(ctx)
 	ch := store.ConversationChange{Status: in.Status, SnoozedUntil: in.SnoozedUntil, AssigneeID: in.AssigneeID, TeamID: in.TeamID, Priority: in.Priority}
 	if in.Status != nil {
 		if !in.Status.Valid() {
-			return errorf(http.StatusUnprocessableEntity, "status must be new, open, pending, snoozed or resolved")
+			return store.Conversation{}, errorf(http.StatusUnprocessableEntity, "status must be new, open, pending, snoozed or resolved")
 		}
 		if *in.Status == store.StatusSnoozed && in.SnoozedUntil == nil {
-			return errorf(http.StatusUnprocessableEntity, "snoozing needs snoozed_until in the future")
+			return store.Conversation{}, errorf(http.StatusUnprocessableEntity, "snoozing needs snoozed_until in the future")
 		}
 	}
 	// Also without a status: a snoozed conversation's time can be moved.
 	if in.SnoozedUntil != nil && !in.SnoozedUntil.After(s.now()) {
-		return errorf(http.StatusUnprocessableEntity, "snoozing needs snoozed_until in the future")
+		return store.Conversation{}, errorf(http.StatusUnprocessableEntity, "snoozing needs snoozed_until in the future")
 	}
 	if in.AssigneeID != nil {
 		to := *in.AssigneeID
 		mine := to == me.ID || (to == 0 && c.AssigneeID == me.ID)
 		if !mine && !auth.Can(me.Role, auth.AssignOthers) {
-			return errorf(http.StatusForbidden, "your role (%s) may only take or release conversations yourself", me.Role)
+			return store.Conversation{}, errorf(http.StatusForbidden, "your role (%s) may only take or release conversations yourself", me.Role)
 		}
 		if to < 0 {
-			return errorf(http.StatusUnprocessableEntity, "assignee_id must be an agent id, or 0 to unassign")
+			return store.Conversation{}, errorf(http.StatusUnprocessableEntity, "assignee_id must be an agent id, or 0 to unassign")
 		}
 		if to != 0 {
 			a, err := s.store.Agent(ctx, to)
 			if errors.Is(err, store.ErrNotFound) || (err == nil && a.Disabled) {
-				return errorf(http.StatusUnprocessableEntity, "agent %d does not exist or is disabled", to)
+				return store.Conversation{}, errorf(http.StatusUnprocessableEntity, "agent %d does not exist or is disabled", to)
 			}
 			if err != nil {
-				return err
+				return store.Conversation{}, err
 			}
 		}
 	}
 	if in.TeamID != nil {
 		if !auth.Can(me.Role, auth.AssignOthers) {
-			return errorf(http.StatusForbidden, "your role (%s) may not move conversations between teams", me.Role)
+			return store.Conversation{}, errorf(http.StatusForbidden, "your role (%s) may not move conversations between teams", me.Role)
 		}
 		if *in.TeamID != 0 {
 			if _, err := s.store.Team(ctx, *in.TeamID); errors.Is(err, store.ErrNotFound) {
-				return errorf(http.StatusUnprocessableEntity, "team %d does not exist", *in.TeamID)
+				return store.Conversation{}, errorf(http.StatusUnprocessableEntity, "team %d does not exist", *in.TeamID)
 			} else if err != nil {
-				return err
+				return store.Conversation{}, err
 			}
 		}
 	}
 	if in.Priority != nil && (*in.Priority < 0 || *in.Priority > 3) {
-		return errorf(http.StatusUnprocessableEntity, "priority must be 0 (normal) to 3 (urgent)")
+		return store.Conversation{}, errorf(http.StatusUnprocessableEntity, "priority must be 0 (normal) to 3 (urgent)")
 	}
 	if in.Tags != nil {
 		tags, err := checkList("tags", *in.Tags, 30, 50)
 		if err != nil {
-			return err
+			return store.Conversation{}, err
 		}
 		ch.Tags = &tags
 	}
 	updated, err := s.store.UpdateConversation(ctx, c.ID, ch, actor(r))
 	if err != nil {
-		return err
+		return updated, err
 	}
 	s.publish(r, bus.Event{Type: bus.ConversationUpdated, ConversationID: c.ID, ChannelID: c.ChannelID, ContactID: c.ContactID, AgentID: me.ID})
-	return writeJSON(w, http.StatusOK, updated)
+	return updated, nil
 }
 
 // publish sends an event for a change that is already committed.

@@ -30,6 +30,8 @@ type route struct {
 	ok      int             // the status when let in
 	fieldOK int             // the status for field staff when let in, if not ok
 	stream  bool            // an event stream: stop reading once the status is in
+	page    bool            // an agent UI page: anonymous visitors are sent to log in, errors are HTML
+	anonOK  int             // the status for anonymous visitors of a public route, if not ok
 }
 
 func TestRolesOnEveryRoute(t *testing.T) {
@@ -96,6 +98,27 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		{pattern: "GET /api/v1/events", url: "/api/v1/events", perm: auth.ReadEvents, ok: 200, stream: true},
 
 		{pattern: "/api/", url: "/api/v1/nope", public: true, ok: 404},
+
+		{pattern: "GET /{$}", url: "/", public: true, ok: 303},
+		{pattern: "GET /static/{hash}/{name}", url: "/static/0/app.js", public: true, ok: 200},
+		{pattern: "GET /login", url: "/login", public: true, page: true, ok: 303, anonOK: 200},
+		{pattern: "POST /login", url: "/login", form: true, body: "email=nobody%40example.org&password=x", public: true, page: true, ok: 401},
+		{pattern: "POST /logout", url: "/logout", form: true, public: true, page: true, ok: 303},
+		{pattern: "GET /inbox", url: "/inbox", page: true, ok: 200},
+		{pattern: "GET /inbox/rows", url: "/inbox/rows?queue=unassigned", page: true, ok: 200},
+		{pattern: "GET /inbox/queues", url: "/inbox/queues", page: true, ok: 200},
+		{pattern: "GET /conversations/{id}", url: path("/conversations/%d", c), page: true, ok: 200, fieldOK: 404},
+		{pattern: "GET /conversations/{id}/thread", url: path("/conversations/%d/thread", c), page: true, ok: 200, fieldOK: 404},
+		{pattern: "POST /conversations/{id}/messages", url: path("/conversations/%d/messages", c), form: true, body: "kind=shout&body=hi", page: true, perm: auth.WorkConversations, ok: 422, fieldOK: 404},
+		{pattern: "POST /conversations/{id}/assign", url: path("/conversations/%d/assign", c), form: true, body: "assignee=-5", page: true, perm: auth.WorkConversations, ok: 422, fieldOK: 404},
+		{pattern: "POST /conversations/{id}/status", url: path("/conversations/%d/status", c), form: true, body: "status=asleep", page: true, perm: auth.WorkConversations, ok: 422, fieldOK: 404},
+		{pattern: "POST /conversations/{id}/tags", url: path("/conversations/%d/tags", c), form: true, body: "tags=" + strings.Repeat("t", 60), page: true, perm: auth.WorkConversations, ok: 422, fieldOK: 404},
+		{pattern: "POST /conversations/{id}/private", url: path("/conversations/%d/private", c), form: true, body: "body=" + strings.Repeat("x", 5000), page: true, perm: auth.WorkConversations, ok: 422, fieldOK: 404},
+		{pattern: "POST /conversations/{id}/activity", url: path("/conversations/%d/activity", c), form: true, body: "state=dancing", page: true, perm: auth.WorkConversations, ok: 422, fieldOK: 404},
+		{pattern: "GET /contacts/{id}", url: path("/contacts/%d", conv.ContactID), page: true, perm: auth.ReadContacts, ok: 200},
+		{pattern: "GET /settings", url: "/settings", page: true, ok: 200},
+		{pattern: "POST /settings", url: "/settings", form: true, body: "name=Someone&presence=asleep", page: true, ok: 422},
+		{pattern: "POST /settings/presence", url: "/settings/presence", form: true, body: "presence=asleep", page: true, ok: 422},
 	}
 
 	t.Run("the table lists every route", func(t *testing.T) {
@@ -134,6 +157,11 @@ func TestRolesOnEveryRoute(t *testing.T) {
 					want = http.StatusUnauthorized
 				}
 			case rt.public:
+				if role == anonymous && rt.anonOK != 0 {
+					want = rt.anonOK
+				}
+			case role == anonymous && rt.page:
+				want = http.StatusSeeOther
 			case role == anonymous:
 				want = http.StatusUnauthorized
 			case rt.perm != "" && !auth.Can(role, rt.perm):
@@ -152,6 +180,7 @@ func TestRolesOnEveryRoute(t *testing.T) {
 				if rt.form {
 					sc.headers = map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
 				}
+				sc.notProblem = rt.page
 				if rt.stream {
 					checkStreamStatus(t, ts, sc)
 					return

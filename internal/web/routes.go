@@ -17,6 +17,29 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("GET /metrics", s.metrics)
 	}
 
+	// The agent UI: pages and the fragments htmx swaps into them.
+	p := s.page
+	mux.HandleFunc("GET /static/{hash}/{name}", s.ui.serveStatic)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/inbox", http.StatusSeeOther) })
+	mux.HandleFunc("GET /login", p(s.showLogin))
+	mux.HandleFunc("POST /login", p(s.loginFromForm))
+	mux.HandleFunc("POST /logout", p(s.logoutFromForm))
+	mux.HandleFunc("GET /inbox", p(can("", s.showInbox)))
+	mux.HandleFunc("GET /inbox/rows", p(can("", s.showRows)))
+	mux.HandleFunc("GET /inbox/queues", p(can("", s.showQueues)))
+	mux.HandleFunc("GET /conversations/{id}", p(can("", s.showConversationPage)))
+	mux.HandleFunc("GET /conversations/{id}/thread", p(can("", s.showThread)))
+	mux.HandleFunc("POST /conversations/{id}/messages", p(can(auth.WorkConversations, s.postMessage)))
+	mux.HandleFunc("POST /conversations/{id}/assign", p(can(auth.WorkConversations, s.assignFromForm)))
+	mux.HandleFunc("POST /conversations/{id}/status", p(can(auth.WorkConversations, s.statusFromForm)))
+	mux.HandleFunc("POST /conversations/{id}/tags", p(can(auth.WorkConversations, s.tagsFromForm)))
+	mux.HandleFunc("POST /conversations/{id}/private", p(can(auth.WorkConversations, s.moveToPrivate)))
+	mux.HandleFunc("POST /conversations/{id}/activity", p(can(auth.WorkConversations, s.trackActivity)))
+	mux.HandleFunc("GET /contacts/{id}", p(can(auth.ReadContacts, s.showContactPage)))
+	mux.HandleFunc("GET /settings", p(can("", s.showSettings)))
+	mux.HandleFunc("POST /settings", p(can("", s.saveSettings)))
+	mux.HandleFunc("POST /settings/presence", p(can("", s.setPresence)))
+
 	mux.HandleFunc("GET /setup", h(s.showSetup))
 	mux.HandleFunc("POST /setup", h(s.completeSetup))
 	mux.HandleFunc("POST /api/v1/login", h(s.login))

@@ -30,6 +30,8 @@ type Server struct {
 	sessionTTL    time.Duration
 	logins        *loginLimiter
 	heartbeat     time.Duration
+	ui            *ui
+	activity      *activity
 
 	streamsMu sync.Mutex
 	streams   int
@@ -70,8 +72,13 @@ func New(o Options) *Server {
 	s := &Server{
 		store: o.Store, pipeline: o.Pipeline, bus: o.Bus, log: o.Log, now: o.Now, wake: o.WakeOutbox,
 		metrics: o.Metrics, ready: o.Ready, secureCookies: o.SecureCookies, sessionTTL: o.SessionTTL,
-		heartbeat: o.Heartbeat, logins: newLoginLimiter(), closing: make(chan struct{}),
+		heartbeat: o.Heartbeat, logins: newLoginLimiter(), closing: make(chan struct{}), activity: newActivity(),
 	}
+	u, err := loadUI()
+	if err != nil {
+		panic("web: the embedded UI does not load: " + err.Error()) // a build defect, caught by every test
+	}
+	s.ui = u
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -1,0 +1,86 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/webcare/webcare/internal/bus"
+	"github.com/webcare/webcare/internal/store"
+)
+
+// activity is who views or types in which conversation, for collision
+// warnings. It is fleeting and per instance; the event it publishes goes
+// over the bus, so agents on other instances see it too.
+type activity struct {
+	mu    sync.Mutex
+	convs map[int64]map[int64]presenceMark // conversation → agent → mark
+}
+
+type presenceMark struct {
+	name   string
+	typing bool
+	at     time.Time
+}
+
+// Marks older than this are gone: the browser repeats them while the
+// agent stays.
+const (
+	viewingTTL = 30 * time.Second
+	typingTTL  = 8 * time.Second
+)
+
+func newActivity() *activity { return &activity{convs: map[int64]map[int64]presenceMark{}} }
+
+func (a *activity) set(conv, agent int64, name string, typing bool, now time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	m := a.convs[conv]
+	if m == nil {
+		m = map[int64]presenceMark{}
+		a.convs[conv] = m
+	}
+	m[agent] = presenceMark{name: name, typing: typing, at: now}
+	// Sweep this conversation's stale marks so the map cannot grow.
+	for id, mk := range m {
+		if now.Sub(mk.at) > viewingTTL {
+			delete(m, id)
+		}
+	}
+}
+
+func (a *activity) leave(conv, agent int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.convs[conv], agent)
+	if len(a.convs[conv]) == 0 {
+		delete(a.convs, conv)
+	}
+}
+
+// typing lists the other agents typing in conv right now.
+func (a *activity) typing(conv, me int64, now time.Time) []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []string
+	for id, mk := range a.convs[conv] {
+		if id != me && mk.typing && now.Sub(mk.at) <= typingTTL {
+			out = append(out, mk.name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// activityDetail is the Detail of an agent.activity event.
+type activityDetail struct {
+	Name  string `json:"name"`
+	State string `json:"state"` // viewing, typing, left
+}
+
+func (s *Server) publishActivity(r *http.Request, c store.Conversation, me store.Agent, state string) {
+	d, _ := json.Marshal(activityDetail{Name: me.Name, State: state})
+	s.publish(r, bus.Event{Type: bus.AgentActivity, ConversationID: c.ID, AgentID: me.ID, Detail: string(d)})
+}

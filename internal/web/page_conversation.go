@@ -1,0 +1,408 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/webcare/webcare/internal/bus"
+	"github.com/webcare/webcare/internal/canned"
+	"github.com/webcare/webcare/internal/channel"
+	"github.com/webcare/webcare/internal/store"
+)
+
+type conversationView struct {
+	C         store.Conversation
+	Channel   store.Channel
+	Contact   store.Contact
+	Messages  []messageView
+	More      bool
+	LastID    int64
+	Private   bool
+	Assignee  string
+	Linked    *store.Conversation
+	History   []rowView
+	Agents    []store.Agent
+	Templates []templateChoice
+	Limit     int
+	Me        store.Agent
+	Can       abilities
+}
+
+type messageView struct {
+	store.Message
+	Author string
+}
+
+type templateChoice struct {
+	Shortcut, Name, Language, Body string
+}
+
+// conversationView loads everything the conversation pane shows.
+func (s *Server) conversationView(r *http.Request, c store.Conversation) (*conversationView, error) {
+	ctx := r.Context()
+	me := agentFrom(ctx)
+	names := s.names(ctx)
+	v := &conversationView{C: c, Channel: names.channels[c.ChannelID], Me: me, Can: abilitiesOf(me.Role),
+		Private: c.Visibility == store.Private, Assignee: names.agent(c.AssigneeID), Limit: channel.TextLimit(names.channels[c.ChannelID].Kind)}
+	v.Contact = names.contact(ctx, c.ContactID)
+	msgs, err := s.store.Messages(ctx, c.ID, 0, detailMessages)
+	if err != nil {
+		return nil, err
+	}
+	v.More = len(msgs) == detailMessages
+	for _, m := range msgs {
+		v.Messages = append(v.Messages, messageView{Message: m, Author: names.agent(m.AgentID)})
+		v.LastID = max(v.LastID, m.ID)
+	}
+	if c.LinkedID != 0 {
+		if l, err := s.store.Conversation(ctx, c.LinkedID); err == nil {
+			v.Linked = &l
+		}
+	}
+	if v.Can.History {
+		all, err := s.store.Conversations(ctx, store.ConversationFilter{ContactID: c.ContactID, Limit: 200})
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range all {
+			if o.ID != c.ID {
+				v.History = append(v.History, names.row(ctx, o))
+			}
+		}
+	}
+	if v.Can.AssignOthers {
+		for _, a := range names.agents {
+			if !a.Disabled {
+				v.Agents = append(v.Agents, a)
+			}
+		}
+		sortAgents(v.Agents)
+	}
+	if v.Can.Work {
+		tmpls, err := s.store.Templates(ctx)
+		if err != nil {
+			return nil, err
+		}
+		vars := canned.For(v.Contact, me, c, v.Channel)
+		for _, t := range tmpls {
+			variant, ok := canned.Pick(t, c.Language, "", append([]string{v.Contact.Language, v.Channel.Locale}, me.Languages...)...)
+			if !ok {
+				continue
+			}
+			v.Templates = append(v.Templates, templateChoice{Shortcut: t.Shortcut, Name: t.Name, Language: variant.Language, Body: canned.Fill(variant.Body, vars)})
+		}
+	}
+	return v, nil
+}
+
+// showConversationPage answers /conversations/{id}: the pane alone for
+// htmx, else the whole inbox with the conversation open.
+func (s *Server) showConversationPage(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.conversation(r)
+	if err != nil {
+		return err
+	}
+	if isHTMX(r) {
+		return s.renderConversation(w, r, c)
+	}
+	v, err := s.inbox(r)
+	if err != nil {
+		return err
+	}
+	if v.Conversation, err = s.conversationView(r, c); err != nil {
+		return err
+	}
+	v.Title = v.Conversation.Contact.Name
+	return s.ui.render(w, http.StatusOK, s.locale(r), "inbox", "", v)
+}
+
+func (s *Server) renderConversation(w http.ResponseWriter, r *http.Request, c store.Conversation) error {
+	v, err := s.conversationView(r, c)
+	if err != nil {
+		return err
+	}
+	return s.ui.render(w, http.StatusOK, s.locale(r), "inbox", "conversation", v)
+}
+
+// showThread renders the messages alone, for live updates.
+func (s *Server) showThread(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.conversation(r)
+	if err != nil {
+		return err
+	}
+	v, err := s.conversationView(r, c)
+	if err != nil {
+		return err
+	}
+	return s.ui.render(w, http.StatusOK, s.locale(r), "inbox", "thread", v)
+}
+
+// postMessage sends a reply or adds a note from the composer. A reply is
+// held back, with a warning, when another agent answered since this agent
+// loaded the conversation or is typing in it right now; the agent may then
+// send anyway.
+func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.conversation(r)
+	if err != nil {
+		return err
+	}
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	body := strings.TrimSpace(r.PostForm.Get("body"))
+	switch r.PostForm.Get("kind") {
+	case "note":
+		if _, err := s.addNote(r, c, body); err != nil {
+			return err
+		}
+	case "reply":
+		if r.PostForm.Get("force") == "" {
+			seen, _ := strconv.ParseInt(r.PostForm.Get("seen"), 10, 64)
+			warnings, err := s.collisions(r, c, seen)
+			if err != nil {
+				return err
+			}
+			if len(warnings) > 0 {
+				w.Header().Set("HX-Retarget", "#composer-warning")
+				w.Header().Set("HX-Reswap", "innerHTML")
+				return s.ui.render(w, http.StatusConflict, s.locale(r), "inbox", "collision", warnings)
+			}
+		}
+		if _, _, err := s.queueReply(r, c, body, ""); err != nil {
+			return err
+		}
+		s.activity.leave(c.ID, agentFrom(r.Context()).ID)
+	default:
+		return errorf(http.StatusUnprocessableEntity, "kind must be reply or note")
+	}
+	return s.reloadConversation(w, r, c.ID)
+}
+
+// collisions lists, in the agent's language, why sending now may clash
+// with a colleague: replies after the last message the agent saw, and
+// colleagues typing in this conversation.
+func (s *Server) collisions(r *http.Request, c store.Conversation, seen int64) ([]string, error) {
+	me := agentFrom(r.Context())
+	var out []string
+	if seen > 0 {
+		later, err := s.store.Messages(r.Context(), c.ID, seen, 50)
+		if err != nil {
+			return nil, err
+		}
+		names := s.names(r.Context())
+		for _, m := range later {
+			if m.Direction == store.DirOutbound && m.AgentID != me.ID {
+				out = append(out, s.t(r, "collision.replied", names.agent(m.AgentID), preview(m.Body)))
+			}
+		}
+	}
+	for _, name := range s.activity.typing(c.ID, me.ID, s.now()) {
+		out = append(out, s.t(r, "collision.typing", name))
+	}
+	return out, nil
+}
+
+func preview(s string) string {
+	if r := []rune(s); len(r) > 80 {
+		return string(r[:80]) + "…"
+	}
+	return s
+}
+
+func (s *Server) reloadConversation(w http.ResponseWriter, r *http.Request, id int64) error {
+	c, err := s.store.Conversation(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return s.renderConversation(w, r, c)
+}
+
+// assignFromForm takes, releases or gives away a conversation.
+func (s *Server) assignFromForm(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.conversation(r)
+	if err != nil {
+		return err
+	}
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	me := agentFrom(r.Context())
+	var to int64
+	switch v := r.PostForm.Get("assignee"); v {
+	case "":
+		return s.renderConversation(w, r, c) // the placeholder option
+	case "me":
+		to = me.ID
+	case "none":
+		to = 0
+	default:
+		if to, err = strconv.ParseInt(v, 10, 64); err != nil || to <= 0 {
+			return errorf(http.StatusUnprocessableEntity, "choose an agent")
+		}
+	}
+	if _, err := s.changeConversation(r, c, conversationUpdate{AssigneeID: &to}); err != nil {
+		return err
+	}
+	return s.reloadConversation(w, r, c.ID)
+}
+
+// statusFromForm opens, parks, snoozes or resolves a conversation. A
+// snooze time comes from a datetime-local field in the browser's zone.
+func (s *Server) statusFromForm(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.conversation(r)
+	if err != nil {
+		return err
+	}
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	st := store.Status(r.PostForm.Get("status"))
+	in := conversationUpdate{Status: &st}
+	if st == store.StatusSnoozed {
+		loc, err := time.LoadLocation(r.PostForm.Get("tz"))
+		if err != nil || r.PostForm.Get("tz") == "" {
+			loc = time.UTC
+		}
+		until, err := time.ParseInLocation("2006-01-02T15:04", r.PostForm.Get("until"), loc)
+		if err != nil {
+			return errorf(http.StatusUnprocessableEntity, "%s", s.t(r, "conv.snooze.invalid"))
+		}
+		in.SnoozedUntil = &until
+	}
+	if _, err := s.changeConversation(r, c, in); err != nil {
+		return err
+	}
+	return s.reloadConversation(w, r, c.ID)
+}
+
+// tagsFromForm replaces the tags with a comma-separated list.
+func (s *Server) tagsFromForm(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.conversation(r)
+	if err != nil {
+		return err
+	}
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	tags := []string{}
+	for t := range strings.SplitSeq(r.PostForm.Get("tags"), ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			tags = append(tags, t)
+		}
+	}
+	if _, err := s.changeConversation(r, c, conversationUpdate{Tags: &tags}); err != nil {
+		return err
+	}
+	return s.reloadConversation(w, r, c.ID)
+}
+
+// moveToPrivate answers in public with the "move to DM" template in the
+// customer's language and opens the linked private thread, then shows it.
+func (s *Server) moveToPrivate(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.conversation(r)
+	if err != nil {
+		return err
+	}
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	body := strings.TrimSpace(r.PostForm.Get("body"))
+	if body == "" {
+		v, err := s.conversationView(r, c)
+		if err != nil {
+			return err
+		}
+		for _, t := range v.Templates {
+			if t.Shortcut == "dm" {
+				body = t.Body
+			}
+		}
+		if body == "" {
+			body = s.t(r, "conv.moveprivate.text")
+		}
+	}
+	priv, err := s.moveConversation(r, c, body)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("HX-Push-Url", fmt.Sprintf("/conversations/%d", priv.ID))
+	return s.renderConversation(w, r, priv)
+}
+
+// moveConversation checks and performs a move to private, for the API and
+// the UI alike.
+func (s *Server) moveConversation(r *http.Request, c store.Conversation, body string) (store.Conversation, error) {
+	if err := checkText("body", body, 1, 4000); err != nil {
+		return store.Conversation{}, err
+	}
+	if limit := channel.TextLimit(s.channelKind(r, c.ChannelID)); limit > 0 && len([]rune(body)) > limit {
+		return store.Conversation{}, errorf(http.StatusUnprocessableEntity, "the invitation has %d characters; this channel takes at most %d", len([]rune(body)), limit)
+	}
+	me := agentFrom(r.Context())
+	priv, m, _, err := s.store.MoveToPrivate(r.Context(), store.Reply{ConversationID: c.ID, AgentID: me.ID, Body: body, IdempotencyKey: uuid.Must(uuid.NewV7()).String(), Now: s.now()})
+	if errors.Is(err, store.ErrConflict) {
+		return priv, errorf(http.StatusConflict, "this conversation is already private, or resolved")
+	}
+	if err != nil {
+		return priv, err
+	}
+	s.wake()
+	s.publish(r, bus.Event{Type: bus.MessageCreated, ConversationID: c.ID, MessageID: m.ID, ChannelID: c.ChannelID, ContactID: c.ContactID, AgentID: me.ID})
+	s.publish(r, bus.Event{Type: bus.ConversationUpdated, ConversationID: priv.ID, ChannelID: priv.ChannelID, ContactID: priv.ContactID, AgentID: me.ID})
+	return priv, nil
+}
+
+// trackActivity records that the agent views or types in a conversation,
+// and tells the others.
+func (s *Server) trackActivity(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.conversation(r)
+	if err != nil {
+		return err
+	}
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	me := agentFrom(r.Context())
+	state := r.PostForm.Get("state")
+	switch state {
+	case "viewing", "typing":
+		s.activity.set(c.ID, me.ID, me.Name, state == "typing", s.now())
+	case "left":
+		s.activity.leave(c.ID, me.ID)
+	default:
+		return errorf(http.StatusUnprocessableEntity, "state must be viewing, typing or left")
+	}
+	s.publishActivity(r, c, me, state)
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func sortAgents(as []store.Agent) {
+	slices.SortFunc(as, func(a, b store.Agent) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
+}
+
+func isHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" }
+
+// parseForm reads a bounded form body; customer-facing text must be UTF-8.
+func parseForm(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if err := r.ParseForm(); err != nil {
+		return errorf(http.StatusBadRequest, "the form could not be read: %v", err)
+	}
+	for k, vs := range r.PostForm {
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return errorf(http.StatusBadRequest, "field %s is not valid UTF-8", k)
+			}
+		}
+	}
+	return nil
+}
