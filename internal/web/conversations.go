@@ -395,3 +395,21 @@ func (s *Server) publish(r *http.Request, e bus.Event) {
 		s.log.Warn("publish failed", "type", e.Type, "conversation_id", e.ConversationID, "err", err)
 	}
 }
+
+// moveToPrivateAPI answers in public inviting the customer to a direct
+// message and returns the linked private conversation.
+func (s *Server) moveToPrivateAPI(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.conversation(r)
+	if err != nil {
+		return err
+	}
+	var in textRequest
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	priv, err := s.moveConversation(r, c, in.Body)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, priv)
+}

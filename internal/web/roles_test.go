@@ -63,6 +63,7 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		{pattern: "GET /api/v1/conversations/{id}/messages", url: path("/api/v1/conversations/%d/messages", c), ok: 200, fieldOK: 404},
 		{pattern: "PATCH /api/v1/conversations/{id}", url: path("/api/v1/conversations/%d", c), body: `{"priority": 9}`, perm: auth.WorkConversations, ok: 422, fieldOK: 404},
 		{pattern: "POST /api/v1/conversations/{id}/replies", url: path("/api/v1/conversations/%d/replies", c), body: `{"body": ""}`, perm: auth.WorkConversations, ok: 422, fieldOK: 404},
+		{pattern: "POST /api/v1/conversations/{id}/private", url: path("/api/v1/conversations/%d/private", c), body: `{"body": ""}`, perm: auth.WorkConversations, ok: 422, fieldOK: 404},
 		{pattern: "POST /api/v1/conversations/{id}/notes", url: path("/api/v1/conversations/%d/notes", c), body: `{"body": ""}`, perm: auth.WorkConversations, ok: 422, fieldOK: 404},
 
 		{pattern: "GET /api/v1/contacts", url: "/api/v1/contacts", perm: auth.ReadContacts, ok: 200},

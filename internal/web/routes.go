@@ -56,6 +56,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("PATCH /api/v1/conversations/{id}", h(can(auth.WorkConversations, s.updateConversation)))
 	mux.HandleFunc("POST /api/v1/conversations/{id}/replies", h(can(auth.WorkConversations, s.createReply)))
 	mux.HandleFunc("POST /api/v1/conversations/{id}/notes", h(can(auth.WorkConversations, s.createNote)))
+	mux.HandleFunc("POST /api/v1/conversations/{id}/private", h(can(auth.WorkConversations, s.moveToPrivateAPI)))
 
 	mux.HandleFunc("GET /api/v1/contacts", h(can(auth.ReadContacts, s.listContacts)))
 	mux.HandleFunc("GET /api/v1/contacts/{id}", h(can(auth.ReadContacts, s.showContact)))

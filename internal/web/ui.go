@@ -199,8 +199,9 @@ func langName(cat *i18n.Catalogue, loc, code string) string {
 func initials(name string) string {
 	var out []rune
 	for _, f := range strings.Fields(name) {
-		r, _ := utf8.DecodeRuneInString(f)
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+		// The first letter or digit of each word: "@minjun" gives M.
+		if i := strings.IndexFunc(f, func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }); i >= 0 {
+			r, _ := utf8.DecodeRuneInString(f[i:])
 			out = append(out, unicode.ToUpper(r))
 		}
 		if len(out) == 2 {
