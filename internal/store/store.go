@@ -331,6 +331,41 @@ type ContactFilter struct {
 	Limit int
 }
 
+// SearchQuery is what an agent typed into the search box.
+type SearchQuery struct {
+	// Text is matched word by word, ignoring case and diacritics; the last
+	// word also matches as a prefix, so results follow the typing. Every
+	// character is taken literally: quotes, *, -, OR, NEAR or a colon are
+	// words or separators, never search syntax. Text without any letter or
+	// digit finds nothing.
+	Text string
+	// Limit bounds each list: default 20, at most 100.
+	Limit int
+	// AssigneeID, when not 0, limits conversations to those assigned to
+	// that agent (field staff search only what was handed to them).
+	AssigneeID int64
+}
+
+// SearchResults are the conversations whose messages match and the
+// contacts whose name or identities match. Both lists are never nil.
+type SearchResults struct {
+	Conversations []SearchHit `json:"conversations"` // newest matching message first
+	Contacts      []Contact   `json:"contacts"`      // newest contact first
+}
+
+// SearchHit is a conversation with its newest matching message.
+type SearchHit struct {
+	Conversation Conversation `json:"conversation"`
+	MessageID    int64        `json:"message_id"`
+	// Snippet is plain text around the match (not HTML: escape it), with
+	// "…" where the message was cut.
+	Snippet string `json:"snippet"`
+	// MatchStart and MatchEnd are the first match in Snippet, counted in
+	// characters (Unicode code points, not bytes): Snippet[MatchStart:MatchEnd].
+	MatchStart int `json:"match_start"`
+	MatchEnd   int `json:"match_end"`
+}
+
 // Reply is an agent's answer, queued for delivery.
 type Reply struct {
 	ConversationID int64
@@ -371,6 +406,10 @@ type Store interface {
 
 	Contact(ctx context.Context, id int64) (Contact, error)
 	Contacts(ctx context.Context, f ContactFilter) ([]Contact, error)
+	// Search finds conversations by the words in their messages and
+	// contacts by name, handle, display name or external id. Empty text
+	// gives empty results, not an error.
+	Search(ctx context.Context, q SearchQuery) (SearchResults, error)
 	// MergeContacts moves every identity and conversation of from into into
 	// and deletes from.
 	MergeContacts(ctx context.Context, into, from int64, by Actor) error

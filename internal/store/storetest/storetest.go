@@ -51,6 +51,7 @@ var suite = []struct {
 	{"Replies", replyTests},
 	{"Outbox", outboxTests},
 	{"Contacts", contactTests},
+	{"Search", searchTests},
 	{"Directory", directoryTests},
 	{"Access", accessTests},
 	{"NotFound", notFoundTests},
