@@ -191,6 +191,7 @@ type Agent struct {
 	Skills       []string  `json:"skills"`
 	Capacity     int       `json:"capacity"`
 	Presence     Presence  `json:"presence"`
+	Locale       string    `json:"locale"` // the agent's UI language, "en" or "nl"; empty means "en"
 	Disabled     bool      `json:"disabled"`
 	TeamIDs      []int64   `json:"team_ids"`
 	PasswordHash string    `json:"-"`
