@@ -63,6 +63,8 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		{pattern: "POST /api/v1/conversations/{id}/replies", url: path("/api/v1/conversations/%d/replies", c), body: `{"body": ""}`, perm: auth.WorkConversations, ok: 422, fieldOK: 404},
 		{pattern: "POST /api/v1/conversations/{id}/notes", url: path("/api/v1/conversations/%d/notes", c), body: `{"body": ""}`, perm: auth.WorkConversations, ok: 422, fieldOK: 404},
 
+		{pattern: "GET /api/v1/search", url: "/api/v1/search?q=hello", ok: 200},
+
 		{pattern: "GET /api/v1/contacts", url: "/api/v1/contacts", perm: auth.ReadContacts, ok: 200},
 		{pattern: "GET /api/v1/contacts/{id}", url: path("/api/v1/contacts/%d", conv.ContactID), perm: auth.ReadContacts, ok: 200},
 		{pattern: "POST /api/v1/contacts/{id}/merge", url: path("/api/v1/contacts/%d/merge", conv.ContactID), body: `{}`, perm: auth.ManageContacts, ok: 422},

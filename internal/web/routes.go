@@ -34,6 +34,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/conversations/{id}/replies", h(can(auth.WorkConversations, s.createReply)))
 	mux.HandleFunc("POST /api/v1/conversations/{id}/notes", h(can(auth.WorkConversations, s.createNote)))
 
+	mux.HandleFunc("GET /api/v1/search", h(can("", s.searchEverything)))
+
 	mux.HandleFunc("GET /api/v1/contacts", h(can(auth.ReadContacts, s.listContacts)))
 	mux.HandleFunc("GET /api/v1/contacts/{id}", h(can(auth.ReadContacts, s.showContact)))
 	mux.HandleFunc("POST /api/v1/contacts/{id}/merge", h(can(auth.ManageContacts, s.mergeContact)))
