@@ -314,15 +314,38 @@ type ConversationFilter struct {
 	AssigneeID int64 // -1: unassigned
 	TeamID     int64 // -1: no team
 	ContactID  int64
-	Before     Cursor // page after this position; zero starts at the newest
+	Order      ConversationOrder
+	Before     Cursor // page after this position (see CursorAfter); zero starts at the top
 	Limit      int    // default 50, at most 500
 }
 
-// Cursor is a position in a conversation list ordered by last message,
-// newest first.
+// ConversationOrder is how a conversation list is sorted.
+type ConversationOrder int
+
+// Conversation orders.
+const (
+	// OrderNewest lists by last message, newest first (the default).
+	OrderNewest ConversationOrder = iota
+	// OrderWaiting lists the conversations whose customer waits for an
+	// answer first, longest waiting first (ties by id, lowest first), then
+	// the rest by last message, newest first.
+	OrderWaiting
+)
+
+// Cursor is a position in a conversation list: the sort key of the last
+// conversation on the previous page.
 type Cursor struct {
-	At time.Time
-	ID int64
+	At      time.Time // the last message, or in OrderWaiting for a waiting conversation, its waiting since
+	ID      int64
+	Waiting bool // OrderWaiting only: the position is among the waiting conversations
+}
+
+// CursorAfter is the cursor that continues a list in order o after c.
+func CursorAfter(c Conversation, o ConversationOrder) Cursor {
+	if o == OrderWaiting && c.WaitingSince != nil {
+		return Cursor{At: *c.WaitingSince, ID: c.ID, Waiting: true}
+	}
+	return Cursor{At: c.LastMessageAt, ID: c.ID}
 }
 
 // ContactFilter selects contacts.
