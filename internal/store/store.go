@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -466,6 +467,14 @@ type Store interface {
 	OutboxDepth(ctx context.Context) (int, error)
 	// Stats gives the figures the metrics page shows.
 	Stats(ctx context.Context) (Stats, error)
+	// QueueStats gives the supervisor's view of the open work, from one
+	// consistent snapshot.
+	QueueStats(ctx context.Context) (QueueStats, error)
+	// AssignConversations gives every listed conversation to assigneeID (0
+	// unassigns) in one transaction, auditing each change, and returns the
+	// conversations that changed. If any id is unknown nothing changes and
+	// the error is an *UnknownIDsError, which wraps ErrNotFound.
+	AssignConversations(ctx context.Context, ids []int64, assigneeID int64, by Actor) ([]Conversation, error)
 
 	CreateAgent(ctx context.Context, a *Agent, by Actor) error
 	UpdateAgent(ctx context.Context, a *Agent, by Actor) error
@@ -483,6 +492,14 @@ type Store interface {
 	DeleteTemplate(ctx context.Context, id int64, by Actor) error
 	Template(ctx context.Context, id int64) (Template, error)
 	Templates(ctx context.Context) ([]Template, error)
+
+	// CreateInvite stores the hash of an agent's invite token, replacing any
+	// earlier invite of that agent. An unknown agent gives ErrNotFound.
+	CreateInvite(ctx context.Context, agentID int64, hash []byte, expires time.Time, by Actor) error
+	// UseInvite sets the invited agent's password and consumes the invite.
+	// An unknown, used or expired invite, or a disabled agent, gives
+	// ErrNotFound.
+	UseInvite(ctx context.Context, hash []byte, passwordHash string, now time.Time) (Agent, error)
 
 	CreateSession(ctx context.Context, s Session) error
 	SessionAgent(ctx context.Context, tokenHash []byte, now time.Time) (Agent, error)
@@ -510,3 +527,50 @@ type Stats struct {
 	OutboxDepth       int
 	OutboxFailed      int
 }
+
+// QueueStats are the figures of the supervisor view. Open work is every
+// conversation that is new, open or pending; snoozed and resolved ones are
+// not counted.
+type QueueStats struct {
+	Unassigned QueueFigure `json:"unassigned"` // open work nobody has taken
+	Teams      []TeamQueue `json:"teams"`      // every team, by name; its open work, assigned or not
+	Agents     []AgentLoad `json:"agents"`     // every enabled agent, by name
+	Total      QueueFigure `json:"total"`      // all open work
+}
+
+// QueueFigure counts open conversations and those whose customer waits for
+// an answer.
+type QueueFigure struct {
+	Open          int        `json:"open"`
+	Waiting       int        `json:"waiting"`                  // open, with waiting_since set
+	OldestWaiting *time.Time `json:"oldest_waiting,omitempty"` // the earliest waiting_since; nil when none waits
+}
+
+// TeamQueue is one team's open work.
+type TeamQueue struct {
+	TeamID int64  `json:"team_id"`
+	Name   string `json:"name"`
+	QueueFigure
+}
+
+// AgentLoad is how much open work an agent holds against their capacity.
+type AgentLoad struct {
+	AgentID  int64    `json:"agent_id"`
+	Name     string   `json:"name"`
+	Presence Presence `json:"presence"`
+	Capacity int      `json:"capacity"`
+	Open     int      `json:"open"` // open conversations assigned to them
+}
+
+// UnknownIDsError names the ids of a batch that do not exist.
+type UnknownIDsError struct {
+	What string // e.g. "conversation"
+	IDs  []int64
+}
+
+func (e *UnknownIDsError) Error() string {
+	return fmt.Sprintf("unknown %s ids %v", e.What, e.IDs)
+}
+
+// Unwrap makes errors.Is(err, ErrNotFound) true.
+func (e *UnknownIDsError) Unwrap() error { return ErrNotFound }

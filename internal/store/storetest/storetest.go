@@ -53,6 +53,8 @@ var suite = []struct {
 	{"Contacts", contactTests},
 	{"Search", searchTests},
 	{"Directory", directoryTests},
+	{"Queues", queueTests},
+	{"Invites", inviteTests},
 	{"Access", accessTests},
 	{"NotFound", notFoundTests},
 	{"Concurrency", concurrencyTests},
