@@ -57,6 +57,8 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		{pattern: "POST /api/v1/channels/{id}/messages", url: path("/api/v1/channels/%d/messages", ch), body: `{}`, ok: 422}, // see below
 
 		{pattern: "GET /api/v1/conversations", url: "/api/v1/conversations", ok: 200},
+		{pattern: "POST /api/v1/conversations/assign", url: "/api/v1/conversations/assign", body: `{"conversation_ids": []}`, perm: auth.AssignOthers, ok: 422},
+		{pattern: "GET /api/v1/queues", url: "/api/v1/queues", perm: auth.SuperviseQueues, ok: 200},
 		{pattern: "GET /api/v1/conversations/{id}", url: path("/api/v1/conversations/%d", c), ok: 200, fieldOK: 404},
 		{pattern: "GET /api/v1/conversations/{id}/messages", url: path("/api/v1/conversations/%d/messages", c), ok: 200, fieldOK: 404},
 		{pattern: "PATCH /api/v1/conversations/{id}", url: path("/api/v1/conversations/%d", c), body: `{"priority": 9}`, perm: auth.WorkConversations, ok: 422, fieldOK: 404},
@@ -79,6 +81,9 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		{pattern: "POST /api/v1/agents", url: "/api/v1/agents", body: `{}`, perm: auth.ManageAgents, ok: 422},
 		{pattern: "GET /api/v1/agents/{id}", url: path("/api/v1/agents/%d", a), perm: auth.ReadDirectory, ok: 200},
 		{pattern: "PATCH /api/v1/agents/{id}", url: path("/api/v1/agents/%d", a), body: `{"role": "king"}`, perm: auth.ManageAgents, ok: 422},
+
+		{pattern: "POST /api/v1/agents/{id}/invite", url: "/api/v1/agents/999999/invite", perm: auth.ManageAgents, ok: 404},
+		{pattern: "POST /api/v1/invites/{token}", url: "/api/v1/invites/wci_unknown", body: `{"password": "short"}`, public: true, ok: 422},
 
 		{pattern: "GET /api/v1/teams", url: "/api/v1/teams", perm: auth.ReadDirectory, ok: 200},
 		{pattern: "POST /api/v1/teams", url: "/api/v1/teams", body: `{}`, perm: auth.ManageTeams, ok: 422},
