@@ -74,7 +74,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 	a.Web = web.New(web.Options{
 		Store: st, Pipeline: a.Pipeline, Bus: a.Bus, Log: log.With("part", "web"),
 		WakeOutbox: a.Outbox.Wake, Metrics: m.Handler(),
-		SecureCookies: cfg.SecureCookies, SessionTTL: cfg.SessionTTL,
+		SecureCookies: cfg.SecureCookies, SessionTTL: cfg.SessionTTL, BaseURL: cfg.BaseURL,
 	})
 	return a, nil
 }

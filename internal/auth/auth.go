@@ -114,13 +114,14 @@ const (
 	ManageAllAPITokens Permission = "tokens.all"
 	ReadEvents         Permission = "events.read"
 	ReadAssignedOnly   Permission = "conversations.assigned" // sees only what is assigned to them
+	SuperviseQueues    Permission = "queues.supervise"       // queue figures and every agent's load
 )
 
 var grants = map[store.Role][]Permission{
 	store.RoleAdmin: {ReadConversations, WorkConversations, AssignOthers, ReadContacts, ManageContacts, ReadDirectory,
-		ManageTemplates, ManageTeams, ManageAgents, ManageChannels, ReadAudit, ManageOwnAPITokens, ManageAllAPITokens, ReadEvents},
+		ManageTemplates, ManageTeams, ManageAgents, ManageChannels, ReadAudit, ManageOwnAPITokens, ManageAllAPITokens, ReadEvents, SuperviseQueues},
 	store.RoleSupervisor: {ReadConversations, WorkConversations, AssignOthers, ReadContacts, ManageContacts, ReadDirectory,
-		ManageTemplates, ManageTeams, ReadAudit, ManageOwnAPITokens, ReadEvents},
+		ManageTemplates, ManageTeams, ReadAudit, ManageOwnAPITokens, ReadEvents, SuperviseQueues},
 	store.RoleAgent: {ReadConversations, WorkConversations, ReadContacts, ReadDirectory, ManageOwnAPITokens, ReadEvents},
 	// Volunteers help in a crisis: they answer, but do not browse the
 	// contact base or change the set-up.

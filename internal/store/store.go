@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -191,6 +192,7 @@ type Agent struct {
 	Skills       []string  `json:"skills"`
 	Capacity     int       `json:"capacity"`
 	Presence     Presence  `json:"presence"`
+	Locale       string    `json:"locale"` // the agent's UI language, "en" or "nl"; empty means "en"
 	Disabled     bool      `json:"disabled"`
 	TeamIDs      []int64   `json:"team_ids"`
 	PasswordHash string    `json:"-"`
@@ -313,15 +315,38 @@ type ConversationFilter struct {
 	AssigneeID int64 // -1: unassigned
 	TeamID     int64 // -1: no team
 	ContactID  int64
-	Before     Cursor // page after this position; zero starts at the newest
+	Order      ConversationOrder
+	Before     Cursor // page after this position (see CursorAfter); zero starts at the top
 	Limit      int    // default 50, at most 500
 }
 
-// Cursor is a position in a conversation list ordered by last message,
-// newest first.
+// ConversationOrder is how a conversation list is sorted.
+type ConversationOrder int
+
+// Conversation orders.
+const (
+	// OrderNewest lists by last message, newest first (the default).
+	OrderNewest ConversationOrder = iota
+	// OrderWaiting lists the conversations whose customer waits for an
+	// answer first, longest waiting first (ties by id, lowest first), then
+	// the rest by last message, newest first.
+	OrderWaiting
+)
+
+// Cursor is a position in a conversation list: the sort key of the last
+// conversation on the previous page.
 type Cursor struct {
-	At time.Time
-	ID int64
+	At      time.Time // the last message, or in OrderWaiting for a waiting conversation, its waiting since
+	ID      int64
+	Waiting bool // OrderWaiting only: the position is among the waiting conversations
+}
+
+// CursorAfter is the cursor that continues a list in order o after c.
+func CursorAfter(c Conversation, o ConversationOrder) Cursor {
+	if o == OrderWaiting && c.WaitingSince != nil {
+		return Cursor{At: *c.WaitingSince, ID: c.ID, Waiting: true}
+	}
+	return Cursor{At: c.LastMessageAt, ID: c.ID}
 }
 
 // ContactFilter selects contacts.
@@ -329,6 +354,41 @@ type ContactFilter struct {
 	Query string // matches anywhere in name, handle, display name or external id, ignoring case
 	After int64  // cursor: contacts with a smaller id
 	Limit int
+}
+
+// SearchQuery is what an agent typed into the search box.
+type SearchQuery struct {
+	// Text is matched word by word, ignoring case and diacritics; the last
+	// word also matches as a prefix, so results follow the typing. Every
+	// character is taken literally: quotes, *, -, OR, NEAR or a colon are
+	// words or separators, never search syntax. Text without any letter or
+	// digit finds nothing.
+	Text string
+	// Limit bounds each list: default 20, at most 100.
+	Limit int
+	// AssigneeID, when not 0, limits conversations to those assigned to
+	// that agent (field staff search only what was handed to them).
+	AssigneeID int64
+}
+
+// SearchResults are the conversations whose messages match and the
+// contacts whose name or identities match. Both lists are never nil.
+type SearchResults struct {
+	Conversations []SearchHit `json:"conversations"` // newest matching message first
+	Contacts      []Contact   `json:"contacts"`      // newest contact first
+}
+
+// SearchHit is a conversation with its newest matching message.
+type SearchHit struct {
+	Conversation Conversation `json:"conversation"`
+	MessageID    int64        `json:"message_id"`
+	// Snippet is plain text around the match (not HTML: escape it), with
+	// "…" where the message was cut.
+	Snippet string `json:"snippet"`
+	// MatchStart and MatchEnd are the first match in Snippet, counted in
+	// characters (Unicode code points, not bytes): Snippet[MatchStart:MatchEnd].
+	MatchStart int `json:"match_start"`
+	MatchEnd   int `json:"match_end"`
 }
 
 // Reply is an agent's answer, queued for delivery.
@@ -371,6 +431,10 @@ type Store interface {
 
 	Contact(ctx context.Context, id int64) (Contact, error)
 	Contacts(ctx context.Context, f ContactFilter) ([]Contact, error)
+	// Search finds conversations by the words in their messages and
+	// contacts by name, handle, display name or external id. Empty text
+	// gives empty results, not an error.
+	Search(ctx context.Context, q SearchQuery) (SearchResults, error)
 	// MergeContacts moves every identity and conversation of from into into
 	// and deletes from.
 	MergeContacts(ctx context.Context, into, from int64, by Actor) error
@@ -410,6 +474,14 @@ type Store interface {
 	OutboxDepth(ctx context.Context) (int, error)
 	// Stats gives the figures the metrics page shows.
 	Stats(ctx context.Context) (Stats, error)
+	// QueueStats gives the supervisor's view of the open work, from one
+	// consistent snapshot.
+	QueueStats(ctx context.Context) (QueueStats, error)
+	// AssignConversations gives every listed conversation to assigneeID (0
+	// unassigns) in one transaction, auditing each change, and returns the
+	// conversations that changed. If any id is unknown nothing changes and
+	// the error is an *UnknownIDsError, which wraps ErrNotFound.
+	AssignConversations(ctx context.Context, ids []int64, assigneeID int64, by Actor) ([]Conversation, error)
 
 	CreateAgent(ctx context.Context, a *Agent, by Actor) error
 	UpdateAgent(ctx context.Context, a *Agent, by Actor) error
@@ -427,6 +499,14 @@ type Store interface {
 	DeleteTemplate(ctx context.Context, id int64, by Actor) error
 	Template(ctx context.Context, id int64) (Template, error)
 	Templates(ctx context.Context) ([]Template, error)
+
+	// CreateInvite stores the hash of an agent's invite token, replacing any
+	// earlier invite of that agent. An unknown agent gives ErrNotFound.
+	CreateInvite(ctx context.Context, agentID int64, hash []byte, expires time.Time, by Actor) error
+	// UseInvite sets the invited agent's password and consumes the invite.
+	// An unknown, used or expired invite, or a disabled agent, gives
+	// ErrNotFound.
+	UseInvite(ctx context.Context, hash []byte, passwordHash string, now time.Time) (Agent, error)
 
 	CreateSession(ctx context.Context, s Session) error
 	SessionAgent(ctx context.Context, tokenHash []byte, now time.Time) (Agent, error)
@@ -454,3 +534,50 @@ type Stats struct {
 	OutboxDepth       int
 	OutboxFailed      int
 }
+
+// QueueStats are the figures of the supervisor view. Open work is every
+// conversation that is new, open or pending; snoozed and resolved ones are
+// not counted.
+type QueueStats struct {
+	Unassigned QueueFigure `json:"unassigned"` // open work nobody has taken
+	Teams      []TeamQueue `json:"teams"`      // every team, by name; its open work, assigned or not
+	Agents     []AgentLoad `json:"agents"`     // every enabled agent, by name
+	Total      QueueFigure `json:"total"`      // all open work
+}
+
+// QueueFigure counts open conversations and those whose customer waits for
+// an answer.
+type QueueFigure struct {
+	Open          int        `json:"open"`
+	Waiting       int        `json:"waiting"`                  // open, with waiting_since set
+	OldestWaiting *time.Time `json:"oldest_waiting,omitempty"` // the earliest waiting_since; nil when none waits
+}
+
+// TeamQueue is one team's open work.
+type TeamQueue struct {
+	TeamID int64  `json:"team_id"`
+	Name   string `json:"name"`
+	QueueFigure
+}
+
+// AgentLoad is how much open work an agent holds against their capacity.
+type AgentLoad struct {
+	AgentID  int64    `json:"agent_id"`
+	Name     string   `json:"name"`
+	Presence Presence `json:"presence"`
+	Capacity int      `json:"capacity"`
+	Open     int      `json:"open"` // open conversations assigned to them
+}
+
+// UnknownIDsError names the ids of a batch that do not exist.
+type UnknownIDsError struct {
+	What string // e.g. "conversation"
+	IDs  []int64
+}
+
+func (e *UnknownIDsError) Error() string {
+	return fmt.Sprintf("unknown %s ids %v", e.What, e.IDs)
+}
+
+// Unwrap makes errors.Is(err, ErrNotFound) true.
+func (e *UnknownIDsError) Unwrap() error { return ErrNotFound }

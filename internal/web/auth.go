@@ -6,6 +6,7 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -143,12 +144,16 @@ type meUpdate struct {
 	Name            *string         `json:"name"`
 	Languages       *[]string       `json:"languages"`
 	Presence        *store.Presence `json:"presence"`
+	Locale          *string         `json:"locale"`
 	Password        *string         `json:"password"`
 	CurrentPassword string          `json:"current_password"`
 }
 
-// updateMe lets an agent change their own name, languages, presence and
-// password — never their role.
+// AgentLocales are the languages of the agent's own screens.
+var AgentLocales = []string{"en", "nl"}
+
+// updateMe lets an agent change their own name, languages, presence, screen
+// language and password — never their role.
 func (s *Server) updateMe(w http.ResponseWriter, r *http.Request) error {
 	var in meUpdate
 	if err := decode(w, r, &in); err != nil {
@@ -183,6 +188,12 @@ func (s *Server) changeMe(r *http.Request, in meUpdate) (store.Agent, error) {
 			return a, errorf(http.StatusUnprocessableEntity, "presence must be online, away or offline")
 		}
 		a.Presence = *in.Presence
+	}
+	if in.Locale != nil {
+		if !slices.Contains(AgentLocales, *in.Locale) {
+			return a, errorf(http.StatusUnprocessableEntity, "locale must be one of %s", strings.Join(AgentLocales, ", "))
+		}
+		a.Locale = *in.Locale
 	}
 	if in.Password != nil {
 		if auth.CheckPassword(a.PasswordHash, in.CurrentPassword) != nil {

@@ -24,8 +24,8 @@ type conversationPage struct {
 	NextCursor    string               `json:"next_cursor,omitempty"`
 }
 
-// listConversations answers the inbox: filters, newest activity first,
-// cursor pagination.
+// listConversations answers the inbox: filters, newest activity first or
+// waiting longest first, cursor pagination.
 func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) error {
 	me := agentFrom(r.Context())
 	q := r.URL.Query()
@@ -56,8 +56,18 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) error
 	if !auth.Can(me.Role, auth.ReadConversations) {
 		f.AssigneeID = me.ID // field staff see what was handed to them, nothing else
 	}
+	switch q.Get("order") {
+	case "", "newest":
+	case "waiting":
+		f.Order = store.OrderWaiting
+	default:
+		return errorf(http.StatusBadRequest, "order must be newest or waiting")
+	}
 	if f.Before, err = parseCursor(q.Get("cursor")); err != nil {
 		return err
+	}
+	if f.Before.Waiting && f.Order != store.OrderWaiting {
+		return errorf(http.StatusBadRequest, "this cursor belongs to order=waiting")
 	}
 	limit, err := queryInt(r, "limit", 50)
 	if err != nil {
@@ -74,7 +84,7 @@ func (s *Server) listConversations(w http.ResponseWriter, r *http.Request) error
 	page := conversationPage{Conversations: convs}
 	if len(convs) == f.Limit {
 		last := convs[len(convs)-1]
-		page.NextCursor = formatCursor(store.Cursor{At: last.LastMessageAt, ID: last.ID})
+		page.NextCursor = formatCursor(store.CursorAfter(last, f.Order))
 	}
 	return writeJSON(w, http.StatusOK, page)
 }
@@ -98,8 +108,15 @@ func whoParam(r *http.Request, name string, me int64) (int64, error) {
 	return n, nil
 }
 
+// A cursor is "ms.id" (the last message), or in the waiting order for a
+// conversation whose customer waits "w.ms.id" (waiting since), base64url
+// encoded. Clients pass it back unread.
 func formatCursor(c store.Cursor) string {
-	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d.%d", c.At.UnixMilli(), c.ID))
+	prefix := ""
+	if c.Waiting {
+		prefix = "w."
+	}
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%s%d.%d", prefix, c.At.UnixMilli(), c.ID))
 }
 
 func parseCursor(s string) (store.Cursor, error) {
@@ -111,13 +128,14 @@ func parseCursor(s string) (store.Cursor, error) {
 	if err != nil {
 		return store.Cursor{}, bad
 	}
-	at, id, ok := strings.Cut(string(raw), ".")
+	rest, waiting := strings.CutPrefix(string(raw), "w.")
+	at, id, ok := strings.Cut(rest, ".")
 	msv, err1 := strconv.ParseInt(at, 10, 64)
 	idv, err2 := strconv.ParseInt(id, 10, 64)
 	if !ok || err1 != nil || err2 != nil || idv <= 0 {
 		return store.Cursor{}, bad
 	}
-	return store.Cursor{At: time.UnixMilli(msv), ID: idv}, nil
+	return store.Cursor{At: time.UnixMilli(msv), ID: idv, Waiting: waiting}, nil
 }
 
 // conversation loads a conversation the agent may see; others are "not

@@ -439,3 +439,54 @@ func TestFieldStaffSeeOnlyTheirs(t *testing.T) {
 		{name: "and then it is gone", method: "GET", url: own, token: tok, status: http.StatusNotFound},
 	})
 }
+
+func TestConversationWaitingOrder(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	base := time.Now().Add(-time.Hour).Truncate(time.Second)
+	var convs []int64
+	for i := range 9 {
+		a := ts.ingest(t, inbound{ID: path("wo-%d", i), From: author{ID: path("wo-author-%d", i)}, Text: "waiting?", SentAt: base.Add(time.Duration(i/2) * time.Minute)})
+		convs = append(convs, a.ConversationID)
+	}
+	// Answered ones wait no longer and go to the end, newest first.
+	for _, i := range []int{0, 3, 8} {
+		ts.check(t, scenario{method: "POST", url: path("/api/v1/conversations/%d/replies", convs[i]), token: ts.Tokens[store.RoleAgent],
+			body: `{"body": "on it"}`, status: http.StatusAccepted})
+	}
+	want := []int64{convs[1], convs[2], convs[4], convs[5], convs[6], convs[7], convs[8], convs[3], convs[0]}
+
+	for _, limit := range []int{1, 2, 4, 50} {
+		t.Run(path("limit %d", limit), func(t *testing.T) {
+			t.Parallel()
+			var walked []int64
+			q := url.Values{"order": {"waiting"}, "limit": {fmt.Sprint(limit)}}
+			for pages := 0; ; pages++ {
+				if pages > len(want)+1 {
+					t.Fatal("pagination does not end")
+				}
+				r := ts.check(t, scenario{method: "GET", url: "/api/v1/conversations?" + q.Encode(), token: ts.Tokens[store.RoleAgent], status: http.StatusOK})
+				page := decodeJSON[conversationPage](t, r.Body)
+				walked = append(walked, ids(page.Conversations)...)
+				if page.NextCursor == "" {
+					break
+				}
+				q.Set("cursor", page.NextCursor)
+			}
+			if !slices.Equal(walked, want) {
+				t.Errorf("walked %v, want %v", walked, want)
+			}
+		})
+	}
+
+	r := ts.check(t, scenario{method: "GET", url: "/api/v1/conversations?order=waiting&limit=1", token: ts.Tokens[store.RoleAgent], status: http.StatusOK})
+	waitingCursor := decodeJSON[conversationPage](t, r.Body).NextCursor
+	ts.runParallel(t, []scenario{
+		{name: "newest is the default", method: "GET", url: "/api/v1/conversations?order=newest&limit=1", token: ts.Tokens[store.RoleAgent], status: http.StatusOK,
+			contains: []string{path(`"id":%d,`, convs[8])}},
+		{name: "unknown order", method: "GET", url: "/api/v1/conversations?order=oldest", token: ts.Tokens[store.RoleAgent], status: http.StatusBadRequest,
+			contains: []string{"order must be newest or waiting"}},
+		{name: "a waiting cursor in the newest order", method: "GET", url: "/api/v1/conversations?cursor=" + waitingCursor, token: ts.Tokens[store.RoleAgent],
+			status: http.StatusBadRequest},
+	})
+}

@@ -59,12 +59,16 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		{pattern: "POST /api/v1/channels/{id}/messages", url: path("/api/v1/channels/%d/messages", ch), body: `{}`, ok: 422}, // see below
 
 		{pattern: "GET /api/v1/conversations", url: "/api/v1/conversations", ok: 200},
+		{pattern: "POST /api/v1/conversations/assign", url: "/api/v1/conversations/assign", body: `{"conversation_ids": []}`, perm: auth.AssignOthers, ok: 422},
+		{pattern: "GET /api/v1/queues", url: "/api/v1/queues", perm: auth.SuperviseQueues, ok: 200},
 		{pattern: "GET /api/v1/conversations/{id}", url: path("/api/v1/conversations/%d", c), ok: 200, fieldOK: 404},
 		{pattern: "GET /api/v1/conversations/{id}/messages", url: path("/api/v1/conversations/%d/messages", c), ok: 200, fieldOK: 404},
 		{pattern: "PATCH /api/v1/conversations/{id}", url: path("/api/v1/conversations/%d", c), body: `{"priority": 9}`, perm: auth.WorkConversations, ok: 422, fieldOK: 404},
 		{pattern: "POST /api/v1/conversations/{id}/replies", url: path("/api/v1/conversations/%d/replies", c), body: `{"body": ""}`, perm: auth.WorkConversations, ok: 422, fieldOK: 404},
 		{pattern: "POST /api/v1/conversations/{id}/private", url: path("/api/v1/conversations/%d/private", c), body: `{"body": ""}`, perm: auth.WorkConversations, ok: 422, fieldOK: 404},
 		{pattern: "POST /api/v1/conversations/{id}/notes", url: path("/api/v1/conversations/%d/notes", c), body: `{"body": ""}`, perm: auth.WorkConversations, ok: 422, fieldOK: 404},
+
+		{pattern: "GET /api/v1/search", url: "/api/v1/search?q=hello", ok: 200},
 
 		{pattern: "GET /api/v1/contacts", url: "/api/v1/contacts", perm: auth.ReadContacts, ok: 200},
 		{pattern: "GET /api/v1/contacts/{id}", url: path("/api/v1/contacts/%d", conv.ContactID), perm: auth.ReadContacts, ok: 200},
@@ -80,6 +84,9 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		{pattern: "POST /api/v1/agents", url: "/api/v1/agents", body: `{}`, perm: auth.ManageAgents, ok: 422},
 		{pattern: "GET /api/v1/agents/{id}", url: path("/api/v1/agents/%d", a), perm: auth.ReadDirectory, ok: 200},
 		{pattern: "PATCH /api/v1/agents/{id}", url: path("/api/v1/agents/%d", a), body: `{"role": "king"}`, perm: auth.ManageAgents, ok: 422},
+
+		{pattern: "POST /api/v1/agents/{id}/invite", url: "/api/v1/agents/999999/invite", perm: auth.ManageAgents, ok: 404},
+		{pattern: "POST /api/v1/invites/{token}", url: "/api/v1/invites/wci_unknown", body: `{"password": "short"}`, public: true, ok: 422},
 
 		{pattern: "GET /api/v1/teams", url: "/api/v1/teams", perm: auth.ReadDirectory, ok: 200},
 		{pattern: "POST /api/v1/teams", url: "/api/v1/teams", body: `{}`, perm: auth.ManageTeams, ok: 422},

@@ -51,12 +51,16 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/channels/{id}/messages", h(s.receiveMessage))
 
 	mux.HandleFunc("GET /api/v1/conversations", h(can("", s.listConversations)))
+	mux.HandleFunc("POST /api/v1/conversations/assign", h(can(auth.AssignOthers, s.assignConversations)))
+	mux.HandleFunc("GET /api/v1/queues", h(can(auth.SuperviseQueues, s.queueFigures)))
 	mux.HandleFunc("GET /api/v1/conversations/{id}", h(can("", s.showConversation)))
 	mux.HandleFunc("GET /api/v1/conversations/{id}/messages", h(can("", s.listMessages)))
 	mux.HandleFunc("PATCH /api/v1/conversations/{id}", h(can(auth.WorkConversations, s.updateConversation)))
 	mux.HandleFunc("POST /api/v1/conversations/{id}/replies", h(can(auth.WorkConversations, s.createReply)))
 	mux.HandleFunc("POST /api/v1/conversations/{id}/notes", h(can(auth.WorkConversations, s.createNote)))
 	mux.HandleFunc("POST /api/v1/conversations/{id}/private", h(can(auth.WorkConversations, s.moveToPrivateAPI)))
+
+	mux.HandleFunc("GET /api/v1/search", h(can("", s.searchEverything)))
 
 	mux.HandleFunc("GET /api/v1/contacts", h(can(auth.ReadContacts, s.listContacts)))
 	mux.HandleFunc("GET /api/v1/contacts/{id}", h(can(auth.ReadContacts, s.showContact)))
@@ -72,6 +76,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/agents", h(can(auth.ManageAgents, s.createAgent)))
 	mux.HandleFunc("GET /api/v1/agents/{id}", h(can(auth.ReadDirectory, s.showAgent)))
 	mux.HandleFunc("PATCH /api/v1/agents/{id}", h(can(auth.ManageAgents, s.updateAgent)))
+	mux.HandleFunc("POST /api/v1/agents/{id}/invite", h(can(auth.ManageAgents, s.inviteAgent)))
+	// An invite link is its own credential: no login, the token is checked.
+	mux.HandleFunc("POST /api/v1/invites/{token}", h(s.acceptInvite))
 
 	mux.HandleFunc("GET /api/v1/teams", h(can(auth.ReadDirectory, s.listTeams)))
 	mux.HandleFunc("POST /api/v1/teams", h(can(auth.ManageTeams, s.createTeam)))

@@ -7,6 +7,7 @@ package web
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +26,7 @@ type Server struct {
 	wake     func() // tells the outbox worker a reply is waiting
 	metrics  http.Handler
 	ready    func() error
+	baseURL  string
 
 	secureCookies bool
 	sessionTTL    time.Duration
@@ -65,6 +67,10 @@ type Options struct {
 	SessionTTL time.Duration
 	// Heartbeat is the event stream's keep-alive interval; default 15s.
 	Heartbeat time.Duration
+	// BaseURL is how people reach this server ("https://care.example.com",
+	// no trailing slash), for links such as invites. Empty: links use the
+	// scheme and host of the request that makes them.
+	BaseURL string
 }
 
 // New builds a Server.
@@ -73,6 +79,7 @@ func New(o Options) *Server {
 		store: o.Store, pipeline: o.Pipeline, bus: o.Bus, log: o.Log, now: o.Now, wake: o.WakeOutbox,
 		metrics: o.Metrics, ready: o.Ready, secureCookies: o.SecureCookies, sessionTTL: o.SessionTTL,
 		heartbeat: o.Heartbeat, logins: newLoginLimiter(), closing: make(chan struct{}), activity: newActivity(),
+		baseURL: strings.TrimRight(o.BaseURL, "/"),
 	}
 	u, err := loadUI()
 	if err != nil {

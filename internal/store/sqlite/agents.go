@@ -11,14 +11,14 @@ import (
 	"github.com/webcare/webcare/internal/store"
 )
 
-const agentColumns = `id, email, name, role, languages, skills, capacity, presence, disabled, password_hash, created_at`
+const agentColumns = `id, email, name, role, languages, skills, capacity, presence, locale, disabled, password_hash, created_at`
 
 func scanAgent(row scanner) (store.Agent, error) {
 	var a store.Agent
 	var langs, skills string
 	var disabled int
 	var created int64
-	err := row.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &langs, &skills, &a.Capacity, &a.Presence, &disabled, &a.PasswordHash, &created)
+	err := row.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &langs, &skills, &a.Capacity, &a.Presence, &a.Locale, &disabled, &a.PasswordHash, &created)
 	a.Languages, a.Skills = strList(langs), strList(skills)
 	a.Disabled, a.CreatedAt = disabled != 0, fromMS(created)
 	return a, err
@@ -103,8 +103,8 @@ func (s *Store) CreateAgent(ctx context.Context, a *store.Agent, by store.Actor)
 		a.CreatedAt = time.Now().UTC()
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO agents (email, name, role, languages, skills, capacity, presence, disabled, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			a.Email, a.Name, a.Role, toJSON(a.Languages), toJSON(a.Skills), a.Capacity, a.Presence, boolInt(a.Disabled), a.PasswordHash, ms(a.CreatedAt))
+		res, err := tx.ExecContext(ctx, `INSERT INTO agents (email, name, role, languages, skills, capacity, presence, locale, disabled, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.Email, a.Name, a.Role, toJSON(a.Languages), toJSON(a.Skills), a.Capacity, a.Presence, a.Locale, boolInt(a.Disabled), a.PasswordHash, ms(a.CreatedAt))
 		if err != nil {
 			return conflict(err, "agent "+a.Email)
 		}
@@ -120,8 +120,8 @@ func (s *Store) CreateAgent(ctx context.Context, a *store.Agent, by store.Actor)
 func (s *Store) UpdateAgent(ctx context.Context, a *store.Agent, by store.Actor) error {
 	normaliseAgent(a)
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE agents SET email = ?, name = ?, role = ?, languages = ?, skills = ?, capacity = ?, presence = ?, disabled = ?, password_hash = ? WHERE id = ?`,
-			a.Email, a.Name, a.Role, toJSON(a.Languages), toJSON(a.Skills), a.Capacity, a.Presence, boolInt(a.Disabled), a.PasswordHash, a.ID)
+		res, err := tx.ExecContext(ctx, `UPDATE agents SET email = ?, name = ?, role = ?, languages = ?, skills = ?, capacity = ?, presence = ?, locale = ?, disabled = ?, password_hash = ? WHERE id = ?`,
+			a.Email, a.Name, a.Role, toJSON(a.Languages), toJSON(a.Skills), a.Capacity, a.Presence, a.Locale, boolInt(a.Disabled), a.PasswordHash, a.ID)
 		if err != nil {
 			return conflict(err, "agent "+a.Email)
 		}

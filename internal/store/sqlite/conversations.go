@@ -82,25 +82,48 @@ func conversationWhere(f store.ConversationFilter) (string, []any) {
 	return " WHERE " + strings.Join(where, " AND "), args
 }
 
-// Conversations lists conversations by last message, newest first.
+// Conversations lists conversations in the filter's order.
 func (s *Store) Conversations(ctx context.Context, f store.ConversationFilter) ([]store.Conversation, error) {
 	where, args := conversationWhere(f)
-	if f.Before.ID != 0 {
-		cond := "(last_message_at < ? OR (last_message_at = ? AND id < ?))"
+	and := func(cond string, a ...any) {
 		if where == "" {
 			where = " WHERE " + cond
 		} else {
 			where += " AND " + cond
 		}
+		args = append(args, a...)
+	}
+	// Both orders are total (the id breaks ties), and the cursor condition
+	// is exactly "comes after the cursor in that order", so pages neither
+	// repeat nor skip a conversation.
+	order := ` ORDER BY last_message_at DESC, id DESC`
+	if f.Order == store.OrderWaiting {
+		// Waiting ones first, by waiting since and then id; the rest by last
+		// message and id, both descending. The CASEs give each group its
+		// own keys and make them equal (NULL) for the other group. No index
+		// serves this: waiting_since is written by every inbound message,
+		// and an index on it would cost the ingest path a write each time;
+		// the lists that use this order are the open statuses, a small set.
+		order = ` ORDER BY (waiting_since IS NULL), waiting_since, (CASE WHEN waiting_since IS NULL THEN last_message_at END) DESC,
+			(CASE WHEN waiting_since IS NULL THEN -id ELSE id END)`
+	}
+	if f.Before.ID != 0 {
 		at := ms(f.Before.At)
-		args = append(args, at, at, f.Before.ID)
+		switch {
+		case f.Order == store.OrderWaiting && f.Before.Waiting:
+			and("(waiting_since IS NULL OR waiting_since > ? OR (waiting_since = ? AND id > ?))", at, at, f.Before.ID)
+		case f.Order == store.OrderWaiting:
+			and("waiting_since IS NULL AND (last_message_at < ? OR (last_message_at = ? AND id < ?))", at, at, f.Before.ID)
+		default:
+			and("(last_message_at < ? OR (last_message_at = ? AND id < ?))", at, at, f.Before.ID)
+		}
 	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 50
 	}
 	args = append(args, min(limit, 500))
-	rows, err := s.r.QueryContext(ctx, `SELECT `+conversationColumns+` FROM conversations`+where+` ORDER BY last_message_at DESC, id DESC LIMIT ?`, args...)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+conversationColumns+` FROM conversations`+where+order+` LIMIT ?`, args...)
 	if err != nil {
 		return nil, err
 	}

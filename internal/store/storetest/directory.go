@@ -77,7 +77,7 @@ func testChannelUpdate(f *fixture) {
 func testAgentRoundTrip(f *fixture) {
 	tm := f.team("Baggage")
 	a := store.Agent{Email: "  Anna.Bakker@Example.COM ", Name: "Anna Bakker", Role: store.RoleSupervisor,
-		Languages: []string{"nl", "en"}, Skills: []string{"baggage", "refunds"}, Capacity: 5, Presence: store.Away,
+		Languages: []string{"nl", "en"}, Skills: []string{"baggage", "refunds"}, Capacity: 5, Presence: store.Away, Locale: "nl",
 		TeamIDs: []int64{tm.ID}, PasswordHash: "$argon2id$hash", CreatedAt: at(0)}
 	f.check(f.s.CreateAgent(f.ctx, &a, system), "create")
 	if a.ID == 0 {
@@ -95,6 +95,7 @@ func testAgentRoundTrip(f *fixture) {
 		wantSlice(f.t, what+" skills", got.Skills, []string{"baggage", "refunds"})
 		want(f.t, what+" capacity", got.Capacity, 5)
 		want(f.t, what+" presence", got.Presence, store.Away)
+		want(f.t, what+" locale", got.Locale, "nl")
 		want(f.t, what+" disabled", got.Disabled, false)
 		want(f.t, what+" password hash", got.PasswordHash, "$argon2id$hash")
 		wantSlice(f.t, what+" teams", got.TeamIDs, []int64{tm.ID})
@@ -120,7 +121,7 @@ func testAgentRoundTrip(f *fixture) {
 		}
 	}
 
-	a.Name, a.Role, a.Capacity, a.Presence = "Anna B.", store.RoleAgent, 2, store.Online
+	a.Name, a.Role, a.Capacity, a.Presence, a.Locale = "Anna B.", store.RoleAgent, 2, store.Online, "en"
 	a.Languages, a.Skills = []string{"de"}, nil
 	f.check(f.s.UpdateAgent(f.ctx, &a, system), "update")
 	got, err = f.s.Agent(f.ctx, a.ID)
@@ -129,6 +130,7 @@ func testAgentRoundTrip(f *fixture) {
 	want(f.t, "updated role", got.Role, store.RoleAgent)
 	want(f.t, "updated capacity", got.Capacity, 2)
 	want(f.t, "updated presence", got.Presence, store.Online)
+	want(f.t, "updated locale", got.Locale, "en")
 	wantSlice(f.t, "updated languages", got.Languages, []string{"de"})
 	want(f.t, "updated skills", len(got.Skills), 0)
 

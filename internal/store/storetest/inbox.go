@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"testing"
@@ -12,6 +13,7 @@ var conversationTests = []testCase{
 	{"filters", testConversationFilters},
 	{"newest last message first", testConversationOrder},
 	{"cursor pagination visits every conversation once", testConversationPages},
+	{"waiting longest first, then newest", testConversationWaitingOrder},
 	{"update fields one by one", testConversationUpdate},
 	{"update writes the audit trail", testConversationAudit},
 	{"resolve clears waiting since and snooze", testConversationResolve},
@@ -415,4 +417,99 @@ func testConversationNote(f *fixture) {
 
 	_, err = f.s.AddNote(f.ctx, r.ConversationID+1000, ag.ID, "lost", at(6))
 	f.wantErr("note on an unknown conversation", err, store.ErrNotFound)
+}
+
+func testConversationWaitingOrder(f *fixture) {
+	ch := f.channel("x", "X")
+	ag := f.agent("agent@example.com")
+	const total = 23
+	var convs []int64
+	for i := range total {
+		// Three conversations share each minute, so ties need the id.
+		convs = append(convs, f.ingestOne(msg(ch, fmt.Sprintf("p%d", i), fmt.Sprintf("user%d", i), at(i/3))).ConversationID)
+	}
+	// Answer every other one (the customer no longer waits), in pairs at
+	// the same moment, and let a few of those write again later: waiting
+	// since is the oldest unanswered message, not the newest.
+	for i := 0; i < total; i += 2 {
+		f.reply(convs[i], ag.ID, at(100+i/4))
+	}
+	for i, c := range []int{0, 4, 5} {
+		f.ingestOne(msg(ch, fmt.Sprintf("late%d", i), fmt.Sprintf("user%d", c), at(200+i)))
+	}
+	f.resolve(convs[6])
+
+	all, err := f.s.Conversations(f.ctx, store.ConversationFilter{Limit: 100})
+	f.check(err, "all")
+	want(f.t, "conversations", len(all), total)
+	wantOrder := slices.Clone(all)
+	slices.SortFunc(wantOrder, func(a, b store.Conversation) int {
+		switch {
+		case a.WaitingSince != nil && b.WaitingSince == nil:
+			return -1
+		case a.WaitingSince == nil && b.WaitingSince != nil:
+			return 1
+		case a.WaitingSince != nil:
+			if c := a.WaitingSince.Compare(*b.WaitingSince); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.ID, b.ID)
+		}
+		if c := b.LastMessageAt.Compare(a.LastMessageAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+	waiting := 0
+	for _, c := range all {
+		if c.WaitingSince != nil {
+			waiting++
+		}
+	}
+	if waiting < 5 || waiting > total-5 {
+		f.t.Fatalf("%d of %d conversations wait; the test needs a mix", waiting, total)
+	}
+
+	tests := []struct {
+		name   string
+		filter store.ConversationFilter
+		want   []store.Conversation
+	}{
+		{"waiting", store.ConversationFilter{Order: store.OrderWaiting}, wantOrder},
+		{"newest", store.ConversationFilter{Order: store.OrderNewest}, all},
+		{"waiting, open statuses", store.ConversationFilter{Order: store.OrderWaiting, Statuses: []store.Status{store.StatusNew, store.StatusOpen}},
+			slices.DeleteFunc(slices.Clone(wantOrder), func(c store.Conversation) bool { return c.ID == convs[6] })},
+	}
+	for _, tt := range tests {
+		for _, size := range []int{1, 2, 5, 50} {
+			f.t.Run(fmt.Sprintf("%s by %d", tt.name, size), func(t *testing.T) {
+				f := f.sub(t)
+				full := tt.filter
+				full.Limit = 100
+				got, err := f.s.Conversations(f.ctx, full)
+				f.check(err, "full list")
+				wantSlice(t, "order", ids(got), ids(tt.want))
+
+				var walked []int64
+				page := tt.filter
+				page.Limit = size
+				for pages := 0; ; pages++ {
+					if pages > total+1 {
+						t.Fatal("pagination does not end")
+					}
+					got, err := f.s.Conversations(f.ctx, page)
+					f.check(err, "page %d", pages)
+					if len(got) > size {
+						t.Fatalf("page %d has %d conversations, limit %d", pages, len(got), size)
+					}
+					if len(got) == 0 {
+						break
+					}
+					walked = append(walked, ids(got)...)
+					page.Before = store.CursorAfter(got[len(got)-1], tt.filter.Order)
+				}
+				wantSlice(t, "walked", walked, ids(tt.want))
+			})
+		}
+	}
 }

@@ -1,0 +1,47 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/webcare/webcare/internal/store"
+)
+
+// CreateInvite stores an invite, replacing the agent's earlier one.
+func (s *Store) CreateInvite(ctx context.Context, agentID int64, hash []byte, expires time.Time, by store.Actor) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO invites (agent_id, hash, expires_at, created_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (agent_id) DO UPDATE SET hash = excluded.hash, expires_at = excluded.expires_at, created_at = excluded.created_at`,
+			agentID, hash, ms(expires), ms(time.Now()))
+		if err != nil {
+			return conflict(err, fmt.Sprintf("invite for agent %d", agentID))
+		}
+		return audit(ctx, tx, by, "agent.invite", fmt.Sprintf("agent/%d", agentID), "invite valid until "+expires.UTC().Format(time.RFC3339))
+	})
+}
+
+// UseInvite sets the password of the invited, enabled agent and deletes the
+// invite, in one transaction: a link works once.
+func (s *Store) UseInvite(ctx context.Context, hash []byte, passwordHash string, now time.Time) (store.Agent, error) {
+	var agentID int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT i.agent_id FROM invites i JOIN agents a ON a.id = i.agent_id
+			WHERE i.hash = ? AND i.expires_at > ? AND a.disabled = 0`, hash, ms(now)).Scan(&agentID)
+		if err != nil {
+			return notFound(err, "invite", "")
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM invites WHERE agent_id = ?`, agentID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE agents SET password_hash = ? WHERE id = ?`, passwordHash, agentID); err != nil {
+			return err
+		}
+		return audit(ctx, tx, store.Actor{AgentID: agentID, Via: "invite"}, "agent.password", fmt.Sprintf("agent/%d", agentID), "password set through an invite")
+	})
+	if err != nil {
+		return store.Agent{}, err
+	}
+	return s.Agent(ctx, agentID)
+}

@@ -1,0 +1,178 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/webcare/webcare/internal/store"
+)
+
+var queueTests = []testCase{
+	{"queue figures", testQueueStats},
+	{"queue figures of an empty store", testQueueStatsEmpty},
+	{"assign a batch", testAssignConversations},
+	{"assign a batch with unknown ids changes nothing", testAssignConversationsUnknown},
+}
+
+func testQueueStats(f *fixture) {
+	ch := f.channel("x", "X")
+	ann, bob := f.agent("ann@example.com"), f.agent("bob@example.com")
+	gone := f.agent("gone@example.com")
+	gone.Disabled = true
+	f.check(f.s.UpdateAgent(f.ctx, &gone, system), "disable")
+	bags, refunds := f.team("Baggage", ann.ID), f.team("Refunds")
+	f.team("Empty")
+
+	conv := func(i int) int64 {
+		return f.ingestOne(msg(ch, fmt.Sprintf("p%d", i), fmt.Sprintf("user%d", i), at(i))).ConversationID
+	}
+	// 0: new, unassigned, waiting since 0, team Baggage
+	c0 := conv(0)
+	f.update(c0, store.ConversationChange{TeamID: &bags.ID})
+	// 1: open, Ann, answered (not waiting), team Baggage
+	c1 := conv(1)
+	f.reply(c1, ann.ID, at(30))
+	f.update(c1, store.ConversationChange{TeamID: &bags.ID})
+	// 2: pending, Ann, waiting since 2
+	c2 := conv(2)
+	f.update(c2, store.ConversationChange{Status: ptr(store.StatusPending), AssigneeID: &ann.ID})
+	// 3: snoozed, Bob: not open work
+	c3 := conv(3)
+	f.update(c3, store.ConversationChange{Status: ptr(store.StatusSnoozed), SnoozedUntil: ptr(at(600)), AssigneeID: &bob.ID})
+	// 4: resolved, Bob, Refunds: not open work
+	c4 := conv(4)
+	f.update(c4, store.ConversationChange{AssigneeID: &bob.ID, TeamID: &refunds.ID})
+	f.resolve(c4)
+	// 5: new, unassigned, waiting since 5, team Refunds
+	c5 := conv(5)
+	f.update(c5, store.ConversationChange{TeamID: &refunds.ID})
+	// 6: open, Bob, waiting since 6
+	c6 := conv(6)
+	f.update(c6, store.ConversationChange{Status: ptr(store.StatusOpen), AssigneeID: &bob.ID})
+
+	st, err := f.s.QueueStats(f.ctx)
+	f.check(err, "queue stats")
+	wantFigure := func(what string, got store.QueueFigure, open, waiting, oldest int) {
+		f.t.Helper()
+		want(f.t, what+" open", got.Open, open)
+		want(f.t, what+" waiting", got.Waiting, waiting)
+		if oldest < 0 {
+			f.wantTimePtr(what+" oldest waiting", got.OldestWaiting, nil)
+		} else {
+			f.wantTimePtr(what+" oldest waiting", got.OldestWaiting, ptr(at(oldest)))
+		}
+	}
+	wantFigure("total", st.Total, 5, 4, 0)
+	wantFigure("unassigned", st.Unassigned, 2, 2, 0)
+	if len(st.Teams) != 3 {
+		f.t.Fatalf("teams %+v, want three", st.Teams)
+	}
+	want(f.t, "first team", st.Teams[0].Name, "Baggage")
+	want(f.t, "first team id", st.Teams[0].TeamID, bags.ID)
+	wantFigure("Baggage", st.Teams[0].QueueFigure, 2, 1, 0)
+	want(f.t, "second team", st.Teams[1].Name, "Empty")
+	wantFigure("Empty", st.Teams[1].QueueFigure, 0, 0, -1)
+	want(f.t, "third team", st.Teams[2].Name, "Refunds")
+	wantFigure("Refunds", st.Teams[2].QueueFigure, 1, 1, 5)
+
+	type load struct {
+		id   int64
+		name string
+		open int
+	}
+	var got []load
+	for _, a := range st.Agents {
+		got = append(got, load{a.AgentID, a.Name, a.Open})
+		if a.Presence != store.Online || a.Capacity != 0 {
+			f.t.Errorf("agent %+v: presence or capacity not as stored", a)
+		}
+	}
+	wantSlice(f.t, "agents", got, []load{{ann.ID, ann.Name, 2}, {bob.ID, bob.Name, 1}})
+}
+
+func testQueueStatsEmpty(f *fixture) {
+	st, err := f.s.QueueStats(f.ctx)
+	f.check(err, "queue stats")
+	if st.Teams == nil || st.Agents == nil {
+		f.t.Errorf("nil lists in %+v", st)
+	}
+	if st.Total.Open != 0 || st.Total.OldestWaiting != nil || st.Unassigned.Open != 0 {
+		f.t.Errorf("figures of an empty store: %+v", st)
+	}
+}
+
+func testAssignConversations(f *fixture) {
+	ch := f.channel("x", "X")
+	ann, bob := f.agent("ann@example.com"), f.agent("bob@example.com")
+	var convs []int64
+	for i := range 4 {
+		convs = append(convs, f.ingestOne(msg(ch, fmt.Sprintf("p%d", i), fmt.Sprintf("user%d", i), at(i))).ConversationID)
+	}
+	f.update(convs[1], store.ConversationChange{AssigneeID: &ann.ID})
+	by := store.Actor{AgentID: bob.ID, Via: "api"}
+
+	tests := []struct {
+		name     string
+		ids      []int64
+		assignee int64
+		changed  []int64
+	}{
+		{"to Ann, one already hers, one twice", []int64{convs[2], convs[0], convs[1], convs[0]}, ann.ID, []int64{convs[0], convs[2]}},
+		{"to Bob", []int64{convs[0], convs[3]}, bob.ID, []int64{convs[0], convs[3]}},
+		{"unassign", []int64{convs[0], convs[1]}, 0, []int64{convs[0], convs[1]}},
+		{"nothing to do", []int64{convs[0]}, 0, []int64{}},
+		{"no ids", nil, ann.ID, []int64{}},
+	}
+	for _, tt := range tests {
+		f.t.Run(tt.name, func(t *testing.T) {
+			f := f.sub(t)
+			before := map[int64]int{}
+			for _, id := range convs {
+				before[id] = len(f.audits(fmt.Sprintf("conversation/%d", id)))
+			}
+			changed, err := f.s.AssignConversations(f.ctx, tt.ids, tt.assignee, by)
+			f.check(err, "assign")
+			wantSlice(t, "changed", ids(changed), tt.changed)
+			for _, c := range changed {
+				want(t, "returned assignee", c.AssigneeID, tt.assignee)
+			}
+			for _, id := range tt.ids {
+				want(t, fmt.Sprintf("assignee of %d", id), f.conversation(id).AssigneeID, tt.assignee)
+			}
+			for _, id := range convs {
+				added := len(f.audits(fmt.Sprintf("conversation/%d", id))) - before[id]
+				wantAdded := 0
+				for _, c := range tt.changed {
+					if c == id {
+						wantAdded = 1
+					}
+				}
+				want(t, fmt.Sprintf("audit entries added for %d", id), added, wantAdded)
+			}
+		})
+	}
+	if e := f.audits(fmt.Sprintf("conversation/%d", convs[3])); len(e) > 0 {
+		want(f.t, "audited agent", e[0].AgentID, bob.ID)
+	}
+}
+
+func testAssignConversationsUnknown(f *fixture) {
+	ch := f.channel("x", "X")
+	ann := f.agent("ann@example.com")
+	c := f.ingestOne(msg(ch, "p1", "anna", at(0))).ConversationID
+
+	_, err := f.s.AssignConversations(f.ctx, []int64{c, c + 1000, c + 2000}, ann.ID, system)
+	f.wantErr("unknown conversations", err, store.ErrNotFound)
+	var unknown *store.UnknownIDsError
+	if !errors.As(err, &unknown) {
+		f.t.Fatalf("err = %v, want an *UnknownIDsError", err)
+	}
+	wantSlice(f.t, "unknown ids", unknown.IDs, []int64{c + 1000, c + 2000})
+	want(f.t, "assignee untouched", f.conversation(c).AssigneeID, 0)
+	want(f.t, "audit entries", len(f.audits(fmt.Sprintf("conversation/%d", c))), 0)
+
+	_, err = f.s.AssignConversations(f.ctx, []int64{c}, 4242, system)
+	f.wantErr("unknown agent", err, store.ErrNotFound)
+	want(f.t, "assignee untouched by an unknown agent", f.conversation(c).AssigneeID, 0)
+}

@@ -1,0 +1,46 @@
+package web
+
+import (
+	"net/http"
+	"unicode/utf8"
+
+	"github.com/webcare/webcare/internal/auth"
+	"github.com/webcare/webcare/internal/store"
+)
+
+// maxSearchText bounds the search box; longer text is no search.
+const maxSearchText = 500
+
+// searchEverything answers the search box: conversations by message text,
+// contacts by name and identities. Each role finds what its lists show:
+// field staff only conversations assigned to them, and contacts only
+// roles that may browse them.
+func (s *Server) searchEverything(w http.ResponseWriter, r *http.Request) error {
+	text := r.URL.Query().Get("q")
+	if !utf8.ValidString(text) {
+		return errorf(http.StatusBadRequest, "q is not valid UTF-8")
+	}
+	if utf8.RuneCountInString(text) > maxSearchText {
+		return errorf(http.StatusUnprocessableEntity, "q is longer than %d characters", maxSearchText)
+	}
+	limit, err := queryInt(r, "limit", 20)
+	if err != nil {
+		return err
+	}
+	if limit < 1 || limit > 100 {
+		return errorf(http.StatusBadRequest, "limit must be between 1 and 100")
+	}
+	me := agentFrom(r.Context())
+	q := store.SearchQuery{Text: text, Limit: int(limit)}
+	if !auth.Can(me.Role, auth.ReadConversations) {
+		q.AssigneeID = me.ID
+	}
+	res, err := s.store.Search(r.Context(), q)
+	if err != nil {
+		return err
+	}
+	if !auth.Can(me.Role, auth.ReadContacts) {
+		res.Contacts = []store.Contact{}
+	}
+	return writeJSON(w, http.StatusOK, res)
+}

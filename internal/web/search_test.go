@@ -1,0 +1,105 @@
+package web_test
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/webcare/webcare/internal/store"
+)
+
+func TestSearch(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	lost := ts.ingest(t, inbound{ID: "s-1", From: author{ID: "u-anna", Handle: "@anna_j", Name: "Anna Jansen"}, Text: "Mijn koffer is kwijt <b>echt</b>"})
+	late := ts.ingest(t, inbound{ID: "s-2", From: author{ID: "u-bob", Name: "Bob Müller"}, Text: "Flight delayed, koffer also late"})
+	// Field staff find what was handed to them, and nothing else.
+	ts.patch(t, store.RoleSupervisor, late.ConversationID, jsonBody(t, map[string]int64{"assignee_id": ts.Agents[store.RoleField].ID}))
+
+	type results struct {
+		Conversations []store.SearchHit `json:"conversations"`
+		Contacts      []store.Contact   `json:"contacts"`
+	}
+	search := func(t *testing.T, role store.Role, q string) results {
+		t.Helper()
+		r := ts.check(t, scenario{method: "GET", url: "/api/v1/search?q=" + url.QueryEscape(q), token: ts.Tokens[role], status: http.StatusOK})
+		return decodeJSON[results](t, r.Body)
+	}
+	hitIDs := func(res results) []int64 {
+		var out []int64
+		for _, h := range res.Conversations {
+			out = append(out, h.Conversation.ID)
+		}
+		return out
+	}
+	contactIDs := func(res results) []int64 {
+		var out []int64
+		for _, c := range res.Contacts {
+			out = append(out, c.ID)
+		}
+		return out
+	}
+
+	tests := []struct {
+		name         string
+		role         store.Role
+		q            string
+		wantConvs    []int64
+		wantContacts []int64
+	}{
+		{"a word, newest first", store.RoleAgent, "koffer", []int64{late.ConversationID, lost.ConversationID}, nil},
+		{"a prefix while typing", store.RoleAgent, "koff", []int64{late.ConversationID, lost.ConversationID}, nil},
+		{"two words", store.RoleAgent, "koffer kwijt", []int64{lost.ConversationID}, nil},
+		{"a name without its accent", store.RoleAgent, "muller", nil, []int64{late.ContactID}},
+		{"a handle", store.RoleSupervisor, "@anna_j", nil, []int64{lost.ContactID}},
+		{"search syntax is text", store.RoleAgent, `koffer" OR * NEAR(`, nil, nil},
+		{"only blanks", store.RoleAgent, "   ", nil, nil},
+		{"volunteers find conversations but no contacts", store.RoleVolunteer, "kwijt", []int64{lost.ConversationID}, nil},
+		{"volunteers see no contacts by name either", store.RoleVolunteer, "jansen", nil, nil},
+		{"field staff only what is assigned to them", store.RoleField, "koffer", []int64{late.ConversationID}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			res := search(t, tt.role, tt.q)
+			if got := hitIDs(res); !slices.Equal(got, tt.wantConvs) {
+				t.Errorf("conversations %v, want %v", got, tt.wantConvs)
+			}
+			if got := contactIDs(res); !slices.Equal(got, tt.wantContacts) {
+				t.Errorf("contacts %v, want %v", got, tt.wantContacts)
+			}
+		})
+	}
+
+	t.Run("the answer's shape", func(t *testing.T) {
+		r := ts.check(t, scenario{method: "GET", url: "/api/v1/search?q=kwijt", token: ts.Tokens[store.RoleAgent], status: http.StatusOK,
+			contains: []string{`"conversations":[{"conversation":{"id":`, `"message_id":`, `"snippet":"`, `"match_start":`, `"match_end":`, `"contacts":[]`}})
+		res := decodeJSON[results](t, r.Body)
+		if len(res.Conversations) != 1 {
+			t.Fatalf("hits %+v", res.Conversations)
+		}
+		h := res.Conversations[0]
+		// Plain text: the customer's own angle brackets come back as they are,
+		// for the UI to escape; the match is given by offsets, not markup.
+		if !strings.Contains(h.Snippet, "<b>echt</b>") {
+			t.Errorf("snippet %q", h.Snippet)
+		}
+		if got := string([]rune(h.Snippet)[h.MatchStart:h.MatchEnd]); got != "kwijt" {
+			t.Errorf("match %q in %q, want kwijt", got, h.Snippet)
+		}
+	})
+	t.Run("empty lists, not null", func(t *testing.T) {
+		ts.check(t, scenario{method: "GET", url: "/api/v1/search?q=", token: ts.Tokens[store.RoleAgent], status: http.StatusOK,
+			contains: []string{`"conversations":[]`, `"contacts":[]`}})
+	})
+	ts.runParallel(t, []scenario{
+		{name: "limit", method: "GET", url: "/api/v1/search?q=koffer&limit=1", token: ts.Tokens[store.RoleAgent], status: http.StatusOK,
+			contains: []string{path(`"conversation":{"id":%d,`, late.ConversationID)}, excludes: []string{path(`"conversation":{"id":%d,`, lost.ConversationID)}},
+		{name: "limit too high", method: "GET", url: "/api/v1/search?q=koffer&limit=101", token: ts.Tokens[store.RoleAgent], status: http.StatusBadRequest},
+		{name: "limit zero", method: "GET", url: "/api/v1/search?q=koffer&limit=0", token: ts.Tokens[store.RoleAgent], status: http.StatusBadRequest},
+		{name: "text too long", method: "GET", url: "/api/v1/search?q=" + strings.Repeat("k", 501), token: ts.Tokens[store.RoleAgent], status: http.StatusUnprocessableEntity},
+		{name: "not logged in", method: "GET", url: "/api/v1/search?q=koffer", status: http.StatusUnauthorized},
+	})
+}
