@@ -125,19 +125,23 @@ const cspScript = `(() => {
   }, true);
 })();`
 
-// NewBrowser starts a fresh headless Chromium (a new profile under
-// t.TempDir(), a 1280×800 window, no network but what the page asks for)
-// and opens one tab on about:blank. It closes the browser when the test ends
-// and prints the browser's own output if the test failed. Starting takes
-// about half a second to a second, so a test shares one browser between its
-// steps.
+// NewBrowser starts a fresh headless Chromium (a new profile and temporary
+// files under t.TempDir(), no background network traffic) and opens one tab
+// on about:blank with a 1280×800 viewport. It closes the browser when the
+// test ends and prints the browser's own output and the recorded problems if
+// the test failed. Starting takes about half a second, so a test shares one
+// browser between its steps.
 func NewBrowser(t testing.TB) *Browser {
 	t.Helper()
 	path := Chromium(t)
 	b := &Browser{output: &syncBuffer{}}
+	dir := t.TempDir()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
-		chromedp.UserDataDir(filepath.Join(t.TempDir(), "chromium")),
+		chromedp.UserDataDir(filepath.Join(dir, "profile")),
+		// Chromium keeps its shared memory files in TMPDIR (the defaults
+		// set disable-dev-shm-usage) and leaves a directory behind there.
+		chromedp.Env("TMPDIR="+dir),
 		chromedp.WindowSize(1280, 800),
 		chromedp.NoSandbox, // tests run as root here and in CI
 		chromedp.DisableGPU,
@@ -166,7 +170,9 @@ func NewBrowser(t testing.TB) *Browser {
 		}
 	})
 	start := time.Now()
-	if err := chromedp.Do(ctx, chromedp.Func(b.install)); err != nil {
+	// The window size includes the headless window's toolbar; the
+	// viewport pages see is what tests reason about.
+	if err := chromedp.Do(ctx, chromedp.Func(b.install), chromedp.EmulateViewport(1280, 800)); err != nil {
 		t.Fatalf("browsertest: start %s: %v\n%s", path, err, b.output.String())
 	}
 	t.Logf("browsertest: %s started in %s", path, time.Since(start).Round(time.Millisecond))

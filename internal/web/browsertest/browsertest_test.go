@@ -139,6 +139,9 @@ func TestBrowserRecordsWhatPagesDo(t *testing.T) {
 	srv := browsertest.Start(t)
 	b := browsertest.NewBrowser(t)
 	b.Open(t, srv.URL+"/healthz")
+	if size, err := chromedp.Run(b.Ctx, chromedp.Evaluate[[]int](`[innerWidth, innerHeight]`)); err != nil || !slices.Equal(size, []int{1280, 800}) {
+		t.Errorf("viewport %v (%v), want 1280×800", size, err)
+	}
 
 	answer, err := chromedp.Run(b.Ctx, chromedp.Evaluate[bool](`confirm("delete everything?")`))
 	if err != nil {
