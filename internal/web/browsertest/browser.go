@@ -225,7 +225,11 @@ func (b *Browser) record(ev any) {
 		b.add(Problem{Kind: Exception, Text: text, URL: d.URL, Line: d.LineNumber + 1})
 	case *cdplog.EventEntryAdded:
 		if e := ev.Entry; e != nil && e.Level == cdplog.EntryLevelError {
-			b.add(Problem{Kind: LogError, Text: string(e.Source) + ": " + e.Text, URL: e.URL, Line: e.LineNumber + 1})
+			p := Problem{Kind: LogError, Text: string(e.Source) + ": " + e.Text, URL: e.URL}
+			if e.URL != "" {
+				p.Line = e.LineNumber + 1
+			}
+			b.add(p)
 		}
 	case *runtime.EventBindingCalled:
 		if ev.Name != cspBinding {
