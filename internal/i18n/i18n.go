@@ -7,12 +7,12 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
-	"path"
+	"io/fs"
 	"slices"
 	"strings"
 )
 
-//go:embed locales/*.json
+//go:embed locales
 var files embed.FS
 
 // Fallback is the language used for a missing locale or message.
@@ -24,24 +24,42 @@ type Catalogue struct {
 	locales  []string
 }
 
-// Load reads the embedded catalogue. It fails when a locale file is not
-// valid JSON, so a broken translation stops the start, not a page.
+// Load reads the embedded catalogue: one folder per language under
+// locales/, each with any number of JSON files (one per part of the UI).
+// It fails on invalid JSON or a key defined twice, so a broken
+// translation stops the start, not a page.
 func Load() (*Catalogue, error) {
-	entries, err := files.ReadDir("locales")
+	dirs, err := files.ReadDir("locales")
 	if err != nil {
 		return nil, err
 	}
 	c := &Catalogue{messages: map[string]map[string]string{}}
-	for _, e := range entries {
-		raw, err := files.ReadFile("locales/" + e.Name())
+	for _, d := range dirs {
+		if !d.IsDir() {
+			continue
+		}
+		loc := d.Name()
+		m := map[string]string{}
+		parts, err := fs.Glob(files, "locales/"+loc+"/*.json")
 		if err != nil {
 			return nil, err
 		}
-		m := map[string]string{}
-		if err := json.Unmarshal(raw, &m); err != nil {
-			return nil, fmt.Errorf("locale %s: %w", e.Name(), err)
+		for _, p := range parts {
+			raw, err := files.ReadFile(p)
+			if err != nil {
+				return nil, err
+			}
+			part := map[string]string{}
+			if err := json.Unmarshal(raw, &part); err != nil {
+				return nil, fmt.Errorf("%s: %w", p, err)
+			}
+			for k, v := range part {
+				if _, dup := m[k]; dup {
+					return nil, fmt.Errorf("%s: %q is defined twice in %s", p, k, loc)
+				}
+				m[k] = v
+			}
 		}
-		loc := strings.TrimSuffix(e.Name(), path.Ext(e.Name()))
 		c.messages[loc] = m
 		c.locales = append(c.locales, loc)
 	}

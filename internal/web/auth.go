@@ -6,7 +6,6 @@ import (
 	"errors"
 	"html/template"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -149,8 +148,6 @@ type meUpdate struct {
 	CurrentPassword string          `json:"current_password"`
 }
 
-// AgentLocales are the languages of the agent's own screens.
-var AgentLocales = []string{"en", "nl"}
 
 // updateMe lets an agent change their own name, languages, presence, screen
 // language and password — never their role.
@@ -190,8 +187,8 @@ func (s *Server) changeMe(r *http.Request, in meUpdate) (store.Agent, error) {
 		a.Presence = *in.Presence
 	}
 	if in.Locale != nil {
-		if !slices.Contains(AgentLocales, *in.Locale) {
-			return a, errorf(http.StatusUnprocessableEntity, "locale must be one of %s", strings.Join(AgentLocales, ", "))
+		if !s.ui.cat.Has(*in.Locale) {
+			return a, errorf(http.StatusUnprocessableEntity, "locale must be one of %s", strings.Join(s.ui.cat.Locales(), ", "))
 		}
 		a.Locale = *in.Locale
 	}

@@ -95,6 +95,9 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) error {
 	}
 	presence := store.Presence(f.Get("presence"))
 	in := meUpdate{Name: &name, Languages: &langs, Presence: &presence}
+	if loc := f.Get("locale"); loc != "" {
+		in.Locale = &loc
+	}
 	if pw := f.Get("password"); pw != "" {
 		in.Password, in.CurrentPassword = &pw, f.Get("current_password")
 	}

@@ -121,6 +121,9 @@ func (f inboxFilter) store(queue string, me store.Agent) store.ConversationFilte
 	if !auth.Can(me.Role, auth.ReadConversations) {
 		sf.AssigneeID = me.ID
 	}
+	if f.Order == "waiting" {
+		sf.Order = store.OrderWaiting
+	}
 	return sf
 }
 
@@ -210,7 +213,7 @@ func (s *Server) inbox(r *http.Request) (inboxView, error) {
 	}
 	if len(convs) == sf.Limit {
 		last := convs[len(convs)-1]
-		v.Next = formatCursor(store.Cursor{At: last.LastMessageAt, ID: last.ID})
+		v.Next = formatCursor(store.CursorAfter(last, sf.Order))
 	}
 	if v.Channels, err = s.store.Channels(ctx); err != nil {
 		return v, err

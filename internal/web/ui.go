@@ -294,6 +294,9 @@ type errorView struct {
 // locale is the UI language of a request: the agent's choice, else the
 // browser's.
 func (s *Server) locale(r *http.Request) string {
+	if me := agentFrom(r.Context()); s.ui.cat.Has(me.Locale) {
+		return me.Locale
+	}
 	return s.ui.cat.Match(r.Header.Get("Accept-Language"))
 }
 
