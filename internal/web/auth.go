@@ -148,7 +148,6 @@ type meUpdate struct {
 	CurrentPassword string          `json:"current_password"`
 }
 
-
 // updateMe lets an agent change their own name, languages, presence, screen
 // language and password — never their role.
 func (s *Server) updateMe(w http.ResponseWriter, r *http.Request) error {

@@ -27,7 +27,7 @@ type chrome struct {
 // abilities are the role's permissions as the templates need them; the
 // handlers check the same permissions again on every action.
 type abilities struct {
-	Work, AssignOthers, History, Search, Supervise, Admin bool
+	Work, AssignOthers, History, Search, Contacts, Supervise, Admin bool
 }
 
 func abilitiesOf(role store.Role) abilities {
@@ -35,8 +35,9 @@ func abilitiesOf(role store.Role) abilities {
 		Work:         auth.Can(role, auth.WorkConversations),
 		AssignOthers: auth.Can(role, auth.AssignOthers),
 		History:      auth.Can(role, auth.ReadConversations),
-		Search:       auth.Can(role, auth.ReadConversations),
-		Supervise:    auth.Can(role, auth.AssignOthers),
+		Search:       auth.Can(role, auth.WorkConversations),
+		Contacts:     auth.Can(role, auth.ReadContacts),
+		Supervise:    auth.Can(role, auth.SuperviseQueues),
 		Admin:        auth.Can(role, auth.ManageAgents),
 	}
 }

@@ -210,3 +210,47 @@ func mustZone(t *testing.T, name string) *time.Location {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func TestSearchPage(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	ts.ingest(t, inbound{ID: "s-1", From: author{ID: "u1", Handle: "@fawaka", Name: "Fawaka Fan"}, Text: "Mag ik een Twix <b>meenemen</b> aan boord?"})
+	ts.runParallel(t, []scenario{
+		{name: "a word from a message, escaped and marked", method: "GET", url: "/search?q=twix", token: ts.Tokens[store.RoleAgent], status: 200,
+			contains: []string{"<mark>Twix</mark>", "&lt;b&gt;meenemen&lt;/b&gt;", "Fawaka Fan"}, excludes: []string{"<b>meenemen"}},
+		{name: "a handle finds the contact", method: "GET", url: "/search?q=fawak", token: ts.Tokens[store.RoleAgent], status: 200,
+			contains: []string{"@fawaka", `href="/contacts/`}},
+		{name: "volunteers find messages, not the contact base", method: "GET", url: "/search?q=fawaka", token: ts.Tokens[store.RoleVolunteer], status: 200,
+			excludes: []string{`href="/contacts/`}},
+		{name: "field staff find nothing that was not handed to them", method: "GET", url: "/search?q=twix", token: ts.Tokens[store.RoleField], status: 200,
+			excludes: []string{"Fawaka Fan"}},
+		{name: "search syntax is just text", method: "GET", url: "/search?q=" + url.QueryEscape(`"twix" OR NEAR(* -`), token: ts.Tokens[store.RoleAgent], status: 200},
+		{name: "htmx gets the results alone", method: "GET", url: "/search?q=twix", token: ts.Tokens[store.RoleAgent],
+			headers: map[string]string{"HX-Request": "true", "HX-Target": "results"}, status: 200, contains: []string{"<mark>Twix</mark>"}, excludes: []string{"<html"}},
+	})
+}
+
+func TestSupervisorPage(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	a := ts.ingest(t, inbound{ID: "q-1", From: author{ID: "u1", Name: "Wachtende Klant"}, Text: "Hallo?"})
+	b := ts.ingest(t, inbound{ID: "q-2", From: author{ID: "u2", Name: "Tweede Klant"}, Text: "Hoi?"})
+	super := ts.Tokens[store.RoleSupervisor]
+	ts.check(t, scenario{method: "GET", url: "/supervisor", token: super, status: 200,
+		contains: []string{"Wachtende Klant", "Tweede Klant", `data-assignee="` + itoa(ts.Agent2.ID) + `"`, `<td class="num">2</td>`}})
+	ts.check(t, scenario{method: "GET", url: "/supervisor", token: ts.Tokens[store.RoleAgent], status: 403, notProblem: true})
+
+	v := url.Values{"assignee": {itoa(ts.Agent2.ID)}, "conversation_ids": {itoa(a.ConversationID), itoa(b.ConversationID)}}
+	ts.check(t, form("bulk assign", "/supervisor/assign", super, v, 200))
+	for _, id := range []int64{a.ConversationID, b.ConversationID} {
+		c, err := ts.Store.Conversation(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.AssigneeID != ts.Agent2.ID {
+			t.Errorf("conversation %d assigned to %d, want %d", id, c.AssigneeID, ts.Agent2.ID)
+		}
+	}
+	v.Set("conversation_ids", "999999")
+	ts.check(t, form("an unknown conversation changes nothing", "/supervisor/assign", super, v, 422))
+}

@@ -47,7 +47,7 @@ type asset struct {
 
 // pageNames are the templates that are whole pages; the others are shared
 // layout and fragments, parsed into every page's set.
-var pageNames = []string{"login", "inbox", "contact", "settings", "error"}
+var pageNames = []string{"login", "inbox", "contact", "settings", "search", "supervisor", "error"}
 
 func loadUI() (*ui, error) {
 	cat, err := i18n.Load()

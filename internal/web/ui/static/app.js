@@ -299,6 +299,42 @@
     }
   });
 
+  // ---- supervisor: drag conversations onto agents ------------------------------
+  document.addEventListener("dragstart", function (e) {
+    var row = e.target.closest && e.target.closest("tr[data-conversation]");
+    if (!row) return;
+    var ids = [row.dataset.conversation];
+    var box = row.querySelector("input[type=checkbox]");
+    if (box && box.checked) {
+      // Dragging a ticked row moves every ticked row.
+      ids = Array.from(document.querySelectorAll("#bulk input[name=conversation_ids]:checked")).map(function (b) { return b.value; });
+    }
+    e.dataTransfer.setData("text/plain", ids.join(","));
+    e.dataTransfer.effectAllowed = "move";
+  });
+  document.addEventListener("dragover", function (e) {
+    var drop = e.target.closest && e.target.closest(".agent-drop");
+    if (!drop) return;
+    e.preventDefault();
+    drop.classList.add("over");
+  });
+  document.addEventListener("dragleave", function (e) {
+    var drop = e.target.closest && e.target.closest(".agent-drop");
+    if (drop) drop.classList.remove("over");
+  });
+  document.addEventListener("drop", function (e) {
+    var drop = e.target.closest && e.target.closest(".agent-drop");
+    if (!drop) return;
+    e.preventDefault();
+    drop.classList.remove("over");
+    var ids = (e.dataTransfer.getData("text/plain") || "").split(",").filter(function (id) { return /^\d+$/.test(id); });
+    if (!ids.length) return;
+    htmx.ajax("POST", "/supervisor/assign", {
+      target: "#board", swap: "innerHTML",
+      values: { conversation_ids: ids, assignee: drop.dataset.assignee }
+    });
+  });
+
   // ---- after every swap --------------------------------------------------------
   function markOpenRow() {
     var open = openConversationID();
