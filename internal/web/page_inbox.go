@@ -171,7 +171,13 @@ func (s *Server) showInbox(w http.ResponseWriter, r *http.Request) error {
 }
 
 // showRows renders only the list, for filters, live refresh and paging.
+// The filter form pushes its URL into the history; opening that URL
+// again lands on the whole inbox with the same filters.
 func (s *Server) showRows(w http.ResponseWriter, r *http.Request) error {
+	if !isHTMX(r) {
+		http.Redirect(w, r, "/inbox?"+r.URL.RawQuery, http.StatusSeeOther)
+		return nil
+	}
 	v, err := s.inbox(r)
 	if err != nil {
 		return err

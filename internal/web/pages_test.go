@@ -23,6 +23,7 @@ func TestInboxPages(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
 	agent := ts.Tokens[store.RoleAgent]
+	hx := map[string]string{"HX-Request": "true"}
 	first := ts.ingest(t, inbound{ID: "p-1", From: author{ID: "u1", Handle: "@anouk", Name: "Anouk <b>Dekker</b>"}, Text: "Waar is mijn koffer? <script>alert(1)</script> https://heron.example/track?id=1"})
 
 	ts.run(t, []scenario{
@@ -34,9 +35,10 @@ func TestInboxPages(t *testing.T) {
 			excludes: []string{"<script>alert"}},
 		{name: "htmx gets the pane alone", method: "GET", url: "/conversations/" + itoa(first.ConversationID), token: agent,
 			headers: map[string]string{"HX-Request": "true"}, status: 200, contains: []string{`id="conversation"`}, excludes: []string{"<html"}},
-		{name: "unassigned queue", method: "GET", url: "/inbox/rows?queue=unassigned", token: agent, status: 200, contains: []string{"@anouk"}},
-		{name: "mine is empty", method: "GET", url: "/inbox/rows?queue=mine", token: agent, status: 200, excludes: []string{"@anouk"}},
-		{name: "a resolved filter hides it", method: "GET", url: "/inbox/rows?queue=all&status=resolved", token: agent, status: 200, excludes: []string{"@anouk"}},
+		{name: "unassigned queue", method: "GET", url: "/inbox/rows?queue=unassigned", token: agent, headers: hx, status: 200, contains: []string{"@anouk"}},
+		{name: "mine is empty", method: "GET", url: "/inbox/rows?queue=mine", token: agent, headers: hx, status: 200, excludes: []string{"@anouk"}},
+		{name: "a resolved filter hides it", method: "GET", url: "/inbox/rows?queue=all&status=resolved", token: agent, headers: hx, status: 200, excludes: []string{"@anouk"}},
+		{name: "the rows URL in the history opens the whole inbox", method: "GET", url: "/inbox/rows?queue=mine", token: agent, status: 303},
 		{name: "queue counts", method: "GET", url: "/inbox/queues", token: agent, status: 200, contains: []string{`data-count="1"`}},
 		{name: "Dutch for a Dutch browser", method: "GET", url: "/inbox", token: agent, headers: map[string]string{"Accept-Language": "nl-NL,nl;q=0.9"}, status: 200,
 			contains: []string{"Niet toegewezen", `lang="nl"`}},

@@ -113,7 +113,7 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		{pattern: "POST /login", url: "/login", form: true, body: "email=nobody%40example.org&password=x", public: true, page: true, ok: 401},
 		{pattern: "POST /logout", url: "/logout", form: true, public: true, page: true, ok: 303},
 		{pattern: "GET /inbox", url: "/inbox", page: true, ok: 200},
-		{pattern: "GET /inbox/rows", url: "/inbox/rows?queue=unassigned", page: true, ok: 200},
+		{pattern: "GET /inbox/rows", url: "/inbox/rows?queue=unassigned", page: true, ok: 303},
 		{pattern: "GET /inbox/queues", url: "/inbox/queues", page: true, ok: 200},
 		{pattern: "GET /conversations/{id}", url: path("/conversations/%d", c), page: true, ok: 200, fieldOK: 404},
 		{pattern: "GET /conversations/{id}/thread", url: path("/conversations/%d/thread", c), page: true, ok: 200, fieldOK: 404},
