@@ -33,6 +33,8 @@ func TestInboxPages(t *testing.T) {
 		{name: "the conversation shows the message with a safe link", method: "GET", url: "/conversations/" + itoa(first.ConversationID), token: agent, status: 200,
 			contains: []string{`rel="noopener noreferrer nofollow"`, "&lt;script&gt;alert(1)&lt;/script&gt;", `id="composer"`},
 			excludes: []string{"<script>alert"}},
+		{name: "volunteers do not get a link into the contact base", method: "GET", url: "/conversations/" + itoa(first.ConversationID), token: ts.Tokens[store.RoleVolunteer], status: 200,
+			contains: []string{`id="composer"`}, excludes: []string{`href="/contacts/`}},
 		{name: "htmx gets the pane alone", method: "GET", url: "/conversations/" + itoa(first.ConversationID), token: agent,
 			headers: map[string]string{"HX-Request": "true"}, status: 200, contains: []string{`id="conversation"`}, excludes: []string{"<html"}},
 		{name: "unassigned queue", method: "GET", url: "/inbox/rows?queue=unassigned", token: agent, headers: hx, status: 200, contains: []string{"@anouk"}},
