@@ -507,6 +507,10 @@ type Store interface {
 	// An unknown, used or expired invite, or a disabled agent, gives
 	// ErrNotFound.
 	UseInvite(ctx context.Context, hash []byte, passwordHash string, now time.Time) (Agent, error)
+	// InvitedAgent finds the agent an invite is for, without using it, so
+	// that the invite page can greet them. It gives ErrNotFound when
+	// UseInvite would.
+	InvitedAgent(ctx context.Context, hash []byte, now time.Time) (Agent, error)
 
 	CreateSession(ctx context.Context, s Session) error
 	SessionAgent(ctx context.Context, tokenHash []byte, now time.Time) (Agent, error)

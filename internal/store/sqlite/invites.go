@@ -45,3 +45,14 @@ func (s *Store) UseInvite(ctx context.Context, hash []byte, passwordHash string,
 	}
 	return s.Agent(ctx, agentID)
 }
+
+// InvitedAgent finds the enabled agent of a valid invite.
+func (s *Store) InvitedAgent(ctx context.Context, hash []byte, now time.Time) (store.Agent, error) {
+	var agentID int64
+	err := s.r.QueryRowContext(ctx, `SELECT i.agent_id FROM invites i JOIN agents a ON a.id = i.agent_id
+		WHERE i.hash = ? AND i.expires_at > ? AND a.disabled = 0`, hash, ms(now)).Scan(&agentID)
+	if err != nil {
+		return store.Agent{}, notFound(err, "invite", "")
+	}
+	return s.Agent(ctx, agentID)
+}

@@ -18,6 +18,11 @@ func testInviteUse(f *fixture) {
 	a := f.agent("new@example.com")
 	hash := []byte("hash-of-token-1")
 	f.check(f.s.CreateInvite(f.ctx, a.ID, hash, at(60), system), "create invite")
+	invited, err := f.s.InvitedAgent(f.ctx, hash, at(59))
+	f.check(err, "invited agent")
+	want(f.t, "invited agent", invited.ID, a.ID)
+	_, err = f.s.InvitedAgent(f.ctx, hash, at(61))
+	f.wantErr("invited agent after expiry", err, store.ErrNotFound)
 
 	got, err := f.s.UseInvite(f.ctx, hash, "$argon2id$new", at(59))
 	f.check(err, "use invite")
@@ -29,6 +34,8 @@ func testInviteUse(f *fixture) {
 
 	_, err = f.s.UseInvite(f.ctx, hash, "$argon2id$again", at(59))
 	f.wantErr("second use", err, store.ErrNotFound)
+	_, err = f.s.InvitedAgent(f.ctx, hash, at(59))
+	f.wantErr("invited agent after use", err, store.ErrNotFound)
 	stored, _ = f.s.Agent(f.ctx, a.ID)
 	want(f.t, "password after a second use", stored.PasswordHash, "$argon2id$new")
 
