@@ -104,12 +104,9 @@ func (s *Server) applyChannel(c *store.Channel, in channelInput) error {
 	return nil
 }
 
-func ingestURL(r *http.Request, id int64) string {
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host + "/api/v1/channels/" + itoa(id) + "/messages"
+// ingestURL is where a platform, or any system, posts a channel's messages.
+func (s *Server) ingestURL(r *http.Request, id int64) string {
+	return s.publicURL(r) + "/api/v1/channels/" + itoa(id) + "/messages"
 }
 
 // createChannel makes a channel and shows its ingest token once.
@@ -118,15 +115,25 @@ func (s *Server) createChannel(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
+	made, err := s.addChannel(r, in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, made)
+}
+
+// addChannel checks and stores a new channel, for the API and the admin
+// page alike; the secrets it answers are never shown again.
+func (s *Server) addChannel(r *http.Request, in channelInput) (channelSecrets, error) {
 	if !slices.Contains(channel.Kinds, in.Kind) {
-		return errorf(http.StatusUnprocessableEntity, "kind must be one of %s", strings.Join(channel.Kinds, ", "))
+		return channelSecrets{}, errorf(http.StatusUnprocessableEntity, "kind must be one of %s", strings.Join(channel.Kinds, ", "))
 	}
 	if in.Name == nil {
-		return errorf(http.StatusUnprocessableEntity, "name is required")
+		return channelSecrets{}, errorf(http.StatusUnprocessableEntity, "name is required")
 	}
 	c := store.Channel{Kind: in.Kind}
 	if err := s.applyChannel(&c, in); err != nil {
-		return err
+		return channelSecrets{}, err
 	}
 	token, hash := auth.NewToken("wch_")
 	secret, _ := auth.NewToken("whs_")
@@ -136,9 +143,9 @@ func (s *Server) createChannel(w http.ResponseWriter, r *http.Request) error {
 	}
 	c.Settings["callback_secret"] = secret
 	if err := s.store.CreateChannel(r.Context(), &c, actor(r)); err != nil {
-		return err
+		return channelSecrets{}, err
 	}
-	return writeJSON(w, http.StatusCreated, channelSecrets{Channel: channelView(c), Token: token, CallbackSecret: secret, IngestURL: ingestURL(r, c.ID)})
+	return channelSecrets{Channel: channelView(c), Token: token, CallbackSecret: secret, IngestURL: s.ingestURL(r, c.ID)}, nil
 }
 
 func (s *Server) updateChannel(w http.ResponseWriter, r *http.Request) error {
@@ -150,21 +157,31 @@ func (s *Server) updateChannel(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	c, err := s.store.Channel(r.Context(), id)
+	c, err := s.changeChannel(r, id, in)
 	if err != nil {
 		return err
 	}
+	return writeJSON(w, http.StatusOK, channelView(c))
+}
+
+// changeChannel checks and applies a change to a channel, for the API and
+// the admin page alike.
+func (s *Server) changeChannel(r *http.Request, id int64, in channelInput) (store.Channel, error) {
+	c, err := s.store.Channel(r.Context(), id)
+	if err != nil {
+		return c, err
+	}
 	if in.Kind != "" && in.Kind != c.Kind {
-		return errorf(http.StatusUnprocessableEntity, "a channel's kind cannot change; make a new channel")
+		return c, errorf(http.StatusUnprocessableEntity, "a channel's kind cannot change; make a new channel")
 	}
 	if err := s.applyChannel(&c, in); err != nil {
-		return err
+		return c, err
 	}
 	if err := s.store.UpdateChannel(r.Context(), &c, actor(r)); err != nil {
-		return err
+		return c, err
 	}
 	s.pipeline.ForgetChannel(id)
-	return writeJSON(w, http.StatusOK, channelView(c))
+	return c, nil
 }
 
 // rotateChannelToken replaces the ingest token; the old one stops working.
@@ -173,17 +190,26 @@ func (s *Server) rotateChannelToken(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	c, err := s.store.Channel(r.Context(), id)
+	made, err := s.newChannelToken(r, id)
 	if err != nil {
 		return err
+	}
+	return writeJSON(w, http.StatusOK, made)
+}
+
+// newChannelToken gives a channel a new ingest token, shown this once.
+func (s *Server) newChannelToken(r *http.Request, id int64) (channelSecrets, error) {
+	c, err := s.store.Channel(r.Context(), id)
+	if err != nil {
+		return channelSecrets{}, err
 	}
 	token, hash := auth.NewToken("wch_")
 	c.TokenHash = hash
 	if err := s.store.UpdateChannel(r.Context(), &c, actor(r)); err != nil {
-		return err
+		return channelSecrets{}, err
 	}
 	s.pipeline.ForgetChannel(id)
-	return writeJSON(w, http.StatusOK, channelSecrets{Channel: channelView(c), Token: token, IngestURL: ingestURL(r, c.ID)})
+	return channelSecrets{Channel: channelView(c), Token: token, IngestURL: s.ingestURL(r, c.ID)}, nil
 }
 
 func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) error {
@@ -286,17 +312,25 @@ func (s *Server) createAgent(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	if in.Email == nil || in.Name == nil {
-		return errorf(http.StatusUnprocessableEntity, "email and name are required")
-	}
-	a := store.Agent{Role: store.RoleAgent, Capacity: 10}
-	if err := s.applyAgent(r, &a, in); err != nil {
-		return err
-	}
-	if err := s.store.CreateAgent(r.Context(), &a, actor(r)); err != nil {
+	a, err := s.addAgent(r, in)
+	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, a)
+}
+
+// addAgent checks and stores a new agent, for the API and the admin page
+// alike.
+func (s *Server) addAgent(r *http.Request, in agentInput) (store.Agent, error) {
+	if in.Email == nil || in.Name == nil {
+		return store.Agent{}, errorf(http.StatusUnprocessableEntity, "email and name are required")
+	}
+	a := store.Agent{Role: store.RoleAgent, Capacity: 10}
+	if err := s.applyAgent(r, &a, in); err != nil {
+		return a, err
+	}
+	err := s.store.CreateAgent(r.Context(), &a, actor(r))
+	return a, err
 }
 
 func (s *Server) updateAgent(w http.ResponseWriter, r *http.Request) error {
@@ -308,20 +342,28 @@ func (s *Server) updateAgent(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	a, err := s.store.Agent(r.Context(), id)
+	a, err := s.changeAgent(r, id, in)
 	if err != nil {
 		return err
 	}
+	return writeJSON(w, http.StatusOK, a)
+}
+
+// changeAgent checks and applies a change to an agent, for the API and the
+// admin page alike. An admin may not lock themselves out.
+func (s *Server) changeAgent(r *http.Request, id int64, in agentInput) (store.Agent, error) {
+	a, err := s.store.Agent(r.Context(), id)
+	if err != nil {
+		return a, err
+	}
 	if err := s.applyAgent(r, &a, in); err != nil {
-		return err
+		return a, err
 	}
 	if me := agentFrom(r.Context()); a.ID == me.ID && (a.Disabled || a.Role != store.RoleAdmin) {
-		return errorf(http.StatusConflict, "you cannot disable yourself or give up your own admin role; ask another admin")
+		return a, errorf(http.StatusConflict, "you cannot disable yourself or give up your own admin role; ask another admin")
 	}
-	if err := s.store.UpdateAgent(r.Context(), &a, actor(r)); err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, a)
+	err = s.store.UpdateAgent(r.Context(), &a, actor(r))
+	return a, err
 }
 
 func (s *Server) listTeams(w http.ResponseWriter, r *http.Request) error {
@@ -362,17 +404,24 @@ func (s *Server) createTeam(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	if in.Name == nil {
-		return errorf(http.StatusUnprocessableEntity, "name is required")
-	}
-	var t store.Team
-	if err := s.applyTeam(r, &t, in); err != nil {
-		return err
-	}
-	if err := s.store.CreateTeam(r.Context(), &t, actor(r)); err != nil {
+	t, err := s.addTeam(r, in)
+	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, t)
+}
+
+// addTeam checks and stores a new team, for the API and the admin page.
+func (s *Server) addTeam(r *http.Request, in teamInput) (store.Team, error) {
+	var t store.Team
+	if in.Name == nil {
+		return t, errorf(http.StatusUnprocessableEntity, "name is required")
+	}
+	if err := s.applyTeam(r, &t, in); err != nil {
+		return t, err
+	}
+	err := s.store.CreateTeam(r.Context(), &t, actor(r))
+	return t, err
 }
 
 func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request) error {
@@ -384,17 +433,25 @@ func (s *Server) updateTeam(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	t, err := s.store.Team(r.Context(), id)
+	t, err := s.changeTeam(r, id, in)
 	if err != nil {
 		return err
 	}
-	if err := s.applyTeam(r, &t, in); err != nil {
-		return err
-	}
-	if err := s.store.UpdateTeam(r.Context(), &t, actor(r)); err != nil {
-		return err
-	}
 	return writeJSON(w, http.StatusOK, t)
+}
+
+// changeTeam checks and applies a change to a team, for the API and the
+// admin page alike.
+func (s *Server) changeTeam(r *http.Request, id int64, in teamInput) (store.Team, error) {
+	t, err := s.store.Team(r.Context(), id)
+	if err != nil {
+		return t, err
+	}
+	if err := s.applyTeam(r, &t, in); err != nil {
+		return t, err
+	}
+	err = s.store.UpdateTeam(r.Context(), &t, actor(r))
+	return t, err
 }
 
 func (s *Server) listTemplates(w http.ResponseWriter, r *http.Request) error {
@@ -458,14 +515,20 @@ func (s *Server) createTemplate(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &t); err != nil {
 		return err
 	}
-	t.ID, t.CreatedAt = 0, time.Time{} // the server decides these, not the client
-	if err := checkTemplate(&t); err != nil {
-		return err
-	}
-	if err := s.store.CreateTemplate(r.Context(), &t, actor(r)); err != nil {
+	if err := s.addTemplate(r, &t); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, t)
+}
+
+// addTemplate checks and stores a new template, for the API and the admin
+// page alike.
+func (s *Server) addTemplate(r *http.Request, t *store.Template) error {
+	t.ID, t.CreatedAt = 0, time.Time{} // the server decides these, not the client
+	if err := checkTemplate(t); err != nil {
+		return err
+	}
+	return s.store.CreateTemplate(r.Context(), t, actor(r))
 }
 
 func (s *Server) updateTemplate(w http.ResponseWriter, r *http.Request) error {
@@ -477,18 +540,24 @@ func (s *Server) updateTemplate(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &t); err != nil {
 		return err
 	}
-	t.ID = id
-	if err := checkTemplate(&t); err != nil {
-		return err
-	}
-	if err := s.store.UpdateTemplate(r.Context(), &t, actor(r)); err != nil {
-		return err
-	}
-	// Answer what is stored: created_at is not the client's to send.
-	if t, err = s.store.Template(r.Context(), id); err != nil {
+	if t, err = s.changeTemplate(r, id, t); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, t)
+}
+
+// changeTemplate checks and stores a template's new content, for the API
+// and the admin page alike, and answers what is stored: created_at is not
+// the client's to send.
+func (s *Server) changeTemplate(r *http.Request, id int64, t store.Template) (store.Template, error) {
+	t.ID = id
+	if err := checkTemplate(&t); err != nil {
+		return t, err
+	}
+	if err := s.store.UpdateTemplate(r.Context(), &t, actor(r)); err != nil {
+		return t, err
+	}
+	return s.store.Template(r.Context(), id)
 }
 
 func (s *Server) deleteTemplate(w http.ResponseWriter, r *http.Request) error {

@@ -30,19 +30,28 @@ func (s *Server) inviteAgent(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.store.Agent(r.Context(), id)
+	link, err := s.newInvite(r, id)
 	if err != nil {
 		return err
 	}
+	return writeJSON(w, http.StatusCreated, link)
+}
+
+// newInvite makes an agent's invite link, for the API and the admin page.
+func (s *Server) newInvite(r *http.Request, id int64) (inviteLink, error) {
+	a, err := s.store.Agent(r.Context(), id)
+	if err != nil {
+		return inviteLink{}, err
+	}
 	if a.Disabled {
-		return errorf(http.StatusConflict, "agent %d is disabled; enable them before inviting", id)
+		return inviteLink{}, errorf(http.StatusConflict, "agent %d is disabled; enable them before inviting", id)
 	}
 	token, hash := auth.NewToken("wci_")
 	expires := s.now().Add(inviteTTL).UTC().Truncate(time.Millisecond)
 	if err := s.store.CreateInvite(r.Context(), a.ID, hash, expires, actor(r)); err != nil {
-		return err
+		return inviteLink{}, err
 	}
-	return writeJSON(w, http.StatusCreated, inviteLink{URL: s.publicURL(r) + "/invite/" + token, ExpiresAt: expires})
+	return inviteLink{URL: s.publicURL(r) + "/invite/" + token, ExpiresAt: expires}, nil
 }
 
 type inviteAnswer struct {
@@ -56,24 +65,34 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	if utf8.RuneCountInString(in.Password) < MinInvitePasswordLength {
-		return errorf(http.StatusUnprocessableEntity, "password must be at least %d characters", MinInvitePasswordLength)
-	}
-	hash, err := auth.HashPassword(in.Password)
+	a, err := s.useInvite(w, r, in.Password)
 	if err != nil {
-		return &Error{Status: http.StatusUnprocessableEntity, Msg: err.Error()}
-	}
-	a, err := s.store.UseInvite(r.Context(), auth.HashToken(r.PathValue("token")), hash, s.now())
-	if errors.Is(err, store.ErrNotFound) {
-		return errorf(http.StatusNotFound, "this invite link is unknown, used or expired; ask an administrator for a new one")
-	}
-	if err != nil {
-		return err
-	}
-	if err := s.startSession(w, a); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, a)
+}
+
+// errInviteGone is the answer for a link that no longer works.
+var errInviteGone = errorf(http.StatusNotFound, "this invite link is unknown, used or expired; ask an administrator for a new one")
+
+// useInvite sets the password of the agent invited by the request's token
+// and starts their session, for the API and the invite page alike.
+func (s *Server) useInvite(w http.ResponseWriter, r *http.Request, password string) (store.Agent, error) {
+	if utf8.RuneCountInString(password) < MinInvitePasswordLength {
+		return store.Agent{}, errorf(http.StatusUnprocessableEntity, "password must be at least %d characters", MinInvitePasswordLength)
+	}
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return store.Agent{}, &Error{Status: http.StatusUnprocessableEntity, Msg: err.Error()}
+	}
+	a, err := s.store.UseInvite(r.Context(), auth.HashToken(r.PathValue("token")), hash, s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return a, errInviteGone
+	}
+	if err != nil {
+		return a, err
+	}
+	return a, s.startSession(w, a)
 }
 
 // publicURL is the server's address as people reach it: the configured base
