@@ -38,7 +38,7 @@ func abilitiesOf(role store.Role) abilities {
 		Search:       auth.Can(role, auth.WorkConversations),
 		Contacts:     auth.Can(role, auth.ReadContacts),
 		Supervise:    auth.Can(role, auth.SuperviseQueues),
-		Admin:        auth.Can(role, auth.ManageAgents),
+		Admin:        canAdmin(role),
 	}
 }
 

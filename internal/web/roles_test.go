@@ -24,14 +24,15 @@ type route struct {
 	pattern string // exactly as in routes.go
 	url     string
 	body    string
-	form    bool            // body is a form, not JSON
-	perm    auth.Permission // checked by require; "" needs only a login
-	public  bool            // no login needed at all
-	ok      int             // the status when let in
-	fieldOK int             // the status for field staff when let in, if not ok
-	stream  bool            // an event stream: stop reading once the status is in
-	page    bool            // an agent UI page: anonymous visitors are sent to log in, errors are HTML
-	anonOK  int             // the status for anonymous visitors of a public route, if not ok
+	form    bool              // body is a form, not JSON
+	perm    auth.Permission   // checked by require; "" needs only a login
+	anyOf   []auth.Permission // the handler lets in a role with any of these
+	public  bool              // no login needed at all
+	ok      int               // the status when let in
+	fieldOK int               // the status for field staff when let in, if not ok
+	stream  bool              // an event stream: stop reading once the status is in
+	page    bool              // an agent UI page: anonymous visitors are sent to log in, errors are HTML
+	anonOK  int               // the status for anonymous visitors of a public route, if not ok
 }
 
 func TestRolesOnEveryRoute(t *testing.T) {
@@ -130,6 +131,26 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		{pattern: "GET /settings", url: "/settings", page: true, ok: 200},
 		{pattern: "POST /settings", url: "/settings", form: true, body: "name=Someone&presence=asleep", page: true, ok: 422},
 		{pattern: "POST /settings/presence", url: "/settings/presence", form: true, body: "presence=asleep", page: true, ok: 422},
+
+		{pattern: "GET /admin", url: "/admin", page: true, anyOf: []auth.Permission{auth.ManageAgents, auth.ManageTeams, auth.ManageChannels, auth.ManageTemplates}, ok: 303},
+		{pattern: "GET /admin/agents", url: "/admin/agents", page: true, perm: auth.ManageAgents, ok: 200},
+		{pattern: "POST /admin/agents", url: "/admin/agents", form: true, body: "name=&email=x&capacity=1", page: true, perm: auth.ManageAgents, ok: 422},
+		{pattern: "POST /admin/agents/{id}", url: path("/admin/agents/%d", a), form: true, body: "role=king", page: true, perm: auth.ManageAgents, ok: 422},
+		{pattern: "POST /admin/agents/{id}/invite", url: "/admin/agents/999999/invite", form: true, page: true, perm: auth.ManageAgents, ok: 404},
+		{pattern: "GET /admin/teams", url: "/admin/teams", page: true, perm: auth.ManageTeams, ok: 200},
+		{pattern: "POST /admin/teams", url: "/admin/teams", form: true, body: "name=", page: true, perm: auth.ManageTeams, ok: 422},
+		{pattern: "POST /admin/teams/{id}", url: path("/admin/teams/%d", tm), form: true, body: "name=", page: true, perm: auth.ManageTeams, ok: 422},
+		{pattern: "GET /admin/channels", url: "/admin/channels", page: true, perm: auth.ManageChannels, ok: 200},
+		{pattern: "POST /admin/channels", url: "/admin/channels", form: true, body: "kind=fax&name=x", page: true, perm: auth.ManageChannels, ok: 422},
+		{pattern: "POST /admin/channels/{id}", url: "/admin/channels/999999", form: true, body: "disabled=false", page: true, perm: auth.ManageChannels, ok: 404},
+		{pattern: "POST /admin/channels/{id}/token", url: "/admin/channels/999999/token", form: true, page: true, perm: auth.ManageChannels, ok: 404},
+		{pattern: "GET /admin/templates", url: "/admin/templates", page: true, perm: auth.ManageTemplates, ok: 200},
+		{pattern: "POST /admin/templates", url: "/admin/templates", form: true, body: "name=", page: true, perm: auth.ManageTemplates, ok: 422},
+		{pattern: "GET /admin/templates/{id}", url: path("/admin/templates/%d", tp), page: true, perm: auth.ManageTemplates, ok: 200},
+		{pattern: "POST /admin/templates/{id}", url: path("/admin/templates/%d", tp), form: true, body: "name=", page: true, perm: auth.ManageTemplates, ok: 422},
+		{pattern: "POST /admin/templates/{id}/delete", url: "/admin/templates/999999/delete", form: true, page: true, perm: auth.ManageTemplates, ok: 404},
+		{pattern: "GET /invite/{token}", url: "/invite/wci_unknown", public: true, page: true, ok: 404},
+		{pattern: "POST /invite/{token}", url: "/invite/wci_unknown", form: true, body: "password=short&repeat=short", public: true, page: true, ok: 422},
 	}
 
 	t.Run("the table lists every route", func(t *testing.T) {
@@ -176,6 +197,8 @@ func TestRolesOnEveryRoute(t *testing.T) {
 			case role == anonymous:
 				want = http.StatusUnauthorized
 			case rt.perm != "" && !auth.Can(role, rt.perm):
+				want = http.StatusForbidden
+			case rt.anyOf != nil && !slices.ContainsFunc(rt.anyOf, func(p auth.Permission) bool { return auth.Can(role, p) }):
 				want = http.StatusForbidden
 			case role == store.RoleField && rt.fieldOK != 0:
 				want = rt.fieldOK

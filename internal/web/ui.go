@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -47,7 +48,8 @@ type asset struct {
 
 // pageNames are the templates that are whole pages; the others are shared
 // layout and fragments, parsed into every page's set.
-var pageNames = []string{"login", "inbox", "contact", "settings", "search", "supervisor", "error"}
+var pageNames = []string{"login", "inbox", "contact", "settings", "search", "supervisor", "error",
+	"admin_agents", "admin_teams", "admin_channels", "admin_templates", "invite"}
 
 func loadUI() (*ui, error) {
 	cat, err := i18n.Load()
@@ -162,6 +164,9 @@ func (u *ui) funcs(loc string) template.FuncMap {
 		"status":   func(st any) string { return u.cat.T(loc, fmt.Sprint("status.", st)) },
 		"lang":     func(code string) string { return langName(u.cat, loc, code) },
 		"join":     strings.Join,
+		"inc":      func(i int) int { return i + 1 },
+		"hasID":    func(ids []int64, id int64) bool { return slices.Contains(ids, id) },
+		"secret":   func(id, label, value string) secretField { return secretField{id, label, value} },
 		"has": func(list []string, s string) bool {
 			for _, v := range list {
 				if v == s {
@@ -171,6 +176,12 @@ func (u *ui) funcs(loc string) template.FuncMap {
 			return false
 		},
 	}
+}
+
+// secretField is a value shown once with a copy button (the "secret"
+// template): an invite link, a channel token.
+type secretField struct {
+	ID, Label, Value string
 }
 
 func ago(cat *i18n.Catalogue, loc string, d time.Duration) string {

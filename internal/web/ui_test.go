@@ -49,6 +49,13 @@ func TestCatalogueCoversTheUI(t *testing.T) {
 	}
 	for _, k := range channel.Kinds {
 		keys["kind."+k] = true
+		keys["admin.channels.help."+k] = true
+	}
+	for _, r := range agentRoles {
+		keys["admin.role."+string(r)] = true
+	}
+	for _, tab := range adminTabs {
+		keys["admin.tab."+tab.Key] = true
 	}
 	for _, s := range statusChoices {
 		keys["filter.status."+s] = true

@@ -223,6 +223,8 @@
   document.addEventListener("click", function (e) {
     var li = e.target.closest && e.target.closest("#template-list li");
     if (li) { useTemplate(li); return; }
+    var copy = e.target.closest && e.target.closest("[data-copy]");
+    if (copy) { copyField(copy); return; }
     if (e.target.closest && e.target.closest("[data-shortcuts]")) { document.getElementById("shortcuts").showModal(); return; }
     if (e.target.closest && e.target.closest("#fresh button")) {
       document.getElementById("fresh").hidden = true;
@@ -230,6 +232,20 @@
       htmx.trigger(body, "wc:refresh");
     }
   });
+
+  // ---- copy buttons (invite links, channel tokens) ----------------------------
+  function copyField(button) {
+    var field = document.getElementById(button.dataset.copy);
+    if (!field) return;
+    field.select();
+    var done = function () { toast(button.dataset.copied || ""); };
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(field.value).then(done, function () { document.execCommand("copy"); done(); });
+    } else {
+      document.execCommand("copy");
+      done();
+    }
+  }
 
   // ---- keyboard --------------------------------------------------------------
   function typingInField(el) {
