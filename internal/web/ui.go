@@ -160,7 +160,7 @@ func (u *ui) funcs(loc string) template.FuncMap {
 		"ago":      func(t time.Time) string { return ago(u.cat, loc, time.Since(t)) },
 		"initials": initials,
 		"text":     richText,
-		"kind":     func(kind string) string { return u.cat.T(loc, "kind."+kind) },
+		"kind":     func(kind string) string { return kindName(u.cat, loc, kind) },
 		"status":   func(st any) string { return u.cat.T(loc, fmt.Sprint("status.", st)) },
 		"lang":     func(code string) string { return langName(u.cat, loc, code) },
 		"join":     strings.Join,
@@ -195,6 +195,13 @@ func ago(cat *i18n.Catalogue, loc string, d time.Duration) string {
 	default:
 		return cat.T(loc, "ago.days", int(d.Hours()/24))
 	}
+}
+
+// kindName names a channel kind or an identity's platform. API channels
+// keep their identities apart per channel (api:7); they are all "API".
+func kindName(cat *i18n.Catalogue, loc, kind string) string {
+	base, _, _ := strings.Cut(kind, ":")
+	return cat.T(loc, "kind."+base)
 }
 
 func langName(cat *i18n.Catalogue, loc, code string) string {

@@ -102,7 +102,10 @@
     }
     function changed(ev) {
       var open = openConversationID();
-      if (open && String(ev.conversation_id) === open) htmx.trigger(body, "wc:thread");
+      if (open && String(ev.conversation_id) === open) {
+        threadChangedAt = Date.now();
+        htmx.trigger(body, "wc:thread");
+      }
       htmx.trigger(body, "wc:changed");
       refreshList();
     }
@@ -133,8 +136,9 @@
   function tellActivity(state) {
     var id = openConversationID();
     if (!id) return;
-    var data = new FormData();
-    data.set("state", state);
+    // URL-encoded, not FormData: the server reads plain forms, and a
+    // multipart body arrives as an empty form (422).
+    var data = new URLSearchParams({ state: state });
     fetch("/conversations/" + id + "/activity", { method: "POST", body: data, credentials: "same-origin" }).catch(function () {});
   }
   function startViewing() {
@@ -363,8 +367,21 @@
     showUnread();
   }
 
+  // A fast platform confirms a reply before the composer's own answer
+  // arrives, and that answer, rendered earlier, would show "sending…" for
+  // good: a change to the open thread during a request for the pane
+  // refreshes the thread once more after the swap.
+  var detailRequestAt = 0, threadChangedAt = 0;
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    if (e.detail.target && e.detail.target.id === "detail") detailRequestAt = Date.now();
+  });
+
   var lastOpen = "";
   document.addEventListener("htmx:afterSettle", function (e) {
+    if (e.detail.elt && e.detail.elt.id === "detail" && detailRequestAt) {
+      if (threadChangedAt >= detailRequestAt) htmx.trigger(body, "wc:thread");
+      detailRequestAt = 0;
+    }
     localTimes(e.detail.elt || document);
     markOpenRow();
     updateCounter();
@@ -380,8 +397,7 @@
     }
   });
   function fetchLeft(id) {
-    var data = new FormData();
-    data.set("state", "left");
+    var data = new URLSearchParams({ state: "left" });
     fetch("/conversations/" + id + "/activity", { method: "POST", body: data, credentials: "same-origin" }).catch(function () {});
   }
   document.addEventListener("visibilitychange", function () {
