@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -706,25 +707,38 @@ func TestReadmeScreenshot(t *testing.T) {
 		"Thank you for sorting out my seat yesterday, the crew on HN 311 was wonderful.",
 		"Still waiting for my bag from last week's flight, can someone please look at this?",
 	}
-	var last browsertest.Injected
-	n := 0
+	// English regulars with the most earlier conversations write first.
+	type regular struct {
+		demo.Regular
+		history int
+	}
+	var regulars []regular
 	for _, r := range u.srv.Demo.Regulars {
-		if r.Language != "en" || r.Private || tokens[r.ChannelID] == "" || n == len(lines) {
+		if r.Language != "en" || tokens[r.ChannelID] == "" {
 			continue
 		}
+		all, err := u.srv.Store.Conversations(context.Background(), store.ConversationFilter{ContactID: r.ContactID, Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		regulars = append(regulars, regular{r, len(all)})
+	}
+	slices.SortStableFunc(regulars, func(a, b regular) int { return b.history - a.history })
+	if len(regulars) < len(lines) || regulars[0].history < 2 {
+		t.Fatalf("the demo has too few English regulars with history: %+v", regulars)
+	}
+	var open browsertest.Injected
+	for i, line := range lines {
+		r := regulars[len(lines)-1-i] // the one with the most history last, on top
 		body, _ := json.Marshal(map[string]any{
-			"id": fmt.Sprintf("shot-%d", n), "text": lines[n], "language": "en",
+			"id": fmt.Sprintf("shot-%d", i), "text": line, "language": "en",
+			"private": r.Private, "reply_to": r.LastReplyID, // back in their last thread
 			"from": map[string]string{"id": r.ExternalID, "handle": r.Handle, "name": r.Name, "platform": r.Platform},
 		})
-		last = u.srv.Inject(t, r.ChannelID, tokens[r.ChannelID], string(body))
-		u.waitText("#rows", lines[n])
-		n++
+		open = u.srv.Inject(t, r.ChannelID, tokens[r.ChannelID], string(body))
+		u.waitText("#rows", line)
 	}
-	if n == 0 {
-		t.Fatal("the demo has no English regulars on public channels")
-	}
-	u.do("open the latest", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#row-%d a`, last.ConversationID))))
-	u.waitText("#thread", lines[n-1])
+	u.do("open a conversation with history", chromedp.Click(chromedp.CSS(fmt.Sprintf(`#row-%d a`, open.ConversationID))))
 	u.waitUntil("the history", `() => document.querySelectorAll(".contact-panel .history a").length > 0`)
 	// Let the queue counts and the local times settle.
 	u.waitUntil("settled", `() => !document.querySelector(".htmx-request, .htmx-settling")`)

@@ -127,7 +127,17 @@
       activity[ev.agent_id] = { name: d.name, state: d.state, at: Date.now() };
       showActivity();
     });
-    es.onopen = function () { body.classList.remove("offline"); };
+    var caughtUp = false;
+    es.onopen = function () {
+      body.classList.remove("offline");
+      // Events between rendering this page and the stream's start were sent
+      // to nobody (a reconnect gets them through Last-Event-ID): catch up once.
+      if (caughtUp) return;
+      caughtUp = true;
+      if (openConversationID()) htmx.trigger(body, "wc:thread");
+      htmx.trigger(body, "wc:changed");
+      refreshList();
+    };
     es.onerror = function () { body.classList.add("offline"); };
   }
 
