@@ -166,9 +166,19 @@ func (u *agentUI) pageText() string {
 // waitUntil waits for fn, a JavaScript function of args, to return true.
 func (u *agentUI) waitUntil(what, fn string, args ...any) {
 	u.t.Helper()
-	_, err := chromedp.Run(u.ctx, chromedp.PollFunction[bool](fn,
-		chromedp.WithPollingArgs(args...), chromedp.WithPollingInterval(50*time.Millisecond),
-		chromedp.WithPollingTimeout(waitTimeout)))
+	deadline := time.Now().Add(waitTimeout)
+	var err error
+	for {
+		_, err = chromedp.Run(u.ctx, chromedp.PollFunction[bool](fn,
+			chromedp.WithPollingArgs(args...), chromedp.WithPollingInterval(50*time.Millisecond),
+			chromedp.WithPollingTimeout(time.Until(deadline))))
+		// A link followed before htmx took it over loads a whole page,
+		// which ends the document the poll ran in: poll the new one.
+		if err == nil || time.Now().After(deadline) || !strings.Contains(err.Error(), "context with specified id") {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if err != nil {
 		u.t.Fatalf("waiting for %s: %v\npage: %s", what, err, u.pageText())
 	}
