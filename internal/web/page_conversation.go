@@ -150,11 +150,8 @@ func (s *Server) showThread(w http.ResponseWriter, r *http.Request) error {
 // loaded the conversation or is typing in it right now; the agent may then
 // send anyway.
 func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.conversation(r)
+	c, err := s.conversationForm(w, r)
 	if err != nil {
-		return err
-	}
-	if err := parseForm(w, r); err != nil {
 		return err
 	}
 	body := strings.TrimSpace(r.PostForm.Get("body"))
@@ -227,11 +224,8 @@ func (s *Server) reloadConversation(w http.ResponseWriter, r *http.Request, id i
 
 // assignFromForm takes, releases or gives away a conversation.
 func (s *Server) assignFromForm(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.conversation(r)
+	c, err := s.conversationForm(w, r)
 	if err != nil {
-		return err
-	}
-	if err := parseForm(w, r); err != nil {
 		return err
 	}
 	me := agentFrom(r.Context())
@@ -257,11 +251,8 @@ func (s *Server) assignFromForm(w http.ResponseWriter, r *http.Request) error {
 // statusFromForm opens, parks, snoozes or resolves a conversation. A
 // snooze time comes from a datetime-local field in the browser's zone.
 func (s *Server) statusFromForm(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.conversation(r)
+	c, err := s.conversationForm(w, r)
 	if err != nil {
-		return err
-	}
-	if err := parseForm(w, r); err != nil {
 		return err
 	}
 	st := store.Status(r.PostForm.Get("status"))
@@ -285,11 +276,8 @@ func (s *Server) statusFromForm(w http.ResponseWriter, r *http.Request) error {
 
 // tagsFromForm replaces the tags with a comma-separated list.
 func (s *Server) tagsFromForm(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.conversation(r)
+	c, err := s.conversationForm(w, r)
 	if err != nil {
-		return err
-	}
-	if err := parseForm(w, r); err != nil {
 		return err
 	}
 	tags := []string{}
@@ -307,11 +295,8 @@ func (s *Server) tagsFromForm(w http.ResponseWriter, r *http.Request) error {
 // moveToPrivate answers in public with the "move to DM" template in the
 // customer's language and opens the linked private thread, then shows it.
 func (s *Server) moveToPrivate(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.conversation(r)
+	c, err := s.conversationForm(w, r)
 	if err != nil {
-		return err
-	}
-	if err := parseForm(w, r); err != nil {
 		return err
 	}
 	body := strings.TrimSpace(r.PostForm.Get("body"))
@@ -363,11 +348,8 @@ func (s *Server) moveConversation(r *http.Request, c store.Conversation, body st
 // trackActivity records that the agent views or types in a conversation,
 // and tells the others.
 func (s *Server) trackActivity(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.conversation(r)
+	c, err := s.conversationForm(w, r)
 	if err != nil {
-		return err
-	}
-	if err := parseForm(w, r); err != nil {
 		return err
 	}
 	me := agentFrom(r.Context())
@@ -387,6 +369,16 @@ func (s *Server) trackActivity(w http.ResponseWriter, r *http.Request) error {
 
 func sortAgents(as []store.Agent) {
 	slices.SortFunc(as, func(a, b store.Agent) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
+}
+
+// conversationForm loads the conversation a form acts on, if the agent may
+// see it, and reads the form.
+func (s *Server) conversationForm(w http.ResponseWriter, r *http.Request) (store.Conversation, error) {
+	c, err := s.conversation(r)
+	if err != nil {
+		return c, err
+	}
+	return c, parseForm(w, r)
 }
 
 func isHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" }
