@@ -7,8 +7,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/webcare/webcare/internal/auth"
+	"github.com/webcare/webcare/internal/config"
+	"github.com/webcare/webcare/internal/store"
 	"github.com/webcare/webcare/internal/store/sqlite"
 )
 
@@ -155,5 +158,47 @@ func TestMigrateReportsVersion(t *testing.T) {
 	out, err := runCLI(t, map[string]string{"WEBCARE_DB": filepath.Join(t.TempDir(), "m.db")}, "", "migrate")
 	if err != nil || !strings.Contains(out, fmt.Sprintf("schema version %d,", len(files))) {
 		t.Fatalf("migrate: %v\n%s", err, out)
+	}
+}
+
+func TestSearchAndQueuesCommands(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "cli.db")
+	env := map[string]string{"WEBCARE_DB": db}
+	ctx := context.Background()
+	st, err := openStore(ctx, config.Config{DatabasePath: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := store.Channel{Kind: "x", Name: "X"}
+	if err := st.CreateChannel(ctx, &ch, store.Actor{Via: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if _, err := st.Ingest(ctx, []store.Inbound{{ChannelID: ch.ID, PlatformID: "1", Platform: "x", ExternalID: "u1", Handle: "@fawaka",
+		Name: "Fawaka\nFan", Body: "Mag mijn Twix\nmee aan boord?", SentAt: now, ReceivedAt: now}}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	out, err := runCLI(t, env, "", "search", "twix")
+	if err != nil {
+		t.Fatalf("search: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "Mag mijn Twix mee aan boord?") {
+		t.Errorf("search does not show the message on one line:\n%s", out)
+	}
+	out, err = runCLI(t, env, "", "search", "--limit", "5", "fawa")
+	if err != nil || !strings.Contains(out, "x:@fawaka") || !strings.Contains(out, "Fawaka Fan") {
+		t.Errorf("search by handle: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, env, "", "search"); err == nil {
+		t.Errorf("search without words must fail:\n%s", out)
+	}
+	out, err = runCLI(t, env, "", "queues")
+	if err != nil {
+		t.Fatalf("queues: %v\n%s", err, out)
+	}
+	if !regexp.MustCompile(`unassigned\s+1\s+1\s`).MatchString(out) {
+		t.Errorf("queues does not count the waiting conversation:\n%s", out)
 	}
 }

@@ -39,6 +39,8 @@ func commands() []command {
 		{"demo", "run the server on a fresh database with a simulated airline's traffic", runDemo},
 		{"user", "add, list, set-password, disable agents", user},
 		{"channel", "add, list channels, rotate a channel's token", channelCmd},
+		{"search", "find messages, contacts and handles", search},
+		{"queues", "open and waiting work per queue, and every agent's load", queues},
 		{"migrate", "bring the database schema up to date", migrate},
 		{"bench", "measure: bench ingest", runBench},
 		{"config", "print the effective settings, secrets masked", printConfig},
