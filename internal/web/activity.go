@@ -43,10 +43,21 @@ func (a *activity) set(conv, agent int64, name string, typing bool, now time.Tim
 		a.convs[conv] = m
 	}
 	m[agent] = presenceMark{name: name, typing: typing, at: now}
-	// Sweep this conversation's stale marks so the map cannot grow.
-	for id, mk := range m {
-		if now.Sub(mk.at) > viewingTTL {
-			delete(m, id)
+	// A closed tab never says it left: sweep stale marks, of this
+	// conversation always and of all when many have gathered, so the map
+	// stays as small as the number of conversations open right now.
+	sweep := map[int64]map[int64]presenceMark{conv: m}
+	if len(a.convs) > 256 {
+		sweep = a.convs
+	}
+	for c, marks := range sweep {
+		for id, mk := range marks {
+			if now.Sub(mk.at) > viewingTTL {
+				delete(marks, id)
+			}
+		}
+		if len(marks) == 0 {
+			delete(a.convs, c)
 		}
 	}
 }

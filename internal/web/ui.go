@@ -287,6 +287,11 @@ func (s *Server) page(h handlerFunc) http.HandlerFunc {
 			http.Redirect(w, r, login, http.StatusSeeOther)
 			return
 		}
+		// The handler's context is gone with it: find the agent again, for
+		// the error page's language and header.
+		if me, err := s.authenticate(r); err == nil {
+			r = r.WithContext(withAgent(r.Context(), me))
+		}
 		if isHTMX(r) {
 			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 			w.WriteHeader(status)
