@@ -180,6 +180,21 @@ type Message struct {
 	DeliveryError  string    `json:"delivery_error,omitempty"`
 	SentAt         time.Time `json:"sent_at"`    // when the author wrote it (platform time)
 	CreatedAt      time.Time `json:"created_at"` // when webcare stored it
+	// Attachments are the message's files, without their bytes.
+	Attachments []Attachment `json:"attachments,omitempty"`
+}
+
+// Attachment is a file on a message. Name and ContentType come from
+// outside (the customer, the agent's browser): show them escaped, serve the
+// bytes only as what the checks let through.
+type Attachment struct {
+	ID          int64  `json:"id"`
+	MessageID   int64  `json:"message_id"`
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	SHA256      string `json:"sha256"`
+	Data        []byte `json:"-"` // filled by Store.Attachment only
 }
 
 // Agent is a person who works in webcare.
@@ -295,6 +310,8 @@ type Inbound struct {
 	SentAt     time.Time
 	ReceivedAt time.Time
 	Processed  bool // true when no post-commit stage needs to see it
+	// Attachments are the files that came with it, bytes included.
+	Attachments []Attachment
 }
 
 // IngestResult tells what the store did with one Inbound.
@@ -398,6 +415,7 @@ type Reply struct {
 	Body           string
 	IdempotencyKey string // one per outbox entry; the platform may dedupe on it
 	Now            time.Time
+	Attachments    []Attachment // files to send with it, bytes included
 }
 
 // ConversationChange is a partial update by an agent; nil fields stay.
@@ -447,6 +465,8 @@ type Store interface {
 	// given message id.
 	Messages(ctx context.Context, conversationID, after int64, limit int) ([]Message, error)
 	Message(ctx context.Context, id int64) (Message, error)
+	// Attachment returns one file with its bytes.
+	Attachment(ctx context.Context, id int64) (Attachment, error)
 	UpdateConversation(ctx context.Context, id int64, ch ConversationChange, by Actor) (Conversation, error)
 	AddNote(ctx context.Context, conversationID, agentID int64, body string, now time.Time) (Message, error)
 	// QueueReply stores an outbound message and its outbox entry in one

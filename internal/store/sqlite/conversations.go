@@ -174,7 +174,11 @@ func (s *Store) queryMessages(ctx context.Context, q string, args ...any) ([]sto
 		}
 		out = append(out, m)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	return out, s.withAttachments(ctx, out)
 }
 
 // Messages lists a conversation's messages oldest first.
@@ -188,7 +192,12 @@ func (s *Store) Messages(ctx context.Context, conversationID, after int64, limit
 // Message returns one message.
 func (s *Store) Message(ctx context.Context, id int64) (store.Message, error) {
 	m, err := scanMessage(s.r.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages WHERE id = ?`, id))
-	return m, notFound(err, "message", id)
+	if err != nil {
+		return m, notFound(err, "message", id)
+	}
+	one := []store.Message{m}
+	err = s.withAttachments(ctx, one)
+	return one[0], err
 }
 
 // UpdateConversation applies an agent's change and records it in the trail.
@@ -308,6 +317,11 @@ func queueReply(ctx context.Context, tx *sql.Tx, r store.Reply) (store.Message, 
 		}
 		m.ID, _ = res.LastInsertId()
 		e.MessageID = m.ID
+		if m.Attachments, err = insertAttachments(ctx, func(ctx context.Context, args ...any) (sql.Result, error) {
+			return tx.ExecContext(ctx, qInsertAttachment, args...)
+		}, m.ID, r.Attachments); err != nil {
+			return err
+		}
 		res, err = tx.ExecContext(ctx, `INSERT INTO outbox (message_id, conversation_id, channel_id, idempotency_key, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
 			m.ID, r.ConversationID, m.ChannelID, r.IdempotencyKey, ms(now), ms(now))
 		if err != nil {

@@ -48,7 +48,7 @@ const (
 
 type ingestStmts struct {
 	findMessage, replyThread, findIdentity, insertContact, insertIdentity, updateIdentity,
-	insertConv, insertMessage, touchConv, reopenConv *sql.Stmt
+	insertConv, insertMessage, touchConv, reopenConv, insertAttachment *sql.Stmt
 }
 
 // prepareIngest prepares the statements once, on the writer's only
@@ -74,6 +74,7 @@ func prepareIngest(ctx context.Context, db *sql.DB) (*ingestStmts, error) {
 	st.insertMessage = prep(qInsertMessage)
 	st.touchConv = prep(qTouchConv)
 	st.reopenConv = prep(qReopenConv)
+	st.insertAttachment = prep(qInsertAttachment)
 	return &st, err
 }
 
@@ -85,6 +86,7 @@ func (st *ingestStmts) in(ctx context.Context, tx *sql.Tx) *ingestStmts {
 		insertIdentity: tx.StmtContext(ctx, st.insertIdentity), updateIdentity: tx.StmtContext(ctx, st.updateIdentity),
 		insertConv: tx.StmtContext(ctx, st.insertConv), insertMessage: tx.StmtContext(ctx, st.insertMessage),
 		touchConv: tx.StmtContext(ctx, st.touchConv), reopenConv: tx.StmtContext(ctx, st.reopenConv),
+		insertAttachment: tx.StmtContext(ctx, st.insertAttachment),
 	}
 }
 
@@ -179,6 +181,9 @@ func ingestOne(ctx context.Context, st *ingestStmts, in *store.Inbound) (store.I
 
 	// 4. The message itself, and the conversation's summary.
 	if r.MessageID, err = insertID(ctx, st.insertMessage, r.ConversationID, in.ChannelID, in.Body, nullString(in.PlatformID), in.ReplyTo, sent, now, boolInt(in.Processed)); err != nil {
+		return r, err
+	}
+	if _, err := insertAttachments(ctx, st.insertAttachment.ExecContext, r.MessageID, in.Attachments); err != nil {
 		return r, err
 	}
 	if r.NewConversation {

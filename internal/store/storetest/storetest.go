@@ -50,6 +50,7 @@ var suite = []struct {
 	{"Conversations", conversationTests},
 	{"Replies", replyTests},
 	{"Move to private", privateTests},
+	{"Attachments", attachmentTests},
 	{"Outbox", outboxTests},
 	{"Contacts", contactTests},
 	{"Search", searchTests},
