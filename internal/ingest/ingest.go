@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/webcare/webcare/internal/bus"
+	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/store"
 )
 
@@ -24,6 +25,8 @@ import (
 // a hostile sender can make us store.
 const (
 	MaxBodyBytes  = 64 << 10
+	MaxFiles      = 10       // files on one inbound message
+	MaxFileBytes  = 16 << 20 // WhatsApp's limit for media a customer sends
 	MaxIDBytes    = 512
 	MaxNameBytes  = 256
 	MaxSubjectLen = 998 // RFC 5322 line length
@@ -40,6 +43,13 @@ type Message struct {
 	Language   string // if the platform or sender knows it
 	Subject    string
 	SentAt     time.Time // zero: now
+	Files      []File    // what came with it: photos, documents
+}
+
+// File is a file as a platform hands it over.
+type File struct {
+	Name string
+	Data []byte
 }
 
 // Author is who wrote a message, as the platform names them.
@@ -212,7 +222,7 @@ func (p *Pipeline) normalise(ctx context.Context, m Message) (store.Inbound, err
 		{"reply_to", m.ReplyTo, MaxIDBytes, false},
 		{"language", m.Language, 16, false},
 		{"subject", m.Subject, MaxSubjectLen, false},
-		{"text", m.Text, MaxBodyBytes, true},
+		{"text", m.Text, MaxBodyBytes, len(m.Files) == 0}, // a photo alone is a message too
 	}
 	for _, f := range fields {
 		switch {
@@ -227,8 +237,21 @@ func (p *Pipeline) normalise(ctx context.Context, m Message) (store.Inbound, err
 		}
 	}
 	body := cleanText(m.Text)
-	if strings.TrimSpace(body) == "" {
+	if strings.TrimSpace(body) == "" && len(m.Files) == 0 {
 		return bad("text has nothing but control characters")
+	}
+	if len(m.Files) > MaxFiles {
+		return bad("%d files; the limit is %d per message", len(m.Files), MaxFiles)
+	}
+	var files []store.Attachment
+	for i, f := range m.Files {
+		switch {
+		case len(f.Data) == 0:
+			return bad("file %d is empty", i+1)
+		case len(f.Data) > MaxFileBytes:
+			return bad("file %d is %d bytes; the limit is %d", i+1, len(f.Data), MaxFileBytes)
+		}
+		files = append(files, channel.NewAttachment(f.Name, f.Data))
 	}
 	platform := m.From.Platform
 	if platform == "" {
@@ -248,20 +271,21 @@ func (p *Pipeline) normalise(ctx context.Context, m Message) (store.Inbound, err
 		lang = ch.Locale
 	}
 	return store.Inbound{
-		ChannelID:  ch.ID,
-		PlatformID: strings.TrimSpace(m.PlatformID),
-		Platform:   strings.ToLower(platform),
-		ExternalID: strings.TrimSpace(m.From.ExternalID),
-		Handle:     oneLine(m.From.Handle),
-		Name:       oneLine(m.From.Name),
-		Body:       body,
-		ReplyTo:    strings.TrimSpace(m.ReplyTo),
-		Private:    m.Private,
-		Language:   lang,
-		Subject:    oneLine(m.Subject),
-		SentAt:     sent,
-		ReceivedAt: now,
-		Processed:  len(p.stages) == 0,
+		ChannelID:   ch.ID,
+		PlatformID:  strings.TrimSpace(m.PlatformID),
+		Platform:    strings.ToLower(platform),
+		ExternalID:  strings.TrimSpace(m.From.ExternalID),
+		Handle:      oneLine(m.From.Handle),
+		Name:        oneLine(m.From.Name),
+		Body:        body,
+		Attachments: files,
+		ReplyTo:     strings.TrimSpace(m.ReplyTo),
+		Private:     m.Private,
+		Language:    lang,
+		Subject:     oneLine(m.Subject),
+		SentAt:      sent,
+		ReceivedAt:  now,
+		Processed:   len(p.stages) == 0,
 	}, nil
 }
 

@@ -208,6 +208,13 @@ func (w *Worker) load(ctx context.Context, e store.OutboxEntry) (Delivery, Sende
 		return d, nil, err
 	}
 	d = Delivery{Key: e.IdempotencyKey, Channel: ch, Conversation: conv, Message: msg}
+	for _, a := range msg.Attachments {
+		full, err := w.Store.Attachment(ctx, a.ID)
+		if err != nil {
+			return d, nil, err
+		}
+		d.Files = append(d.Files, full)
+	}
 	// The recipient is the identity this channel's platform knows them by;
 	// a merged contact has several.
 	d.To = pickIdentity(contact.Identities, ch)

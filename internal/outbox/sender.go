@@ -14,7 +14,8 @@ type Delivery struct {
 	Channel      store.Channel
 	Conversation store.Conversation
 	Message      store.Message
-	To           store.Identity // the customer's identity on the channel's platform
+	To           store.Identity     // the customer's identity on the channel's platform
+	Files        []store.Attachment // the reply's files, bytes included
 }
 
 // Sender delivers replies for one kind of channel. It returns the platform's

@@ -27,6 +27,8 @@ type inboundMessage struct {
 	Language string    `json:"language"`
 	Subject  string    `json:"subject"`
 	SentAt   time.Time `json:"sent_at"`
+	// Attachments are files in base64; their types are sniffed.
+	Attachments []fileJSON `json:"attachments"`
 }
 
 type ingestAnswer struct {
@@ -60,14 +62,18 @@ func (s *Server) receiveMessage(w http.ResponseWriter, r *http.Request) error {
 		return errorf(http.StatusConflict, "channel %d is disabled", id)
 	}
 	var in inboundMessage
-	if err := decode(w, r, &in); err != nil {
+	if err := decodeLimit(w, r, &in, maxIngestBody); err != nil {
 		return err
 	}
-	res, err := s.pipeline.Ingest(r.Context(), ingest.Message{
+	msg := ingest.Message{
 		ChannelID: id, PlatformID: in.ID, Text: in.Text, ReplyTo: in.ReplyTo, Private: in.Private,
 		Language: in.Language, Subject: in.Subject, SentAt: in.SentAt,
 		From: ingest.Author{Platform: in.From.Platform, ExternalID: in.From.ID, Handle: in.From.Handle, Name: in.From.Name},
-	})
+	}
+	for _, f := range in.Attachments {
+		msg.Files = append(msg.Files, ingest.File{Name: f.Name, Data: f.Data})
+	}
+	res, err := s.pipeline.Ingest(r.Context(), msg)
 	if err != nil {
 		return err
 	}

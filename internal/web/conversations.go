@@ -221,6 +221,12 @@ type textRequest struct {
 	Body string `json:"body"`
 }
 
+// replyRequest is a reply through the API, with files in base64.
+type replyRequest struct {
+	Body        string     `json:"body"`
+	Attachments []fileJSON `json:"attachments"`
+}
+
 // createReply queues an answer to the customer; the outbox delivers it.
 // An Idempotency-Key header makes a retried request queue it only once.
 func (s *Server) createReply(w http.ResponseWriter, r *http.Request) error {
@@ -228,8 +234,18 @@ func (s *Server) createReply(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var in textRequest
-	if err := decode(w, r, &in); err != nil {
+	kind := s.channelKind(r, c.ChannelID)
+	var in replyRequest
+	if err := decodeLimit(w, r, &in, replyBodyLimit(channel.Files(kind))); err != nil {
+		return err
+	}
+	names := make([]string, len(in.Attachments))
+	data := make([][]byte, len(in.Attachments))
+	for i, f := range in.Attachments {
+		names[i], data[i] = f.Name, f.Data
+	}
+	files, err := s.checkFiles(r, kind, names, data)
+	if err != nil {
 		return err
 	}
 	key := ""
@@ -239,7 +255,7 @@ func (s *Server) createReply(w http.ResponseWriter, r *http.Request) error {
 		}
 		key = fmt.Sprintf("c%d:%s", c.ID, k)
 	}
-	m, e, err := s.queueReply(r, c, in.Body, key)
+	m, e, err := s.queueReply(r, c, in.Body, key, files)
 	if err != nil {
 		return err
 	}
@@ -248,8 +264,13 @@ func (s *Server) createReply(w http.ResponseWriter, r *http.Request) error {
 
 // queueReply checks and queues an agent's reply, for the API and the UI
 // alike. An empty key gets a fresh one.
-func (s *Server) queueReply(r *http.Request, c store.Conversation, body, key string) (store.Message, store.OutboxEntry, error) {
-	if err := checkText("body", body, 1, ingest.MaxBodyBytes/4); err != nil {
+// files are already checked against the channel's rule (checkFiles).
+func (s *Server) queueReply(r *http.Request, c store.Conversation, body, key string, files []store.Attachment) (store.Message, store.OutboxEntry, error) {
+	minText := 1
+	if len(files) > 0 {
+		minText = 0 // a picture may speak for itself
+	}
+	if err := checkText("body", body, minText, ingest.MaxBodyBytes/4); err != nil {
 		return store.Message{}, store.OutboxEntry{}, err
 	}
 	if limit := channel.TextLimit(s.channelKind(r, c.ChannelID)); limit > 0 && utf8.RuneCountInString(body) > limit {
@@ -259,7 +280,7 @@ func (s *Server) queueReply(r *http.Request, c store.Conversation, body, key str
 		key = uuid.Must(uuid.NewV7()).String()
 	}
 	me := agentFrom(r.Context())
-	m, e, err := s.store.QueueReply(r.Context(), store.Reply{ConversationID: c.ID, AgentID: me.ID, Body: body, IdempotencyKey: key, Now: s.now()})
+	m, e, err := s.store.QueueReply(r.Context(), store.Reply{ConversationID: c.ID, AgentID: me.ID, Body: body, IdempotencyKey: key, Now: s.now(), Attachments: files})
 	if errors.Is(err, store.ErrConflict) && c.Status != store.StatusResolved {
 		return m, e, errorf(http.StatusConflict, "a reply with this Idempotency-Key was already queued")
 	}

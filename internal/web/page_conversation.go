@@ -3,6 +3,8 @@ package web
 import (
 	"errors"
 	"fmt"
+	"io"
+	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -32,6 +34,8 @@ type conversationView struct {
 	Agents    []store.Agent
 	Templates []templateChoice
 	Limit     int
+	Files     channel.FileRule // what the composer may attach
+	Accept    string           // the file input's accept list
 	Me        store.Agent
 	Can       abilities
 }
@@ -51,7 +55,9 @@ func (s *Server) conversationView(r *http.Request, c store.Conversation) (*conve
 	me := agentFrom(ctx)
 	names := s.names(ctx)
 	v := &conversationView{C: c, Channel: names.channels[c.ChannelID], Me: me, Can: abilitiesOf(me.Role),
-		Private: c.Visibility == store.Private, Assignee: names.agent(c.AssigneeID), Limit: channel.TextLimit(names.channels[c.ChannelID].Kind)}
+		Private: c.Visibility == store.Private, Assignee: names.agent(c.AssigneeID), Limit: channel.TextLimit(names.channels[c.ChannelID].Kind),
+		Files: channel.Files(names.channels[c.ChannelID].Kind)}
+	v.Accept = strings.Join(v.Files.Types, ",")
 	v.Contact = names.contact(ctx, c.ContactID)
 	msgs, err := s.store.Messages(ctx, c.ID, 0, detailMessages)
 	if err != nil {
@@ -157,6 +163,9 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
 	body := strings.TrimSpace(r.PostForm.Get("body"))
 	switch r.PostForm.Get("kind") {
 	case "note":
+		if r.MultipartForm != nil && len(r.MultipartForm.File["files"]) > 0 && r.MultipartForm.File["files"][0].Size > 0 {
+			return errorf(http.StatusUnprocessableEntity, "%s", s.t(r, "files.nonotes"))
+		}
 		if _, err := s.addNote(r, c, body); err != nil {
 			return err
 		}
@@ -173,7 +182,11 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
 				return s.ui.render(w, http.StatusConflict, s.locale(r), "inbox", "collision", warnings)
 			}
 		}
-		if _, _, err := s.queueReply(r, c, body, ""); err != nil {
+		files, err := s.formFiles(r, s.channelKind(r, c.ChannelID))
+		if err != nil {
+			return err
+		}
+		if _, _, err := s.queueReply(r, c, body, "", files); err != nil {
 			return err
 		}
 		s.activity.leave(c.ID, agentFrom(r.Context()).ID)
@@ -371,6 +384,32 @@ func sortAgents(as []store.Agent) {
 	slices.SortFunc(as, func(a, b store.Agent) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
 }
 
+// formFiles reads the files of the composer and checks them against the
+// channel's rule.
+func (s *Server) formFiles(r *http.Request, kind string) ([]store.Attachment, error) {
+	if r.MultipartForm == nil {
+		return nil, nil
+	}
+	var names []string
+	var data [][]byte
+	for _, fh := range r.MultipartForm.File["files"] {
+		if fh.Size == 0 && fh.Filename == "" {
+			continue // an empty file input
+		}
+		f, err := fh.Open()
+		if err != nil {
+			return nil, err
+		}
+		b, err := io.ReadAll(f)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		names, data = append(names, fh.Filename), append(data, b)
+	}
+	return s.checkFiles(r, kind, names, data)
+}
+
 // conversationForm loads the conversation a form acts on, if the agent may
 // see it, and reads the form.
 func (s *Server) conversationForm(w http.ResponseWriter, r *http.Request) (store.Conversation, error) {
@@ -383,9 +422,21 @@ func (s *Server) conversationForm(w http.ResponseWriter, r *http.Request) (store
 
 func isHTMX(r *http.Request) bool { return r.Header.Get("HX-Request") == "true" }
 
-// parseForm reads a bounded form body; customer-facing text must be UTF-8.
+// maxUpload bounds a form with files: the most generous channel's files
+// and the text.
+const maxUpload = 64 << 20
+
+// parseForm reads a bounded form body, with files if the browser sent any;
+// customer-facing text must be UTF-8.
 func parseForm(w http.ResponseWriter, r *http.Request) error {
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		r.Body = http.MaxBytesReader(w, r.Body, maxUpload)
+		if err := r.ParseMultipartForm(8 << 20); err != nil {
+			return errorf(http.StatusBadRequest, "the form could not be read: %v", err)
+		}
+	} else {
+		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	}
 	if err := r.ParseForm(); err != nil {
 		return errorf(http.StatusBadRequest, "the form could not be read: %v", err)
 	}

@@ -126,6 +126,7 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		{pattern: "POST /conversations/{id}/activity", url: path("/conversations/%d/activity", c), form: true, body: "state=dancing", page: true, perm: auth.WorkConversations, ok: 422, fieldOK: 404},
 		{pattern: "GET /contacts/{id}", url: path("/contacts/%d", conv.ContactID), page: true, perm: auth.ReadContacts, ok: 200},
 		{pattern: "GET /search", url: "/search?q=hello", page: true, ok: 200},
+		{pattern: "GET /attachments/{id}", url: "/attachments/999999", page: true, ok: 404},
 		{pattern: "GET /supervisor", url: "/supervisor", page: true, perm: auth.SuperviseQueues, ok: 200},
 		{pattern: "POST /supervisor/assign", url: "/supervisor/assign", form: true, body: "assignee=1", page: true, perm: auth.AssignOthers, ok: 422},
 		{pattern: "GET /settings", url: "/settings", page: true, ok: 200},

@@ -36,6 +36,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /conversations/{id}/private", p(can(auth.WorkConversations, s.moveToPrivate)))
 	mux.HandleFunc("POST /conversations/{id}/activity", p(can(auth.WorkConversations, s.trackActivity)))
 	mux.HandleFunc("GET /contacts/{id}", p(can(auth.ReadContacts, s.showContactPage)))
+	mux.HandleFunc("GET /attachments/{id}", p(can("", s.serveAttachment)))
 	mux.HandleFunc("GET /search", p(can("", s.showSearch)))
 	mux.HandleFunc("GET /supervisor", p(can(auth.SuperviseQueues, s.showSupervisor)))
 	mux.HandleFunc("POST /supervisor/assign", p(can(auth.AssignOthers, s.bulkAssignFromForm)))

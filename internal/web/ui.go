@@ -21,6 +21,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/i18n"
 )
 
@@ -164,6 +165,9 @@ func (u *ui) funcs(loc string) template.FuncMap {
 		"status":   func(st any) string { return u.cat.T(loc, fmt.Sprint("status.", st)) },
 		"lang":     func(code string) string { return langName(u.cat, loc, code) },
 		"join":     strings.Join,
+		"image":    channel.IsImage,
+		"mb":       func(n int64) int64 { return n >> 20 },
+		"kb":       func(n int64) int64 { return (n + 1023) >> 10 },
 		"inc":      func(i int) int { return i + 1 },
 		"hasID":    func(ids []int64, id int64) bool { return slices.Contains(ids, id) },
 		"secret":   func(id, label, value string) secretField { return secretField{id, label, value} },

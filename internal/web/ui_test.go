@@ -36,7 +36,7 @@ func TestCatalogueCoversTheUI(t *testing.T) {
 	tmpls, _ := filepath.Glob("ui/templates/*.html")
 	gos, _ := filepath.Glob("*.go")
 	add(`\bt "([a-z0-9._]+)"`, tmpls...)
-	add(`\bs\.t\(r, "([a-z0-9._]+)"`, gos...)
+	add(`\bs\.t\(r, "([a-z0-9._]+[a-z0-9_])"[,)]`, gos...)
 	add(`cat\.T\(loc, "([a-z0-9._]+[a-z0-9_])"[,)]`, gos...)
 	for _, st := range []store.Status{store.StatusNew, store.StatusOpen, store.StatusPending, store.StatusSnoozed, store.StatusResolved} {
 		keys["status."+string(st)] = true

@@ -48,6 +48,15 @@ type Payload struct {
 	ReplyTo        string    `json:"reply_to,omitempty"`
 	Private        bool      `json:"private"`
 	SentAt         time.Time `json:"sent_at"`
+	Attachments    []File    `json:"attachments,omitempty"`
+}
+
+// File is a reply's file, in base64, with its sniffed type.
+type File struct {
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	SHA256      string `json:"sha256"`
+	Data        []byte `json:"data"`
 }
 
 // Recipient is the customer as the integration named them.
@@ -68,11 +77,15 @@ func (s *Sender) Send(ctx context.Context, d outbox.Delivery) (string, error) {
 	if s.Now != nil {
 		now = s.Now
 	}
-	body, err := json.Marshal(Payload{
+	p := Payload{
 		ID: d.Key, ConversationID: d.Conversation.ID, MessageID: d.Message.ID,
 		To:   Recipient{ID: d.To.ExternalID, Handle: d.To.Handle, Name: d.To.DisplayName},
 		Text: d.Message.Body, ReplyTo: d.Message.ReplyTo, Private: d.Conversation.Visibility == "private", SentAt: d.Message.SentAt,
-	})
+	}
+	for _, f := range d.Files {
+		p.Attachments = append(p.Attachments, File{Name: f.Name, ContentType: f.ContentType, SHA256: f.SHA256, Data: f.Data})
+	}
+	body, err := json.Marshal(p)
 	if err != nil {
 		return "", &outbox.Error{Permanent: true, Err: err}
 	}

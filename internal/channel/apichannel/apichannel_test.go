@@ -1,9 +1,11 @@
 package apichannel_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -11,6 +13,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -126,7 +129,7 @@ func TestSendDelivers(t *testing.T) {
 	want := apichannel.Payload{ID: "key-123", ConversationID: 42, MessageID: 99,
 		To:   apichannel.Recipient{ID: "cust-5", Handle: "@ann", Name: "Ann"},
 		Text: "Your bag is on the next flight.", ReplyTo: "in-1", Private: true, SentAt: now.Add(-time.Minute)}
-	if p != want {
+	if !reflect.DeepEqual(p, want) {
 		t.Errorf("payload\n got %+v\nwant %+v", p, want)
 	}
 	// The wire names integrators code against.
@@ -325,5 +328,27 @@ func TestRetryAfter(t *testing.T) {
 				t.Errorf("RetryAfter(%q) = %v, want %v", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+func TestSendCarriesFiles(t *testing.T) {
+	in := newIntegration(t, nil)
+	d := delivery(in.URL)
+	pdf := []byte("%PDF-1.4 voucher \x00\xff")
+	d.Files = []store.Attachment{{ID: 3, Name: "voucher.pdf", ContentType: "application/pdf", SHA256: "abc", Data: pdf}}
+	if _, err := sender().Send(t.Context(), d); err != nil {
+		t.Fatal(err)
+	}
+	got := in.requests()
+	if len(got) != 1 || len(got[0].payload.Attachments) != 1 {
+		t.Fatalf("requests %+v", got)
+	}
+	f := got[0].payload.Attachments[0]
+	if f.Name != "voucher.pdf" || f.ContentType != "application/pdf" || f.SHA256 != "abc" || !bytes.Equal(f.Data, pdf) {
+		t.Errorf("file on the wire: %+v", f)
+	}
+	files, _ := got[0].raw["attachments"].([]any)
+	if first, _ := files[0].(map[string]any); first["data"] != base64.StdEncoding.EncodeToString(pdf) {
+		t.Errorf("data is not standard base64 on the wire: %v", first["data"])
 	}
 }

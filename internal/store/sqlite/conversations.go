@@ -333,7 +333,7 @@ func queueReply(ctx context.Context, tx *sql.Tx, r store.Reply) (store.Message, 
 		_, err = tx.ExecContext(ctx, `UPDATE conversations SET waiting_since = NULL, first_response_at = COALESCE(first_response_at, ?),
 			status = CASE WHEN status = 'new' THEN 'open' ELSE status END,
 			message_count = message_count + 1, last_message_at = ?, last_preview = ?, assignee_id = COALESCE(assignee_id, ?), updated_at = ? WHERE id = ?`,
-			ms(now), ms(now), preview(r.Body), nullID(r.AgentID), ms(now), r.ConversationID)
+			ms(now), ms(now), preview(r.Body, r.Attachments), nullID(r.AgentID), ms(now), r.ConversationID)
 		return err
 	}()
 	return m, e, err

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/webcare/webcare/internal/store"
 )
@@ -172,7 +173,7 @@ func ingestOne(ctx context.Context, st *ingestStmts, in *store.Inbound) (store.I
 	}
 	r.ConversationID = openID.Int64
 	if !openID.Valid {
-		r.ConversationID, err = insertID(ctx, st.insertConv, in.ChannelID, r.ContactID, visibility, in.Language, in.Subject, sent, sent, preview(in.Body), now, now)
+		r.ConversationID, err = insertID(ctx, st.insertConv, in.ChannelID, r.ContactID, visibility, in.Language, in.Subject, sent, sent, preview(in.Body, in.Attachments), now, now)
 		if err != nil {
 			return r, err
 		}
@@ -194,7 +195,7 @@ func ingestOne(ctx context.Context, st *ingestStmts, in *store.Inbound) (store.I
 	case store.StatusResolved, store.StatusPending, store.StatusSnoozed:
 		touch = st.reopenConv
 	}
-	_, err = touch.ExecContext(ctx, sent, preview(in.Body), in.Language, now, r.ConversationID)
+	_, err = touch.ExecContext(ctx, sent, preview(in.Body, in.Attachments), in.Language, now, r.ConversationID)
 	return r, err
 }
 
@@ -214,8 +215,12 @@ func or(a, b string) string {
 }
 
 // preview is the start of a message as the inbox shows it.
-func preview(body string) string {
+// preview is the line an inbox row shows: the text, else the first file.
+func preview(body string, files []store.Attachment) string {
 	const limit = 140
+	if strings.TrimSpace(body) == "" && len(files) > 0 {
+		body = "📎 " + files[0].Name
+	}
 	r := []rune(body)
 	if len(r) <= limit {
 		return body
