@@ -791,3 +791,55 @@ func TestReadmeScreenshot(t *testing.T) {
 	t.Logf("wrote %s (%d bytes)", path, len(png))
 	u.checkClean()
 }
+
+// tinyPNG is a real 1×1 PNG, so the browser can decode and lay it out.
+var tinyPNG = []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89" +
+	"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa7\x35\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
+
+// TestCustomerPicture shows a customer's photo in the thread and offers a
+// file that only claims to be a picture as a download, without running it.
+func TestCustomerPicture(t *testing.T) {
+	u := newAgentUI(t)
+	u.login()
+	png := tinyPNG
+	body, err := json.Marshal(map[string]any{
+		"id": "pic-1", "text": "This is how my suitcase came off the belt", "language": "en",
+		"from": map[string]string{"id": "u-pic", "name": "Pia"},
+		"attachments": []map[string]any{
+			{"name": "suitcase.png", "data": png},
+			{"name": "label.png", "data": []byte("<html><body><script>alert(1)</script></body></html>")},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := u.srv.Inject(t, u.feed, u.token, string(body))
+	u.open(fmt.Sprintf("/conversations/%d", in.ConversationID))
+	u.waitText("#thread", "This is how my suitcase came off the belt")
+	u.waitUntil("the photo is decoded", `() => { const i = document.querySelector("#thread .files img"); return !!i && i.complete && i.naturalWidth === 1 }`)
+	if n := eval[int](u, `document.querySelectorAll('#thread .files a[download]').length`); n != 1 {
+		t.Errorf("%d download links, want one for the fake picture", n)
+	}
+	if alt := eval[string](u, `document.querySelector("#thread .files img").alt`); alt != "suitcase.png" {
+		t.Errorf("alt text %q", alt)
+	}
+	u.checkClean()
+}
+
+// TestAttachAPicture sends a reply with a picture chosen in the composer.
+func TestAttachAPicture(t *testing.T) {
+	u := newAgentUI(t)
+	u.login()
+	in := u.say(customer{ID: "u-kim", Name: "Kim"}, "a-1", "Can you send me the boarding pass again?")
+	photo := filepath.Join(t.TempDir(), "boarding-pass.png")
+	if err := os.WriteFile(photo, tinyPNG, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	u.open(fmt.Sprintf("/conversations/%d", in.ConversationID))
+	u.do("choose the file", chromedp.SetUploadFiles(chromedp.CSS(`#files`), []string{photo}))
+	u.do("type", chromedp.SendKeys(chromedp.CSS(`#body`), "Here it is!"))
+	u.do("send", chromedp.Click(chromedp.CSS(`#send`)))
+	u.waitText("#thread", "Here it is!")
+	u.waitUntil("the sent picture shows", `() => { const i = document.querySelector("#thread .msg-out .files img"); return !!i && i.complete && i.naturalWidth === 1 && i.alt === "boarding-pass.png" }`)
+	u.checkClean()
+}
