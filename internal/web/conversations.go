@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -327,8 +328,50 @@ func (s *Server) addNote(r *http.Request, c store.Conversation, body string) (st
 	if err != nil {
 		return m, err
 	}
-	s.publish(r, bus.Event{Type: bus.MessageCreated, ConversationID: c.ID, MessageID: m.ID, ChannelID: c.ChannelID, ContactID: c.ContactID, AgentID: me.ID})
+	e := bus.Event{Type: bus.MessageCreated, ConversationID: c.ID, MessageID: m.ID, ChannelID: c.ChannelID, ContactID: c.ContactID, AgentID: me.ID}
+	if ids := s.mentioned(r, body); len(ids) > 0 {
+		d, _ := json.Marshal(noteDetail{Mentions: ids, By: me.Name})
+		e.Detail = string(d)
+	}
+	s.publish(r, e)
 	return m, nil
+}
+
+// noteDetail is the Detail of a note's message.created event: whom it
+// mentions, so their screens can tell them.
+type noteDetail struct {
+	Mentions []int64 `json:"mentions"`
+	By       string  `json:"by"`
+}
+
+// mentioned finds the enabled agents a note names with @: by first name,
+// by full name without spaces, or by the part of their e-mail address
+// before the @, ignoring case.
+func (s *Server) mentioned(r *http.Request, body string) []int64 {
+	words := mentionRE.FindAllStringSubmatch(body, -1)
+	if len(words) == 0 {
+		return nil
+	}
+	agents, err := s.store.Agents(r.Context())
+	if err != nil {
+		return nil // a mention is a courtesy; the note itself is stored
+	}
+	var ids []int64
+	for _, a := range agents {
+		if a.Disabled {
+			continue
+		}
+		first, _, _ := strings.Cut(a.Name, " ")
+		local, _, _ := strings.Cut(a.Email, "@")
+		for _, w := range words {
+			name := strings.TrimRight(w[2], ".-_")
+			if strings.EqualFold(name, first) || strings.EqualFold(name, strings.ReplaceAll(a.Name, " ", "")) || strings.EqualFold(name, local) {
+				ids = append(ids, a.ID)
+				break
+			}
+		}
+	}
+	return ids
 }
 
 type conversationUpdate struct {

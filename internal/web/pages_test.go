@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -257,4 +258,29 @@ func TestSupervisorPage(t *testing.T) {
 	}
 	v.Set("conversation_ids", "999999")
 	ts.check(t, form("an unknown conversation changes nothing", "/supervisor/assign", super, v, 422))
+}
+
+func TestNoteMentionsReachTheColleague(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	conv := ts.ingest(t, inbound{ID: "m-1", From: author{ID: "u1"}, Text: "Waar blijft mijn terugbetaling?"})
+	events, cancel, _ := ts.Bus.Subscribe(context.Background(), 0)
+	defer cancel()
+	ts.check(t, form("note", "/conversations/"+itoa(conv.ConversationID)+"/messages", ts.Tokens[store.RoleAgent],
+		url.Values{"kind": {"note"}, "body": {"@second kun jij dit oppakken? cc @nobody, @gone"}}, 200))
+	for {
+		select {
+		case e := <-events:
+			if e.Type != "message.created" {
+				continue
+			}
+			want := fmt.Sprintf(`{"mentions":[%d],"by":"Test agent"}`, ts.Agent2.ID)
+			if e.Detail != want {
+				t.Errorf("detail %s, want %s (a disabled agent is not mentioned)", e.Detail, want)
+			}
+			return
+		case <-time.After(5 * time.Second):
+			t.Fatal("no message.created event")
+		}
+	}
 }

@@ -116,7 +116,20 @@
       changed(ev);
       showUnread();
     });
-    ["message.created", "conversation.updated", "reply.delivered", "reply.failed", "reply.retrying"].forEach(function (type) {
+    on("message.created", function (ev) {
+      changed(ev);
+      // A colleague's note that mentions this agent.
+      var d;
+      try { d = ev.detail ? JSON.parse(ev.detail) : null; } catch (_) { d = null; }
+      if (d && d.mentions && d.mentions.map(String).indexOf(body.dataset.me) >= 0 && String(ev.agent_id) !== body.dataset.me) {
+        toast(t("i18nMentioned", d.by));
+        if (String(ev.conversation_id) !== openConversationID() || document.hidden) {
+          unread.add(String(ev.conversation_id));
+          showUnread();
+        }
+      }
+    });
+    ["conversation.updated", "reply.delivered", "reply.failed", "reply.retrying"].forEach(function (type) {
       on(type, changed);
     });
     on("reset", function () { htmx.trigger(body, "wc:changed"); refreshList(); });
