@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"github.com/webcare/webcare/internal/bench"
+	"github.com/webcare/webcare/internal/config"
 )
 
 func runBench(ctx context.Context, e env, args []string) error {
 	return subcommand(ctx, e, "bench", args, map[string]func(context.Context, env, []string) error{
 		"ingest": benchIngest,
+		"load":   benchLoad,
 	})
 }
 
@@ -56,4 +58,124 @@ func benchIngest(ctx context.Context, e env, args []string) error {
 		host, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, time.Now().Format("2006-01-02 15:04"), path)
 	_, err := bench.Ingest(ctx, bench.IngestOptions{Path: path, Messages: *messages, Sequential: *sequential, Concurrency: levels, Out: e.stdout})
 	return err
+}
+
+// benchLoad sends webhook traffic over HTTP to webcare, by default to an
+// instance it starts itself on a fresh database, and measures it next to a
+// bare net/http handler in the same run.
+func benchLoad(ctx context.Context, e env, args []string) error {
+	fs, finish := flags("bench load", e)
+	rate := fs.Float64("rate", 0, "messages per second; 0 sends as fast as webcare acknowledges")
+	duration := fs.Duration("duration", 10*time.Second, "length of each phase")
+	concurrency := fs.Int("concurrency", 64, "requests in flight at most")
+	surge := fs.Bool("surge", false, "baseline --rate, then ×10 and ×100 of it, then baseline again, one --duration each")
+	instances := fs.Int("instances", 1, "webcare instances to start in this process (more than one needs --database-url)")
+	targets := fs.String("target", "", "send to running instances instead (comma-separated base URLs); needs --channel, --token, --agent-token")
+	channelID := fs.Int64("channel", 0, "with --target: the API channel's id")
+	token := fs.String("token", "", "with --target: the channel's ingest token")
+	agentToken := fs.String("agent-token", "", "with --target: an agent's API token, to time messages to the event stream")
+	noCeiling := fs.Bool("no-ceiling", false, "skip the bare net/http measurement")
+	cfg, err := parse(fs, finish, args)
+	if err != nil {
+		return err
+	}
+	if *surge && *rate <= 0 {
+		return fmt.Errorf("--surge needs --rate: the baseline to multiply")
+	}
+	if *instances > 1 && cfg.DatabaseURL == "" {
+		return fmt.Errorf("--instances %d needs --database-url: instances on one embedded file would not share events", *instances)
+	}
+	host, _ := os.Hostname()
+	fmt.Fprintf(e.stdout, "webcare bench load — %s, %d CPUs (GOMAXPROCS %d), %s/%s, %s\n", host, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, time.Now().Format("2006-01-02 15:04"))
+
+	var ts []bench.Target
+	if *targets != "" {
+		for _, u := range strings.Split(*targets, ",") {
+			ts = append(ts, bench.Target{URL: strings.TrimRight(strings.TrimSpace(u), "/"), ChannelID: *channelID, Token: *token, AgentToken: *agentToken})
+		}
+		if *channelID == 0 || *token == "" {
+			return fmt.Errorf("--target needs --channel and --token")
+		}
+	} else {
+		if cfg.DatabaseURL == "" {
+			dir, err := os.MkdirTemp("", "webcare-load-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			cfg.DatabasePath = filepath.Join(dir, "load.db")
+		}
+		for i := range *instances {
+			in, err := bench.StartInstance(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			defer in.Stop()
+			var t bench.Target
+			if i == 0 {
+				if t, err = bench.Prepare(ctx, in.App.Store, in.URL); err != nil {
+					return err
+				}
+			} else {
+				t = ts[0]
+				t.URL = in.URL
+			}
+			ts = append(ts, t)
+		}
+		fmt.Fprintf(e.stdout, "webcare: %d instance(s) in this process, store %s, bus %s\n", *instances, storeName(cfg), busName(cfg))
+	}
+	fmt.Fprintln(e.stdout)
+
+	prefix := fmt.Sprintf("load-%d", time.Now().UnixNano())
+	phase := 0
+	run := func(name string, targets []bench.Target, r float64) error {
+		phase++
+		res, err := bench.Load(ctx, name, bench.LoadOptions{Targets: targets, Rate: r, Duration: *duration, Concurrency: *concurrency, Prefix: fmt.Sprintf("%s-%d", prefix, phase)})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, res)
+		return nil
+	}
+	if !*noCeiling {
+		url, stop, err := bench.Ceiling()
+		if err != nil {
+			return err
+		}
+		err = run("ceiling: bare net/http", []bench.Target{{URL: url, ChannelID: 1, Token: "x"}}, 0)
+		stop()
+		if err != nil {
+			return err
+		}
+	}
+	if !*surge {
+		name := "webcare, as fast as acked"
+		if *rate > 0 {
+			name = fmt.Sprintf("webcare at %.0f msgs/s", *rate)
+		}
+		return run(name, ts, *rate)
+	}
+	for _, p := range []struct {
+		name string
+		x    float64
+	}{{"baseline", 1}, {"surge ×10", 10}, {"surge ×100", 100}, {"after the surge", 1}} {
+		if err := run(fmt.Sprintf("%s (%.0f msgs/s)", p.name, *rate*p.x), ts, *rate*p.x); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func storeName(cfg config.Config) string {
+	if cfg.DatabaseURL != "" {
+		return "PostgreSQL"
+	}
+	return "embedded SQLite"
+}
+
+func busName(cfg config.Config) string {
+	if cfg.NATSURL != "" {
+		return "NATS JetStream"
+	}
+	return "in-process"
 }
