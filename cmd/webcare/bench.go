@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -75,6 +76,7 @@ func benchLoad(ctx context.Context, e env, args []string) error {
 	token := fs.String("token", "", "with --target: the channel's ingest token")
 	agentToken := fs.String("agent-token", "", "with --target: an agent's API token, to time messages to the event stream")
 	noCeiling := fs.Bool("no-ceiling", false, "skip the bare net/http measurement")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (generator and in-process instances) to this file")
 	cfg, err := parse(fs, finish, args)
 	if err != nil {
 		return err
@@ -84,6 +86,17 @@ func benchLoad(ctx context.Context, e env, args []string) error {
 	}
 	if *instances > 1 && cfg.DatabaseURL == "" {
 		return fmt.Errorf("--instances %d needs --database-url: instances on one embedded file would not share events", *instances)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	host, _ := os.Hostname()
 	fmt.Fprintf(e.stdout, "webcare bench load — %s, %d CPUs (GOMAXPROCS %d), %s/%s, %s\n", host, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, time.Now().Format("2006-01-02 15:04"))

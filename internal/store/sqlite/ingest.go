@@ -47,9 +47,21 @@ const (
 		updated_at = ?4`
 )
 
+// The batch's new rows join the search indexes in one statement each,
+// after every row is in (see migration 0006): rows above the high-water
+// marks taken when the transaction began are this batch's, because the
+// single writer lets nobody else insert meanwhile.
+const (
+	qHighWater     = `SELECT (SELECT COALESCE(MAX(id), 0) FROM messages), (SELECT COALESCE(MAX(id), 0) FROM contacts), (SELECT COALESCE(MAX(id), 0) FROM identities)`
+	qIndexMessages = `INSERT INTO messages_fts (rowid, body) SELECT id, body FROM messages WHERE id > ? AND direction = 'in'`
+	qIndexContacts = `INSERT INTO contacts_fts (rowid, name) SELECT id, name FROM contacts WHERE id > ?`
+	qIndexIdents   = `INSERT INTO identities_fts (rowid, handle, display_name, external_id) SELECT id, handle, display_name, external_id FROM identities WHERE id > ?`
+)
+
 type ingestStmts struct {
 	findMessage, replyThread, findIdentity, insertContact, insertIdentity, updateIdentity,
-	insertConv, insertMessage, touchConv, reopenConv, insertAttachment *sql.Stmt
+	insertConv, insertMessage, touchConv, reopenConv, insertAttachment,
+	highWater, indexMessages, indexContacts, indexIdents *sql.Stmt
 }
 
 // prepareIngest prepares the statements once, on the writer's only
@@ -76,6 +88,10 @@ func prepareIngest(ctx context.Context, db *sql.DB) (*ingestStmts, error) {
 	st.touchConv = prep(qTouchConv)
 	st.reopenConv = prep(qReopenConv)
 	st.insertAttachment = prep(qInsertAttachment)
+	st.highWater = prep(qHighWater)
+	st.indexMessages = prep(qIndexMessages)
+	st.indexContacts = prep(qIndexContacts)
+	st.indexIdents = prep(qIndexIdents)
 	return &st, err
 }
 
@@ -88,6 +104,8 @@ func (st *ingestStmts) in(ctx context.Context, tx *sql.Tx) *ingestStmts {
 		insertConv: tx.StmtContext(ctx, st.insertConv), insertMessage: tx.StmtContext(ctx, st.insertMessage),
 		touchConv: tx.StmtContext(ctx, st.touchConv), reopenConv: tx.StmtContext(ctx, st.reopenConv),
 		insertAttachment: tx.StmtContext(ctx, st.insertAttachment),
+		highWater:        tx.StmtContext(ctx, st.highWater), indexMessages: tx.StmtContext(ctx, st.indexMessages),
+		indexContacts: tx.StmtContext(ctx, st.indexContacts), indexIdents: tx.StmtContext(ctx, st.indexIdents),
 	}
 }
 
@@ -97,12 +115,24 @@ func (s *Store) Ingest(ctx context.Context, batch []store.Inbound) ([]store.Inge
 	results := make([]store.IngestResult, len(batch))
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		st := s.ingest.in(ctx, tx)
+		var msgs, contacts, idents int64
+		if err := st.highWater.QueryRowContext(ctx).Scan(&msgs, &contacts, &idents); err != nil {
+			return err
+		}
 		for i := range batch {
 			r, err := ingestOne(ctx, st, &batch[i])
 			if err != nil {
 				return fmt.Errorf("message %d (%q): %w", i, batch[i].PlatformID, err)
 			}
 			results[i] = r
+		}
+		for _, ix := range []struct {
+			st    *sql.Stmt
+			after int64
+		}{{st.indexMessages, msgs}, {st.indexContacts, contacts}, {st.indexIdents, idents}} {
+			if _, err := ix.st.ExecContext(ctx, ix.after); err != nil {
+				return fmt.Errorf("search index: %w", err)
+			}
 		}
 		return nil
 	})
