@@ -111,7 +111,7 @@ func channelRotate(ctx context.Context, e env, args []string) error {
 	if err := st.UpdateChannel(ctx, &c, cli); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "new ingest token for channel %d: %s\n(the old one stops working at once)\n", c.ID, token)
+	fmt.Fprintf(e.stdout, "new ingest token for channel %d: %s\n(running servers stop taking the old one within 10 seconds; from the admin screen or the API, at once)\n", c.ID, token)
 	return nil
 }
 

@@ -17,6 +17,9 @@ const (
 	ReplyDelivered      = "reply.delivered"
 	ReplyRetrying       = "reply.retrying"
 	ReplyFailed         = "reply.failed"
+	// ChannelUpdated says a channel's settings or token changed, so that
+	// every instance forgets its cached copy.
+	ChannelUpdated = "channel.updated"
 	// AgentActivity says an agent views, types in or left a conversation;
 	// it is fleeting and stored nowhere. Detail is {"name","state"}.
 	AgentActivity = "agent.activity"

@@ -96,7 +96,7 @@ type Pipeline struct {
 	queue    chan *request
 	maxBatch int
 	nudge    chan struct{} // wakes the stage runner
-	channels sync.Map      // channel id → store.Channel, for checks on the hot path
+	channels sync.Map      // channel id → cachedChannel, for checks on the hot path
 	wg       sync.WaitGroup
 	closed   chan struct{}
 	stopped  chan struct{} // closed when commitLoop has drained and left
@@ -142,9 +142,10 @@ func New(st store.Store, b bus.Bus, o Options) *Pipeline {
 		p.maxBatch = 512
 	}
 	p.queue = make(chan *request, p.maxBatch*4)
-	p.wg.Add(2)
+	p.wg.Add(3)
 	go p.commitLoop()
 	go p.stageLoop()
+	go p.forgetChangedChannels()
 	p.nudgeStages() // finish what a previous run left unprocessed
 	return p
 }
@@ -289,25 +290,74 @@ func (p *Pipeline) normalise(ctx context.Context, m Message) (store.Inbound, err
 	}, nil
 }
 
-// channel returns an enabled channel, cached: channels change rarely and
-// this is on every message's path.
-func (p *Pipeline) channel(ctx context.Context, id int64) (store.Channel, error) {
-	if c, ok := p.channels.Load(id); ok {
-		return c.(store.Channel), nil
+// channelTTL bounds how long a cached channel is trusted: a change made
+// where no event announces it (the CLI, another instance without a shared
+// bus) takes effect within this time.
+const channelTTL = 10 * time.Second
+
+type cachedChannel struct {
+	c  store.Channel
+	at time.Time
+}
+
+// Channel returns a channel, enabled or not, from a short-lived cache:
+// every webhook needs its channel and channels change rarely. A change
+// announced on the bus (bus.ChannelUpdated) empties the entry at once.
+func (p *Pipeline) Channel(ctx context.Context, id int64) (store.Channel, error) {
+	if v, ok := p.channels.Load(id); ok {
+		if cc := v.(cachedChannel); time.Since(cc.at) < channelTTL {
+			return cc.c, nil
+		}
 	}
 	c, err := p.store.Channel(ctx, id)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && c.Disabled) {
-		return c, fmt.Errorf("%w: %d", ErrUnknownChannel, id)
-	}
 	if err != nil {
 		return c, err
 	}
-	p.channels.Store(id, c)
+	if !c.Disabled { // a disabled channel is read each time, so enabling it works at once
+		p.channels.Store(id, cachedChannel{c: c, at: time.Now()})
+	}
 	return c, nil
+}
+
+// channel returns an enabled channel.
+func (p *Pipeline) channel(ctx context.Context, id int64) (store.Channel, error) {
+	c, err := p.Channel(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && c.Disabled) {
+		return c, fmt.Errorf("%w: %d", ErrUnknownChannel, id)
+	}
+	return c, err
 }
 
 // ForgetChannel drops a channel from the cache after it changed.
 func (p *Pipeline) ForgetChannel(id int64) { p.channels.Delete(id) }
+
+// forgetChangedChannels empties cache entries of channels that changed on
+// any instance sharing the bus, until the pipeline closes.
+func (p *Pipeline) forgetChangedChannels() {
+	defer p.wg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-p.closed
+		cancel()
+	}()
+	for ctx.Err() == nil {
+		events, stop, _ := p.bus.Subscribe(ctx, 0)
+		for e := range events {
+			if e.Type == bus.ChannelUpdated {
+				p.ForgetChannel(e.ChannelID)
+			}
+		}
+		stop()
+		// The bus dropped us (too slow, or closing): everything cached may
+		// have missed an event.
+		p.channels.Clear()
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
 
 // oneLine strips control characters (newlines included) from a name-like field.
 func oneLine(s string) string {

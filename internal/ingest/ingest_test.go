@@ -1065,3 +1065,34 @@ func TestIngestHonoursContext(t *testing.T) {
 		t.Fatalf("no error and no message")
 	}
 }
+
+// TestChannelChangeOnTheBus: a change announced by another instance (here:
+// published on the shared bus, bypassing this pipeline) empties the cache,
+// so a disabled channel is refused without waiting for the cache to age.
+func TestChannelChangeOnTheBus(t *testing.T) {
+	ctx := t.Context()
+	st := newStore(t)
+	b := bus.NewMemory()
+	ch := newChannel(t, st, store.Channel{Kind: "x"})
+	p := newPipeline(t, st, b, ingest.Options{})
+	mustIngest(t, p, msg(ch.ID, "m1", "u1", "hi")) // cached now
+
+	ch.Disabled = true
+	if err := st.UpdateChannel(ctx, &ch, store.Actor{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Publish(ctx, bus.Event{Type: bus.ChannelUpdated, ChannelID: ch.ID}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := p.Ingest(ctx, msg(ch.ID, fmt.Sprintf("m-%d", time.Now().UnixNano()), "u1", "hi"))
+		if errors.Is(err, ingest.ErrUnknownChannel) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the pipeline still takes messages for a channel disabled elsewhere: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -47,7 +47,7 @@ func (s *Server) receiveMessage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ch, err := s.store.Channel(r.Context(), id)
+	ch, err := s.pipeline.Channel(r.Context(), id) // cached: every webhook needs it
 	if errors.Is(err, store.ErrNotFound) {
 		return errorf(http.StatusNotFound, "channel %d does not exist", id)
 	}

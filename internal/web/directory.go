@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"github.com/webcare/webcare/internal/bus"
 	"github.com/webcare/webcare/internal/channel"
 	"net/http"
 	"net/url"
@@ -180,8 +181,15 @@ func (s *Server) changeChannel(r *http.Request, id int64, in channelInput) (stor
 	if err := s.store.UpdateChannel(r.Context(), &c, actor(r)); err != nil {
 		return c, err
 	}
-	s.pipeline.ForgetChannel(id)
+	s.channelChanged(r, id)
 	return c, nil
+}
+
+// channelChanged makes every instance forget its cached copy of a channel:
+// this one at once, the others through the bus.
+func (s *Server) channelChanged(r *http.Request, id int64) {
+	s.pipeline.ForgetChannel(id)
+	s.publish(r, bus.Event{Type: bus.ChannelUpdated, ChannelID: id})
 }
 
 // rotateChannelToken replaces the ingest token; the old one stops working.
@@ -208,7 +216,7 @@ func (s *Server) newChannelToken(r *http.Request, id int64) (channelSecrets, err
 	if err := s.store.UpdateChannel(r.Context(), &c, actor(r)); err != nil {
 		return channelSecrets{}, err
 	}
-	s.pipeline.ForgetChannel(id)
+	s.channelChanged(r, id)
 	return channelSecrets{Channel: channelView(c), Token: token, IngestURL: s.ingestURL(r, c.ID)}, nil
 }
 
