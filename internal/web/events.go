@@ -74,6 +74,22 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request) error {
 			if err := writeEvent(w, e); err != nil {
 				return nil
 			}
+			// In a surge events come in bursts: write what is already
+			// waiting, then flush once.
+			for drained := false; !drained; {
+				select {
+				case e, open := <-events:
+					if !open {
+						rc.Flush()
+						return nil
+					}
+					if err := writeEvent(w, e); err != nil {
+						return nil
+					}
+				default:
+					drained = true
+				}
+			}
 		}
 		if err := rc.Flush(); err != nil {
 			return nil // the client went away
