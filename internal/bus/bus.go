@@ -23,6 +23,9 @@ const (
 	// AgentActivity says an agent views, types in or left a conversation;
 	// it is fleeting and stored nowhere. Detail is {"name","state"}.
 	AgentActivity = "agent.activity"
+	// Reset says events were lost on the way (a bus that could not reach
+	// its server for too long); listeners reload what they show.
+	Reset = "reset"
 )
 
 // Event is one committed change. Seq orders events on one bus and lets a
