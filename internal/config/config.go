@@ -106,8 +106,8 @@ func (c *Config) validate() error {
 	if c.DatabaseURL != "" {
 		return errors.New("PostgreSQL (WEBCARE_DATABASE_URL) is not supported by this version yet; unset it to use the embedded database")
 	}
-	if c.NATSURL != "" {
-		return errors.New("NATS (WEBCARE_NATS_URL) is not supported by this version yet; unset it to use the in-process bus")
+	if err := checkNATSURL(c.NATSURL); err != nil {
+		return err
 	}
 	if c.DatabasePath == "" {
 		return errors.New("db: a database file is required")
@@ -120,6 +120,21 @@ func (c *Config) validate() error {
 	}
 	if c.SessionTTL < time.Minute {
 		return fmt.Errorf("session-ttl %s is too short", c.SessionTTL)
+	}
+	return nil
+}
+
+// checkNATSURL accepts what the NATS client does: one URL or several,
+// comma-separated (the servers of a cluster), each nats:// or tls://.
+func checkNATSURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	for raw := range strings.SplitSeq(s, ",") {
+		u, err := url.Parse(strings.TrimSpace(raw))
+		if err != nil || u.Host == "" || (u.Scheme != "nats" && u.Scheme != "tls") {
+			return fmt.Errorf("nats-url %q: use nats://host:4222 or tls://host:4222, several separated by commas", maskURL(strings.TrimSpace(raw)))
+		}
 	}
 	return nil
 }

@@ -44,3 +44,43 @@ func TestFlagsWinOverEnvironmentAndFileSecrets(t *testing.T) {
 		t.Errorf("got addr %q db %q base %q", c.Addr, c.DatabasePath, c.BaseURL)
 	}
 }
+
+func TestNATSURL(t *testing.T) {
+	tests := []struct {
+		url    string
+		wantOK bool
+	}{
+		{"", true},
+		{"nats://127.0.0.1:4222", true},
+		{"nats://tok3n@nats-a:4222, nats://tok3n@nats-b:4222", true},
+		{"tls://nats.example:4222", true},
+		{"127.0.0.1:4222", false},
+		{"http://nats.example:4222", false},
+		{"nats://s3cret@", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.url, func(t *testing.T) {
+			fs := flag.NewFlagSet("t", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			finish := Register(fs, func(k string) string {
+				if k == "WEBCARE_NATS_URL" {
+					return tt.url
+				}
+				return ""
+			})
+			if err := fs.Parse(nil); err != nil {
+				t.Fatal(err)
+			}
+			c, err := finish()
+			if (err == nil) != tt.wantOK {
+				t.Fatalf("err = %v, want ok %v", err, tt.wantOK)
+			}
+			if err != nil && strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("error %q shows the token", err)
+			}
+			if err == nil && c.NATSURL != tt.url {
+				t.Errorf("NATSURL = %q", c.NATSURL)
+			}
+		})
+	}
+}
