@@ -23,6 +23,7 @@ import (
 
 	"github.com/webcare/webcare/internal/auth"
 	"github.com/webcare/webcare/internal/bus"
+	"github.com/webcare/webcare/internal/bus/natsbus"
 	"github.com/webcare/webcare/internal/channel/apichannel"
 	"github.com/webcare/webcare/internal/config"
 	"github.com/webcare/webcare/internal/ingest"
@@ -42,6 +43,8 @@ type App struct {
 	Pipeline *ingest.Pipeline
 	Outbox   *outbox.Worker
 	Web      *web.Server
+
+	closeBus func() error
 }
 
 // Options add to what the configuration decides.
@@ -60,7 +63,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	a := &App{Config: cfg, Log: log, Store: st, Bus: bus.NewMemory()}
+	b, closeBus, err := openBus(ctx, cfg, log)
+	if err != nil {
+		return nil, errors.Join(err, st.Close())
+	}
+	a := &App{Config: cfg, Log: log, Store: st, Bus: b, closeBus: closeBus}
 	m := metrics.New(st, log)
 	a.Pipeline = ingest.New(st, a.Bus, ingest.Options{Stages: o.Stages, Log: log.With("part", "ingest"), Metrics: m.Ingest()})
 
@@ -79,10 +86,25 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 	return a, nil
 }
 
-// Close stops the pipeline (committing what it accepted) and closes the store.
+// Close stops the pipeline (committing what it accepted and publishing its
+// last events), then the bus (sending what it still holds), then the store.
 func (a *App) Close() error {
 	a.Pipeline.Close()
-	return a.Store.Close()
+	return errors.Join(a.closeBus(), a.Store.Close())
+}
+
+// openBus picks the event bus: NATS JetStream when a URL is set, so events
+// reach the agents of every instance; otherwise the in-process bus, which
+// is all one instance needs.
+func openBus(ctx context.Context, cfg config.Config, log *slog.Logger) (bus.Bus, func() error, error) {
+	if cfg.NATSURL == "" {
+		return bus.NewMemory(), func() error { return nil }, nil
+	}
+	b, err := natsbus.Open(ctx, cfg.NATSURL, natsbus.Options{Name: "webcare " + cfg.BaseURL, Log: log.With("part", "bus")})
+	if err != nil {
+		return nil, nil, fmt.Errorf("open event bus: %w", err)
+	}
+	return b, b.Close, nil
 }
 
 // Serve listens on the configured address until ctx ends, then shuts down
