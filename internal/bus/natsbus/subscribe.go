@@ -44,6 +44,18 @@ func (b *Bus) receive(msg jetstream.Msg) {
 	e, err := decode(msg.Data(), md.Sequence.Stream)
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if seq := md.Sequence.Stream; seq > b.head+1 {
+		// The stream discarded events before this instance read them (a
+		// burst beyond its limits). Rather than let pages miss them
+		// silently, a reset stands in for them, with the last missing
+		// sequence so that the pages' Last-Event-ID moves past the gap.
+		b.log.Warn("NATS stream discarded events before they were read; agents' pages reload",
+			"from", b.head+1, "to", seq-1)
+		gap := bus.Event{Seq: seq - 1, Type: bus.Reset, At: time.Now().UTC(), Detail: "events discarded before they were read"}
+		for s := range b.subs {
+			b.offer(s, gap)
+		}
+	}
 	if md.Sequence.Stream <= b.head {
 		// The sequence went back: someone deleted and recreated the stream.
 		// Ids the pages hold mean nothing now; dropping every subscriber
