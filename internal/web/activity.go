@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"slices"
@@ -94,4 +95,38 @@ type activityDetail struct {
 func (s *Server) publishActivity(r *http.Request, c store.Conversation, me store.Agent, state string) {
 	d, _ := json.Marshal(activityDetail{Name: me.Name, State: state})
 	s.publish(r, bus.Event{Type: bus.AgentActivity, ConversationID: c.ID, AgentID: me.ID, Detail: string(d)})
+}
+
+// followActivity keeps the marks of agents on other instances too: their
+// activity arrives over the bus. It runs until the server closes.
+func (s *Server) followActivity() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-s.closing
+		cancel()
+	}()
+	for ctx.Err() == nil {
+		events, stop, _ := s.bus.Subscribe(ctx, 0)
+		for e := range events {
+			if e.Type != bus.AgentActivity {
+				continue
+			}
+			var d activityDetail
+			if json.Unmarshal([]byte(e.Detail), &d) != nil {
+				continue
+			}
+			switch d.State {
+			case "left":
+				s.activity.leave(e.ConversationID, e.AgentID)
+			case "viewing", "typing":
+				s.activity.set(e.ConversationID, e.AgentID, d.Name, d.State == "typing", s.now())
+			}
+		}
+		stop()
+		select {
+		case <-ctx.Done():
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

@@ -104,5 +104,6 @@ func New(o Options) *Server {
 	if s.heartbeat <= 0 {
 		s.heartbeat = 15 * time.Second
 	}
+	go s.followActivity()
 	return s
 }
