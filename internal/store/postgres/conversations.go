@@ -1,0 +1,335 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/webcare/webcare/internal/store"
+)
+
+const conversationColumns = `id, channel_id, contact_id, visibility, status, language, subject,
+	assignee_id, team_id, linked_id, priority, tags, snoozed_until, waiting_since, first_response_at,
+	last_message_at, last_preview, message_count, delivery_failed, created_at, updated_at`
+
+func scanConversation(row pgx.Row) (store.Conversation, error) {
+	var c store.Conversation
+	var assignee, team, linked *int64
+	err := row.Scan(&c.ID, &c.ChannelID, &c.ContactID, &c.Visibility, &c.Status, &c.Language, &c.Subject,
+		&assignee, &team, &linked, &c.Priority, &c.Tags, &c.SnoozedUntil, &c.WaitingSince, &c.FirstResponseAt,
+		&c.LastMessageAt, &c.LastPreview, &c.MessageCount, &c.DeliveryFailed, &c.CreatedAt, &c.UpdatedAt)
+	if err != nil {
+		return c, err
+	}
+	c.AssigneeID, c.TeamID, c.LinkedID = deref(assignee), deref(team), deref(linked)
+	c.Tags = orEmpty(c.Tags)
+	return c, nil
+}
+
+func deref(p *int64) int64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+func collectConversations(rows pgx.Rows) ([]store.Conversation, error) {
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Conversation, error) { return scanConversation(r) })
+	return orEmpty(out), err
+}
+
+// Conversation returns one conversation.
+func (s *Store) Conversation(ctx context.Context, id int64) (store.Conversation, error) {
+	c, err := scanConversation(s.pool.QueryRow(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE id = $1`, id))
+	return c, notFound(err, "conversation", id)
+}
+
+// conds gathers WHERE conditions with numbered placeholders.
+type conds struct {
+	where []string
+	args  []any
+}
+
+// add appends a condition; each "?" in it becomes the next $n.
+func (c *conds) add(cond string, args ...any) {
+	for _, a := range args {
+		c.args = append(c.args, a)
+		cond = strings.Replace(cond, "?", fmt.Sprintf("$%d", len(c.args)), 1)
+	}
+	c.where = append(c.where, cond)
+}
+
+// arg adds a value without a condition and returns its placeholder.
+func (c *conds) arg(v any) string {
+	c.args = append(c.args, v)
+	return fmt.Sprintf("$%d", len(c.args))
+}
+
+func (c *conds) sql() string {
+	if len(c.where) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(c.where, " AND ")
+}
+
+func conversationWhere(f store.ConversationFilter) *conds {
+	c := &conds{}
+	if len(f.Statuses) > 0 {
+		st := make([]string, len(f.Statuses))
+		for i, s := range f.Statuses {
+			st[i] = string(s)
+		}
+		c.add("status = ANY(?)", st)
+	}
+	if f.ChannelID != 0 {
+		c.add("channel_id = ?", f.ChannelID)
+	}
+	if f.Language != "" {
+		c.add("language = ?", f.Language)
+	}
+	if f.ContactID != 0 {
+		c.add("contact_id = ?", f.ContactID)
+	}
+	switch {
+	case f.AssigneeID < 0:
+		c.add("assignee_id IS NULL")
+	case f.AssigneeID > 0:
+		c.add("assignee_id = ?", f.AssigneeID)
+	}
+	switch {
+	case f.TeamID < 0:
+		c.add("team_id IS NULL")
+	case f.TeamID > 0:
+		c.add("team_id = ?", f.TeamID)
+	}
+	return c
+}
+
+// Conversations lists conversations in the filter's order.
+func (s *Store) Conversations(ctx context.Context, f store.ConversationFilter) ([]store.Conversation, error) {
+	c := conversationWhere(f)
+	// Both orders are total (the id breaks ties), and the cursor condition
+	// is exactly "comes after the cursor in that order", so pages neither
+	// repeat nor skip a conversation.
+	order := ` ORDER BY last_message_at DESC, id DESC`
+	if f.Order == store.OrderWaiting {
+		// Waiting ones first, by waiting since and then id; the rest by last
+		// message and id, both descending (see the embedded engine for why
+		// no index serves this).
+		order = ` ORDER BY (waiting_since IS NULL), waiting_since, (CASE WHEN waiting_since IS NULL THEN last_message_at END) DESC,
+			(CASE WHEN waiting_since IS NULL THEN -id ELSE id END)`
+	}
+	if f.Before.ID != 0 {
+		at := ts(f.Before.At)
+		switch {
+		case f.Order == store.OrderWaiting && f.Before.Waiting:
+			c.add("(waiting_since IS NULL OR waiting_since > ? OR (waiting_since = ? AND id > ?))", at, at, f.Before.ID)
+		case f.Order == store.OrderWaiting:
+			c.add("waiting_since IS NULL AND (last_message_at < ? OR (last_message_at = ? AND id < ?))", at, at, f.Before.ID)
+		default:
+			c.add("(last_message_at < ? OR (last_message_at = ? AND id < ?))", at, at, f.Before.ID)
+		}
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 50
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+conversationColumns+` FROM conversations`+c.sql()+order+` LIMIT `+c.arg(min(limit, 500)), c.args...)
+	if err != nil {
+		return nil, err
+	}
+	return collectConversations(rows)
+}
+
+// CountConversations counts what Conversations would list without a limit.
+func (s *Store) CountConversations(ctx context.Context, f store.ConversationFilter) (int, error) {
+	c := conversationWhere(f)
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT COUNT(*) FROM conversations`+c.sql(), c.args...).Scan(&n)
+	return n, err
+}
+
+const messageColumns = `id, conversation_id, channel_id, direction, agent_id, body, platform_id, reply_to, delivery, delivery_error, sent_at, created_at`
+
+func scanMessage(row pgx.Row) (store.Message, error) {
+	var m store.Message
+	var agent *int64
+	var platformID *string
+	err := row.Scan(&m.ID, &m.ConversationID, &m.ChannelID, &m.Direction, &agent, &m.Body, &platformID, &m.ReplyTo, &m.Delivery, &m.DeliveryError, &m.SentAt, &m.CreatedAt)
+	m.AgentID = deref(agent)
+	if platformID != nil {
+		m.PlatformID = *platformID
+	}
+	return m, err
+}
+
+func (s *Store) queryMessages(ctx context.Context, q string, args ...any) ([]store.Message, error) {
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Message, error) { return scanMessage(r) })
+	return orEmpty(out), err
+}
+
+// Messages lists a conversation's messages oldest first.
+func (s *Store) Messages(ctx context.Context, conversationID, after int64, limit int) ([]store.Message, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 200
+	}
+	return s.queryMessages(ctx, `SELECT `+messageColumns+` FROM messages WHERE conversation_id = $1 AND id > $2 ORDER BY id LIMIT $3`, conversationID, after, limit)
+}
+
+// Message returns one message.
+func (s *Store) Message(ctx context.Context, id int64) (store.Message, error) {
+	m, err := scanMessage(s.pool.QueryRow(ctx, `SELECT `+messageColumns+` FROM messages WHERE id = $1`, id))
+	return m, notFound(err, "message", id)
+}
+
+// UpdateConversation applies an agent's change and records it in the trail.
+// The row is locked while the change is worked out, so that a message
+// ingested meanwhile (which moves the wait clock) is not overwritten.
+func (s *Store) UpdateConversation(ctx context.Context, id int64, ch store.ConversationChange, by store.Actor) (store.Conversation, error) {
+	var out store.Conversation
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		c, err := scanConversation(tx.QueryRow(ctx, `SELECT `+conversationColumns+` FROM conversations WHERE id = $1 FOR UPDATE`, id))
+		if err != nil {
+			return notFound(err, "conversation", id)
+		}
+		var details []string
+		if ch.Status != nil && *ch.Status != c.Status {
+			details = append(details, fmt.Sprintf("status %s→%s", c.Status, *ch.Status))
+			c.Status = *ch.Status
+		}
+		if c.Status == store.StatusSnoozed {
+			if ch.SnoozedUntil != nil {
+				c.SnoozedUntil = nullTS(ch.SnoozedUntil)
+				details = append(details, "snoozed until "+ch.SnoozedUntil.UTC().Format(time.RFC3339))
+			}
+		} else {
+			c.SnoozedUntil = nil
+		}
+		if c.Status == store.StatusResolved {
+			c.WaitingSince = nil
+		}
+		if ch.AssigneeID != nil && *ch.AssigneeID != c.AssigneeID {
+			details = append(details, fmt.Sprintf("assignee %d→%d", c.AssigneeID, *ch.AssigneeID))
+			c.AssigneeID = *ch.AssigneeID
+		}
+		if ch.TeamID != nil && *ch.TeamID != c.TeamID {
+			details = append(details, fmt.Sprintf("team %d→%d", c.TeamID, *ch.TeamID))
+			c.TeamID = *ch.TeamID
+		}
+		if ch.Priority != nil && *ch.Priority != c.Priority {
+			details = append(details, fmt.Sprintf("priority %d→%d", c.Priority, *ch.Priority))
+			c.Priority = *ch.Priority
+		}
+		if ch.Tags != nil {
+			details = append(details, "tags "+strings.Join(*ch.Tags, ","))
+			c.Tags = append([]string{}, *ch.Tags...)
+		}
+		if ch.LinkedID != nil && *ch.LinkedID != c.LinkedID {
+			details = append(details, fmt.Sprintf("linked to %d", *ch.LinkedID))
+			c.LinkedID = *ch.LinkedID
+		}
+		if len(details) == 0 {
+			out = c
+			return nil
+		}
+		c.UpdatedAt = ts(time.Now())
+		_, err = tx.Exec(ctx, `UPDATE conversations SET status = $1, snoozed_until = $2, waiting_since = $3, assignee_id = $4, team_id = $5,
+			priority = $6, tags = $7, linked_id = $8, updated_at = $9 WHERE id = $10`,
+			c.Status, nullTS(c.SnoozedUntil), nullTS(c.WaitingSince), nullID(c.AssigneeID), nullID(c.TeamID),
+			c.Priority, c.Tags, nullID(c.LinkedID), c.UpdatedAt, id)
+		if err != nil {
+			return conflict(err, "conversation change")
+		}
+		out = c
+		return audit(ctx, tx, by, "conversation.update", fmt.Sprintf("conversation/%d", id), strings.Join(details, "; "))
+	})
+	return out, err
+}
+
+// AddNote stores an internal note; it is never sent.
+func (s *Store) AddNote(ctx context.Context, conversationID, agentID int64, body string, now time.Time) (store.Message, error) {
+	now = ts(now)
+	m := store.Message{ConversationID: conversationID, Direction: store.DirNote, AgentID: agentID, Body: body,
+		Delivery: store.Internal, SentAt: now, CreatedAt: now}
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, `SELECT channel_id FROM conversations WHERE id = $1`, conversationID).Scan(&m.ChannelID); err != nil {
+			return notFound(err, "conversation", conversationID)
+		}
+		err := tx.QueryRow(ctx, `INSERT INTO messages (conversation_id, channel_id, direction, agent_id, body, delivery, sent_at, created_at) VALUES ($1, $2, 'note', $3, $4, 'internal', $5, $5) RETURNING id`,
+			conversationID, m.ChannelID, nullID(agentID), body, now).Scan(&m.ID)
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE conversations SET message_count = message_count + 1, updated_at = $1 WHERE id = $2`, now, conversationID)
+		return err
+	})
+	return m, err
+}
+
+// QueueReply stores the reply and its outbox entry in one transaction.
+func (s *Store) QueueReply(ctx context.Context, r store.Reply) (m store.Message, e store.OutboxEntry, err error) {
+	err = s.tx(ctx, func(tx pgx.Tx) error {
+		m, e, err = queueReply(ctx, tx, r)
+		return err
+	})
+	return m, e, err
+}
+
+func queueReply(ctx context.Context, tx pgx.Tx, r store.Reply) (store.Message, store.OutboxEntry, error) {
+	now := ts(r.Now)
+	m := store.Message{ConversationID: r.ConversationID, Direction: store.DirOutbound, AgentID: r.AgentID, Body: r.Body,
+		Delivery: store.Queued, SentAt: now, CreatedAt: now}
+	e := store.OutboxEntry{ConversationID: r.ConversationID, IdempotencyKey: r.IdempotencyKey, NextAttemptAt: now, State: store.OutboxPending}
+	err := func() error {
+		var status store.Status
+		if err := tx.QueryRow(ctx, `SELECT channel_id, status FROM conversations WHERE id = $1 FOR UPDATE`, r.ConversationID).Scan(&m.ChannelID, &status); err != nil {
+			return notFound(err, "conversation", r.ConversationID)
+		}
+		if status == store.StatusResolved {
+			return fmt.Errorf("conversation %d is resolved; reopen it to reply: %w", r.ConversationID, store.ErrConflict)
+		}
+		// Answer the customer's latest message, so the platform threads it.
+		err := tx.QueryRow(ctx, `SELECT COALESCE(platform_id, '') FROM messages WHERE conversation_id = $1 AND direction = 'in' ORDER BY id DESC LIMIT 1`, r.ConversationID).Scan(&m.ReplyTo)
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return err
+		}
+		e.ChannelID = m.ChannelID
+		err = tx.QueryRow(ctx, `INSERT INTO messages (conversation_id, channel_id, direction, agent_id, body, reply_to, delivery, sent_at, created_at) VALUES ($1, $2, 'out', $3, $4, $5, 'queued', $6, $6) RETURNING id`,
+			r.ConversationID, m.ChannelID, nullID(r.AgentID), r.Body, m.ReplyTo, now).Scan(&m.ID)
+		if err != nil {
+			return err
+		}
+		e.MessageID = m.ID
+		err = tx.QueryRow(ctx, `INSERT INTO outbox (message_id, conversation_id, channel_id, idempotency_key, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`,
+			m.ID, r.ConversationID, m.ChannelID, r.IdempotencyKey, now).Scan(&e.ID)
+		if err != nil {
+			return conflict(err, "outbox entry "+r.IdempotencyKey)
+		}
+		// The customer has an answer: the wait clock stops, and the first
+		// response time is recorded once.
+		_, err = tx.Exec(ctx, `UPDATE conversations SET waiting_since = NULL, first_response_at = COALESCE(first_response_at, $1),
+			status = CASE WHEN status = 'new' THEN 'open' ELSE status END,
+			message_count = message_count + 1, last_message_at = $1, last_preview = $2, assignee_id = COALESCE(assignee_id, $3), updated_at = $1 WHERE id = $4`,
+			now, preview(r.Body), nullID(r.AgentID), r.ConversationID)
+		return conflict(err, fmt.Sprintf("agent %d", r.AgentID))
+	}()
+	return m, e, err
+}
+
+// Stats gives the live figures for metrics.
+func (s *Store) Stats(ctx context.Context) (store.Stats, error) {
+	var st store.Stats
+	err := s.pool.QueryRow(ctx, `SELECT
+		(SELECT COUNT(*) FROM conversations WHERE status <> 'resolved'),
+		(SELECT COUNT(*) FROM outbox WHERE state = 'pending'),
+		(SELECT COUNT(*) FROM outbox WHERE state = 'failed')`).Scan(&st.OpenConversations, &st.OutboxDepth, &st.OutboxFailed)
+	return st, err
+}

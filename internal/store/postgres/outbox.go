@@ -1,0 +1,133 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/webcare/webcare/internal/store"
+)
+
+const outboxColumns = `id, message_id, conversation_id, channel_id, idempotency_key, attempts, next_attempt_at, last_error, state, platform_id`
+
+func scanOutbox(row pgx.Row) (store.OutboxEntry, error) {
+	var e store.OutboxEntry
+	err := row.Scan(&e.ID, &e.MessageID, &e.ConversationID, &e.ChannelID, &e.IdempotencyKey, &e.Attempts, &e.NextAttemptAt, &e.LastError, &e.State, &e.PlatformID)
+	return e, err
+}
+
+// ClaimOutbox leases due entries in one statement. FOR UPDATE SKIP LOCKED
+// lets any number of workers on any number of instances claim at once: each
+// passes over the rows another is claiming instead of waiting for them, and
+// a row whose claim committed meanwhile is checked again against the WHERE
+// clause (its lease now runs), so no entry is handed out twice. A crashed
+// worker's lease runs out and the entry is claimed again, with the same
+// idempotency key.
+func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.OutboxEntry, error) {
+	// Counting the attempt at claim time means a crash mid-send still
+	// counts towards the limit.
+	rows, err := s.pool.Query(ctx, `UPDATE outbox SET claimed_until = $2, attempts = attempts + 1
+		WHERE id IN (SELECT id FROM outbox
+			WHERE state = 'pending' AND next_attempt_at <= $1 AND (claimed_until IS NULL OR claimed_until <= $1)
+			ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
+		RETURNING `+outboxColumns, ts(now), ts(now.Add(lease)), limit)
+	if err != nil {
+		return nil, err
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.OutboxEntry, error) { return scanOutbox(r) })
+	if err != nil {
+		return nil, err
+	}
+	// RETURNING keeps no order; the workers get the most overdue first.
+	slices.SortFunc(out, func(a, b store.OutboxEntry) int {
+		if c := a.NextAttemptAt.Compare(b.NextAttemptAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
+
+// DeliverOutbox records a successful send on the entry and its message.
+func (s *Store) DeliverOutbox(ctx context.Context, id int64, platformID string, now time.Time) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		var msgID int64
+		var state string
+		if err := tx.QueryRow(ctx, `SELECT message_id, state FROM outbox WHERE id = $1 FOR UPDATE`, id).Scan(&msgID, &state); err != nil {
+			return notFound(err, "outbox entry", id)
+		}
+		if state == store.OutboxSent {
+			return nil // a second report of the same send changes nothing
+		}
+		if _, err := tx.Exec(ctx, `UPDATE outbox SET state = 'sent', platform_id = $1, last_error = '', claimed_until = NULL WHERE id = $2`, platformID, id); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE messages SET delivery = 'sent', delivery_error = '', platform_id = $1 WHERE id = $2`, nullString(platformID), msgID)
+		return conflict(err, "platform id "+platformID)
+	})
+}
+
+// RetryOutbox records a failed attempt and schedules the next.
+func (s *Store) RetryOutbox(ctx context.Context, id int64, errText string, next time.Time) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		var msgID int64
+		var state string
+		if err := tx.QueryRow(ctx, `SELECT message_id, state FROM outbox WHERE id = $1 FOR UPDATE`, id).Scan(&msgID, &state); err != nil {
+			return notFound(err, "outbox entry", id)
+		}
+		if state != store.OutboxPending {
+			return fmt.Errorf("outbox entry %d is %s already: %w", id, state, store.ErrConflict)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE outbox SET last_error = $1, next_attempt_at = $2, claimed_until = NULL WHERE id = $3`, errText, ts(next), id); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE messages SET delivery_error = $1 WHERE id = $2`, errText, msgID)
+		return err
+	})
+}
+
+// FailOutbox gives up: the message and its conversation show the failure.
+func (s *Store) FailOutbox(ctx context.Context, id int64, errText string, now time.Time) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		var msgID, convID int64
+		var state string
+		if err := tx.QueryRow(ctx, `SELECT message_id, conversation_id, state FROM outbox WHERE id = $1 FOR UPDATE`, id).Scan(&msgID, &convID, &state); err != nil {
+			return notFound(err, "outbox entry", id)
+		}
+		switch state {
+		case store.OutboxFailed:
+			return nil // a second report of the same failure changes nothing
+		case store.OutboxSent:
+			// A worker whose lease ran out reports after another delivered:
+			// the reply did reach the customer.
+			return fmt.Errorf("outbox entry %d was sent already: %w", id, store.ErrConflict)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE outbox SET state = 'failed', last_error = $1, claimed_until = NULL WHERE id = $2`, errText, id); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE messages SET delivery = 'failed', delivery_error = $1 WHERE id = $2`, errText, msgID); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE conversations SET delivery_failed = true, updated_at = $1 WHERE id = $2`, ts(now), convID); err != nil {
+			return err
+		}
+		return audit(ctx, tx, store.Actor{Via: "system"}, "reply.failed", fmt.Sprintf("conversation/%d", convID), fmt.Sprintf("message %d: %s", msgID, errText))
+	})
+}
+
+// OutboxEntry returns one entry.
+func (s *Store) OutboxEntry(ctx context.Context, id int64) (store.OutboxEntry, error) {
+	e, err := scanOutbox(s.pool.QueryRow(ctx, `SELECT `+outboxColumns+` FROM outbox WHERE id = $1`, id))
+	return e, notFound(err, "outbox entry", id)
+}
+
+// OutboxDepth counts entries still to deliver.
+func (s *Store) OutboxDepth(ctx context.Context) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT COUNT(*) FROM outbox WHERE state = 'pending'`).Scan(&n)
+	return n, err
+}

@@ -1,0 +1,277 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/webcare/webcare/internal/store"
+	"github.com/webcare/webcare/internal/store/postgres"
+	"github.com/webcare/webcare/internal/store/storetest"
+)
+
+// testURL is the server the tests use. Without it they skip, except in CI,
+// where a missing server must fail the run rather than pass it silently.
+func testURL(t *testing.T) string {
+	t.Helper()
+	u := os.Getenv("WEBCARE_TEST_POSTGRES_URL")
+	if u == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("WEBCARE_TEST_POSTGRES_URL not set, and CI=true: the PostgreSQL engine must be tested in CI")
+		}
+		t.Skip("WEBCARE_TEST_POSTGRES_URL not set: set it to a PostgreSQL database (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to test the PostgreSQL engine")
+	}
+	return u
+}
+
+var extensionOnce sync.Once
+
+// freshSchema creates an empty schema for one test, dropped when it ends,
+// and returns a URL whose connections use only it.
+func freshSchema(t *testing.T) string {
+	t.Helper()
+	base := testURL(t)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatalf("connect to %s: %v", base, err)
+	}
+	defer conn.Close(ctx)
+	extensionOnce.Do(func() {
+		// unaccent must live in a schema that outlives the tests' own: a
+		// migration would otherwise create it in the first test schema,
+		// and dropping that would take every other schema's search
+		// function with it.
+		if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(77)`); err == nil {
+			conn.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public`)
+			conn.Exec(ctx, `SELECT pg_advisory_unlock(77)`)
+		}
+	})
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "webcare_test_" + hex.EncodeToString(b)
+	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, base)
+		if err != nil {
+			t.Errorf("connect to drop schema %s: %v", schema, err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("parse %s: %v", base, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// open opens a store on dbURL, closed when the test ends.
+func open(t *testing.T, dbURL string) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(t.Context(), dbURL)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestContract(t *testing.T) {
+	testURL(t)
+	storetest.Run(t, func(t *testing.T) store.Store {
+		return open(t, freshSchema(t))
+	})
+}
+
+func TestMigrationsIdempotent(t *testing.T) {
+	u := freshSchema(t)
+	s := open(t, u)
+	v1, err := s.SchemaVersion(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v1 < 1 {
+		t.Fatalf("schema version %d after migrating, want at least 1", v1)
+	}
+	// Opening again finds every migration applied and applies none twice;
+	// re-running 0001 would fail on CREATE TABLE.
+	s2 := open(t, u)
+	v2, err := s2.SchemaVersion(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v2 != v1 {
+		t.Errorf("schema version %d after reopening, want %d", v2, v1)
+	}
+	wantMigrationRows(t, u, v1)
+}
+
+// TestConcurrentMigrators starts several instances on an empty schema at
+// once: the advisory lock lets one migrate while the others wait, and they
+// all open a complete schema.
+func TestConcurrentMigrators(t *testing.T) {
+	u := freshSchema(t)
+	const instances = 6
+	stores := make([]*postgres.Store, instances)
+	errs := make([]error, instances)
+	var wg sync.WaitGroup
+	for i := range instances {
+		wg.Go(func() { stores[i], errs[i] = postgres.Open(t.Context(), u) })
+	}
+	wg.Wait()
+	var want int
+	for i, s := range stores {
+		if errs[i] != nil {
+			t.Fatalf("instance %d: open: %v", i, errs[i])
+		}
+		defer s.Close()
+		v, err := s.SchemaVersion(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 0 {
+			want = v
+		} else if v != want {
+			t.Errorf("instance %d sees schema version %d, instance 0 %d", i, v, want)
+		}
+	}
+	wantMigrationRows(t, u, want)
+}
+
+func wantMigrationRows(t *testing.T, u string, version int) {
+	t.Helper()
+	conn, err := pgx.Connect(t.Context(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var rows, distinct int
+	if err := conn.QueryRow(t.Context(), `SELECT COUNT(*), COUNT(DISTINCT version) FROM schema_migrations`).Scan(&rows, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if rows != version || distinct != version {
+		t.Errorf("schema_migrations holds %d rows (%d versions), want %d", rows, distinct, version)
+	}
+}
+
+func TestAuditAppendOnly(t *testing.T) {
+	u := freshSchema(t)
+	s := open(t, u)
+	if err := s.Audit(t.Context(), store.AuditEntry{Action: "test.write", Subject: "thing/1", Detail: "original"}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(t.Context(), u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for _, q := range []string{`UPDATE audit SET detail = 'rewritten'`, `DELETE FROM audit`, `TRUNCATE audit`} {
+		t.Run(q, func(t *testing.T) {
+			_, err := conn.Exec(t.Context(), q)
+			if err == nil || !strings.Contains(err.Error(), "append-only") {
+				t.Errorf("%s: err = %v, want the append-only refusal", q, err)
+			}
+		})
+	}
+	entries, err := s.Audits(t.Context(), "thing/1", 0, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Detail != "original" {
+		t.Errorf("trail = %+v, want the original entry only", entries)
+	}
+}
+
+// TestClaimsAcrossInstances has several stores (each its own pool, as
+// separate webcare instances have) claim from one outbox at once, with
+// short leases renewed as they go: no entry may be handed to two workers
+// while its lease runs, and every entry is handed out.
+func TestClaimsAcrossInstances(t *testing.T) {
+	u := freshSchema(t)
+	ctx := t.Context()
+	const instances, workersPerInstance, entries = 3, 4, 600
+	stores := make([]*postgres.Store, instances)
+	for i := range stores {
+		stores[i] = open(t, u)
+	}
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	ch := store.Channel{Kind: "x", Name: "X", CreatedAt: now}
+	if err := stores[0].CreateChannel(ctx, &ch, store.Actor{Via: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	batch := make([]store.Inbound, entries)
+	for i := range batch {
+		batch[i] = store.Inbound{ChannelID: ch.ID, PlatformID: fmt.Sprintf("p%d", i), Platform: "x", ExternalID: fmt.Sprintf("user%d", i),
+			Body: "where is my bag", SentAt: now, ReceivedAt: now, Processed: true}
+	}
+	res, err := stores[0].Ingest(ctx, batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res {
+		if _, _, err := stores[i%instances].QueueReply(ctx, store.Reply{ConversationID: r.ConversationID, Body: "on its way", IdempotencyKey: fmt.Sprintf("k%d", i), Now: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var mu sync.Mutex
+	claimed := map[int64]int{}
+	var wg sync.WaitGroup
+	claimAt := now.Add(time.Minute)
+	for i, s := range stores {
+		for w := range workersPerInstance {
+			wg.Go(func() {
+				for {
+					got, err := s.ClaimOutbox(ctx, claimAt, time.Hour, 7)
+					if err != nil {
+						t.Errorf("instance %d worker %d: claim: %v", i, w, err)
+						return
+					}
+					if len(got) == 0 {
+						return
+					}
+					mu.Lock()
+					for _, e := range got {
+						claimed[e.ID]++
+					}
+					mu.Unlock()
+					for _, e := range got {
+						if err := s.DeliverOutbox(ctx, e.ID, "sent-"+e.IdempotencyKey, claimAt); err != nil {
+							t.Errorf("deliver %d: %v", e.ID, err)
+						}
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if len(claimed) != entries {
+		t.Errorf("%d entries claimed, want %d", len(claimed), entries)
+	}
+	for id, n := range claimed {
+		if n != 1 {
+			t.Errorf("entry %d claimed %d times, want once", id, n)
+		}
+	}
+	if d, err := stores[1].OutboxDepth(ctx); err != nil || d != 0 {
+		t.Errorf("outbox depth after delivering everything = %d, %v; want 0", d, err)
+	}
+}
