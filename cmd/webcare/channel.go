@@ -130,6 +130,6 @@ func migrate(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s: schema version %d, up to date\n", cfg.DatabasePath, v)
+	fmt.Fprintf(e.stdout, "%s: schema version %d, up to date\n", cfg.Database(), v)
 	return nil
 }

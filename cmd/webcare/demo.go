@@ -56,7 +56,7 @@ func runDemo(ctx context.Context, e env, args []string) error {
 	seeded, err := demo.Seed(ctx, a.Store, time.Now())
 	if errors.Is(err, demo.ErrNotEmpty) {
 		a.Close()
-		return fmt.Errorf("%s already holds data; the demo needs a new file (leave out --db for a temporary one)", cfg.DatabasePath)
+		return fmt.Errorf("%s already holds data; the demo needs an empty database (leave out --db and WEBCARE_DATABASE_URL for a temporary file)", cfg.Database())
 	}
 	if err != nil {
 		a.Close()
@@ -88,7 +88,7 @@ func runDemo(ctx context.Context, e env, args []string) error {
   traffic   %.1f messages/s%s
   database  %s
 
-`, url, seeded.Email, seeded.Password, seeded.Email, seeded.Password, url, url, url, *rate, surgeNote, cfg.DatabasePath)
+`, url, seeded.Email, seeded.Password, seeded.Email, seeded.Password, url, url, url, *rate, surgeNote, cfg.Database())
 		// The simulator stops with ctx, like the server.
 		go sim.Run(ctx)
 	})

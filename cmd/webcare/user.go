@@ -9,20 +9,17 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/webcare/webcare/internal/app"
 	"github.com/webcare/webcare/internal/auth"
 	"github.com/webcare/webcare/internal/config"
 	"github.com/webcare/webcare/internal/store"
-	"github.com/webcare/webcare/internal/store/sqlite"
 )
 
 var cli = store.Actor{Via: "cli"}
 
-func openStore(ctx context.Context, cfg config.Config) (*sqlite.Store, error) {
-	st, err := sqlite.Open(ctx, cfg.DatabasePath)
-	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", cfg.DatabasePath, err)
-	}
-	return st, nil
+// openStore opens the database the configuration names, as the server does.
+func openStore(ctx context.Context, cfg config.Config) (app.Store, error) {
+	return app.OpenStore(ctx, cfg)
 }
 
 // subcommand dispatches "webcare user add …" and the like.

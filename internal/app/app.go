@@ -30,6 +30,7 @@ import (
 	"github.com/webcare/webcare/internal/metrics"
 	"github.com/webcare/webcare/internal/outbox"
 	"github.com/webcare/webcare/internal/store"
+	"github.com/webcare/webcare/internal/store/postgres"
 	"github.com/webcare/webcare/internal/store/sqlite"
 	"github.com/webcare/webcare/internal/web"
 )
@@ -59,9 +60,9 @@ type Options struct {
 // Open builds the parts in dependency order: store, bus, pipeline, outbox,
 // web. Close undoes it.
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*App, error) {
-	st, err := sqlite.Open(ctx, cfg.DatabasePath)
+	st, err := OpenStore(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
+		return nil, err
 	}
 	b, closeBus, err := openBus(ctx, cfg, log)
 	if err != nil {
@@ -84,6 +85,31 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 		SecureCookies: cfg.SecureCookies, SessionTTL: cfg.SessionTTL, BaseURL: cfg.BaseURL,
 	})
 	return a, nil
+}
+
+// Store is a storage engine as the application and the command line use
+// it: the contract, and the schema version that migrate reports.
+type Store interface {
+	store.Store
+	SchemaVersion(ctx context.Context) (int, error)
+}
+
+// OpenStore opens the engine the configuration names, bringing its schema
+// up to date: PostgreSQL when a database URL is set, else the embedded
+// SQLite file.
+func OpenStore(ctx context.Context, cfg config.Config) (Store, error) {
+	if cfg.DatabaseURL != "" {
+		st, err := postgres.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL database: %w", err)
+		}
+		return st, nil
+	}
+	st, err := sqlite.Open(ctx, cfg.DatabasePath)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", cfg.DatabasePath, err)
+	}
+	return st, nil
 }
 
 // Close stops the pipeline (committing what it accepted and publishing its
@@ -131,7 +157,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
-	a.Log.Info("webcare listening", "addr", ln.Addr().String(), "url", a.Config.BaseURL, "db", a.Config.DatabasePath)
+	a.Log.Info("webcare listening", "addr", ln.Addr().String(), "url", a.Config.BaseURL, "db", a.Config.Database())
 	if ready != nil {
 		ready(ln.Addr().String())
 	}

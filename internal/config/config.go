@@ -104,12 +104,14 @@ func (c *Config) validate() error {
 		return fmt.Errorf("base-url %q must be an http(s) URL", c.BaseURL)
 	}
 	if c.DatabaseURL != "" {
-		return errors.New("PostgreSQL (WEBCARE_DATABASE_URL) is not supported by this version yet; unset it to use the embedded database")
+		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			return errors.New("database-url must be a postgres:// URL")
+		}
 	}
 	if err := checkNATSURL(c.NATSURL); err != nil {
 		return err
 	}
-	if c.DatabasePath == "" {
+	if c.DatabasePath == "" && c.DatabaseURL == "" {
 		return errors.New("db: a database file is required")
 	}
 	if _, err := c.Level(); err != nil {
@@ -199,4 +201,13 @@ func maskURL(s string) string {
 	}
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// Database names the database in use, for logs and messages: the
+// PostgreSQL URL with its password masked, or the embedded file.
+func (c Config) Database() string {
+	if c.DatabaseURL != "" {
+		return maskURL(c.DatabaseURL)
+	}
+	return c.DatabasePath
 }

@@ -275,3 +275,46 @@ func TestClaimsAcrossInstances(t *testing.T) {
 		t.Errorf("outbox depth after delivering everything = %d, %v; want 0", d, err)
 	}
 }
+
+// TestSearchSnippet checks the snippet around a match deep in a long
+// message: cut on both sides with "…", the match counted in characters
+// (the accents before it are two bytes each).
+func TestSearchSnippet(t *testing.T) {
+	s := open(t, freshSchema(t))
+	ctx := t.Context()
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	ch := store.Channel{Kind: "x", Name: "X", CreatedAt: now}
+	if err := s.CreateChannel(ctx, &ch, store.Actor{Via: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	body := strings.Repeat("café crème ", 20) + "ma valise (Zürich→AMS) est perdue " + strings.Repeat("déjà vu ", 20)
+	if _, err := s.Ingest(ctx, []store.Inbound{{ChannelID: ch.ID, PlatformID: "p1", Platform: "x", ExternalID: "anna",
+		Body: body, SentAt: now, ReceivedAt: now}}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ text, match string }{
+		{"zurich", "Zürich"},
+		{"ams", "AMS"},
+		{"valise zur", "valise"},
+		{"perd", "perdue"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.text, func(t *testing.T) {
+			res, err := s.Search(ctx, store.SearchQuery{Text: tt.text})
+			if err != nil || len(res.Conversations) != 1 {
+				t.Fatalf("search: %+v, %v; want one hit", res, err)
+			}
+			h := res.Conversations[0]
+			r := []rune(h.Snippet)
+			if !strings.HasPrefix(h.Snippet, "…") || !strings.HasSuffix(h.Snippet, "…") || len(r) > 120 {
+				t.Errorf("snippet %q: want a cut, not the whole message", h.Snippet)
+			}
+			if h.MatchStart < 0 || h.MatchEnd > len(r) || h.MatchStart >= h.MatchEnd {
+				t.Fatalf("match %d–%d outside snippet %q", h.MatchStart, h.MatchEnd, h.Snippet)
+			}
+			if got := string(r[h.MatchStart:h.MatchEnd]); got != tt.match {
+				t.Errorf("match %q in %q, want %q", got, h.Snippet, tt.match)
+			}
+		})
+	}
+}
