@@ -173,7 +173,11 @@ func (s *Store) queryMessages(ctx context.Context, q string, args ...any) ([]sto
 		return nil, err
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Message, error) { return scanMessage(r) })
-	return orEmpty(out), err
+	if err != nil {
+		return nil, err
+	}
+	out = orEmpty(out)
+	return out, s.withAttachments(ctx, out)
 }
 
 // Messages lists a conversation's messages oldest first.
@@ -187,7 +191,12 @@ func (s *Store) Messages(ctx context.Context, conversationID, after int64, limit
 // Message returns one message.
 func (s *Store) Message(ctx context.Context, id int64) (store.Message, error) {
 	m, err := scanMessage(s.pool.QueryRow(ctx, `SELECT `+messageColumns+` FROM messages WHERE id = $1`, id))
-	return m, notFound(err, "message", id)
+	if err != nil {
+		return m, notFound(err, "message", id)
+	}
+	one := []store.Message{m}
+	err = s.withAttachments(ctx, one)
+	return one[0], err
 }
 
 // UpdateConversation applies an agent's change and records it in the trail.
@@ -308,6 +317,9 @@ func queueReply(ctx context.Context, tx pgx.Tx, r store.Reply) (store.Message, s
 			return err
 		}
 		e.MessageID = m.ID
+		if m.Attachments, err = insertAttachments(ctx, tx, m.ID, r.Attachments); err != nil {
+			return err
+		}
 		err = tx.QueryRow(ctx, `INSERT INTO outbox (message_id, conversation_id, channel_id, idempotency_key, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $5) RETURNING id`,
 			m.ID, r.ConversationID, m.ChannelID, r.IdempotencyKey, now).Scan(&e.ID)
 		if err != nil {
@@ -318,7 +330,7 @@ func queueReply(ctx context.Context, tx pgx.Tx, r store.Reply) (store.Message, s
 		_, err = tx.Exec(ctx, `UPDATE conversations SET waiting_since = NULL, first_response_at = COALESCE(first_response_at, $1),
 			status = CASE WHEN status = 'new' THEN 'open' ELSE status END,
 			message_count = message_count + 1, last_message_at = $1, last_preview = $2, assignee_id = COALESCE(assignee_id, $3), updated_at = $1 WHERE id = $4`,
-			now, preview(r.Body), nullID(r.AgentID), r.ConversationID)
+			now, preview(r.Body, r.Attachments), nullID(r.AgentID), r.ConversationID)
 		return conflict(err, fmt.Sprintf("agent %d", r.AgentID))
 	}()
 	return m, e, err

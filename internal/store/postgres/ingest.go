@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -40,7 +41,7 @@ func (s *Store) Ingest(ctx context.Context, batch []store.Inbound) ([]store.Inge
 		for i := range batch {
 			in := &batch[i]
 			b.Queue(qIngest, in.ChannelID, in.PlatformID, in.Platform, in.ExternalID, in.Handle, in.Name,
-				in.Body, preview(in.Body), in.ReplyTo, in.Private, in.Language, in.Subject,
+				in.Body, preview(in.Body, in.Attachments), in.ReplyTo, in.Private, in.Language, in.Subject,
 				ts(in.SentAt), ts(in.ReceivedAt), in.Processed)
 		}
 		br := tx.SendBatch(ctx, b)
@@ -56,7 +57,21 @@ func (s *Store) Ingest(ctx context.Context, batch []store.Inbound) ([]store.Inge
 				return fmt.Errorf("message %d (%q): %w", i, batch[i].PlatformID, err)
 			}
 		}
-		return br.Close()
+		if err := br.Close(); err != nil {
+			return err
+		}
+		// The files of the messages stored now (not of duplicates: they
+		// have theirs), in a second round trip.
+		files := &pgx.Batch{}
+		for i, r := range results {
+			if !r.Duplicate {
+				queueAttachments(files, r.MessageID, batch[i].Attachments)
+			}
+		}
+		if files.Len() == 0 {
+			return nil
+		}
+		return tx.SendBatch(ctx, files).Close()
 	}, codeSerialization, codeDeadlock, codeUnique)
 	if err != nil {
 		return nil, err
@@ -86,9 +101,13 @@ func lockKeys(batch []store.Inbound) []int64 {
 	return slices.Compact(keys)
 }
 
-// preview is the start of a message as the inbox shows it.
-func preview(body string) string {
+// preview is the line an inbox row shows: the start of the text, else the
+// first file.
+func preview(body string, files []store.Attachment) string {
 	const limit = 140
+	if strings.TrimSpace(body) == "" && len(files) > 0 {
+		body = "📎 " + files[0].Name
+	}
 	r := []rune(body)
 	if len(r) <= limit {
 		return body
