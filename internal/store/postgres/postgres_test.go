@@ -21,7 +21,7 @@ import (
 
 // testURL is the server the tests use. Without it they skip, except in CI,
 // where a missing server must fail the run rather than pass it silently.
-func testURL(t *testing.T) string {
+func testURL(t testing.TB) string {
 	t.Helper()
 	u := os.Getenv("WEBCARE_TEST_POSTGRES_URL")
 	if u == "" {
@@ -37,7 +37,7 @@ var extensionOnce sync.Once
 
 // freshSchema creates an empty schema for one test, dropped when it ends,
 // and returns a URL whose connections use only it.
-func freshSchema(t *testing.T) string {
+func freshSchema(t testing.TB) string {
 	t.Helper()
 	base := testURL(t)
 	ctx := context.Background()
@@ -317,4 +317,37 @@ func TestSearchSnippet(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkIngest measures the store alone: batches of 256 new messages
+// from 64 customers (so most continue a conversation), one transaction
+// each, as the ingest pipeline's commit loop sends them.
+func BenchmarkIngest(b *testing.B) {
+	s, err := postgres.Open(b.Context(), freshSchema(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := b.Context()
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	ch := store.Channel{Kind: "x", Name: "X", CreatedAt: now}
+	if err := s.CreateChannel(ctx, &ch, store.Actor{Via: "bench"}); err != nil {
+		b.Fatal(err)
+	}
+	const size = 256
+	batch := make([]store.Inbound, size)
+	n := 0
+	b.ResetTimer()
+	for b.Loop() {
+		for i := range batch {
+			n++
+			batch[i] = store.Inbound{ChannelID: ch.ID, PlatformID: fmt.Sprintf("p%d", n), Platform: "x", ExternalID: fmt.Sprintf("user%d", n%64),
+				Name: "Customer", Body: fmt.Sprintf("Where is my suitcase? Flight HA%d from Zürich, booking %d", n%900, n), Language: "en",
+				SentAt: now, ReceivedAt: now, Processed: true}
+		}
+		if _, err := s.Ingest(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*size)/b.Elapsed().Seconds(), "msgs/s")
 }
