@@ -128,4 +128,3 @@ func (s *Store) MarkProcessed(ctx context.Context, ids []int64) error {
 	_, err := s.pool.Exec(ctx, `UPDATE messages SET processed = true WHERE id = ANY($1) AND NOT processed`, ids)
 	return err
 }
-

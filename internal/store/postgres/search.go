@@ -188,4 +188,3 @@ func (s *Store) searchContacts(ctx context.Context, text string, limit int) ([]s
 			SELECT i.contact_id FROM identities i, q WHERE `+identityVector+` @@ q.query)
 		ORDER BY id DESC LIMIT $2`, text, limit)
 }
-
