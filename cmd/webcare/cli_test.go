@@ -137,12 +137,16 @@ func TestConfigMasksSecrets(t *testing.T) {
 	for _, args := range [][]string{
 		{"config", "--addr", "nonsense"},
 		{"config", "--log-level", "loud"},
-		{"config", "--database-url", "postgres://x@y/z"},
+		{"config", "--database-url", "mysql://x@y/z"},
 		{"frobnicate"},
 	} {
 		if out, err := runCLI(t, nil, "", args...); err == nil {
 			t.Errorf("%v must fail:\n%s", args, out)
 		}
+	}
+	out, err = runCLI(t, nil, "", "config", "--database-url", "postgres://anna:s3cret@db.example/webcare")
+	if err != nil || strings.Contains(out, "s3cret") || !strings.Contains(out, "db.example/webcare") {
+		t.Errorf("config with a PostgreSQL URL must name the database and mask the password: %v\n%s", err, out)
 	}
 	if out, err := runCLI(t, map[string]string{"WEBCARE_SESSION_TTL": "forever"}, "", "config"); err == nil {
 		t.Errorf("a bad WEBCARE_SESSION_TTL must fail:\n%s", out)

@@ -33,8 +33,6 @@ func testURL(t testing.TB) string {
 	return u
 }
 
-var extensionOnce sync.Once
-
 // freshSchema creates an empty schema for one test, dropped when it ends,
 // and returns a URL whose connections use only it.
 func freshSchema(t testing.TB) string {
@@ -46,16 +44,6 @@ func freshSchema(t testing.TB) string {
 		t.Fatalf("connect to %s: %v", base, err)
 	}
 	defer conn.Close(ctx)
-	extensionOnce.Do(func() {
-		// unaccent must live in a schema that outlives the tests' own: a
-		// migration would otherwise create it in the first test schema,
-		// and dropping that would take every other schema's search
-		// function with it.
-		if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(77)`); err == nil {
-			conn.Exec(ctx, `CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public`)
-			conn.Exec(ctx, `SELECT pg_advisory_unlock(77)`)
-		}
-	})
 	b := make([]byte, 6)
 	rand.Read(b)
 	schema := "webcare_test_" + hex.EncodeToString(b)

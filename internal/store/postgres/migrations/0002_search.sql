@@ -10,16 +10,25 @@
 -- embedded engine's unicode61 tokenizer.
 --
 -- unaccent is a trusted extension (PostgreSQL 13+): a database owner may
--- create it. Where that is refused, search still ignores case but not
--- accents, and a notice says so.
+-- create it. It goes into public where allowed, so that it outlives any
+-- schema webcare is installed in (dropping that schema would otherwise take
+-- the extension, and the search functions of every other schema using it,
+-- along). Where it is refused, search still ignores case but not accents,
+-- and a notice says so. The lock makes instances migrating different
+-- schemas at once create it one after the other.
 DO $$
 DECLARE
     ns text;
 BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('webcare.unaccent'));
     BEGIN
-        CREATE EXTENSION IF NOT EXISTS unaccent;
+        CREATE EXTENSION IF NOT EXISTS unaccent SCHEMA public;
     EXCEPTION WHEN OTHERS THEN
-        RAISE NOTICE 'webcare: unaccent is not available (%); search will not ignore accents', SQLERRM;
+        BEGIN
+            CREATE EXTENSION IF NOT EXISTS unaccent;
+        EXCEPTION WHEN OTHERS THEN
+            RAISE NOTICE 'webcare: unaccent is not available (%); search will not ignore accents', SQLERRM;
+        END;
     END;
     SELECT n.nspname INTO ns FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'unaccent';
     IF ns IS NULL THEN
