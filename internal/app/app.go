@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/webcare/webcare/internal/auth"
@@ -126,7 +127,8 @@ func openBus(ctx context.Context, cfg config.Config, log *slog.Logger) (bus.Bus,
 	if cfg.NATSURL == "" {
 		return bus.NewMemory(), func() error { return nil }, nil
 	}
-	b, err := natsbus.Open(ctx, cfg.NATSURL, natsbus.Options{Name: "webcare " + cfg.BaseURL, Log: log.With("part", "bus")})
+	b, err := natsbus.Open(ctx, cfg.NATSURL, natsbus.Options{Name: "webcare " + cfg.BaseURL, Log: log.With("part", "bus"),
+		Prefix: cfg.NATSPrefix, Stream: strings.ToUpper(strings.ReplaceAll(cfg.NATSPrefix, "-", "_")) + "_EVENTS"})
 	if err != nil {
 		return nil, nil, fmt.Errorf("open event bus: %w", err)
 	}

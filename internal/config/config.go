@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ type Config struct {
 	DatabasePath  string        // the embedded store's file
 	DatabaseURL   string        // postgres://… (secret: may hold a password)
 	NATSURL       string        // nats://… (secret: may hold a token)
+	NATSPrefix    string        // subject prefix and stream name, so deployments can share one NATS
 	LogLevel      string        // debug, info, warn, error
 	LogFormat     string        // text or json
 	SecureCookies bool          // set behind HTTPS
@@ -58,6 +60,7 @@ func Register(fs *flag.FlagSet, getenv Getenv) func() (Config, error) {
 	fs.StringVar(&c.DatabasePath, "db", env("WEBCARE_DB", "webcare.db"), "embedded database file (WEBCARE_DB)")
 	fs.StringVar(&c.DatabaseURL, "database-url", env("WEBCARE_DATABASE_URL", ""), "PostgreSQL URL; empty uses the embedded database (WEBCARE_DATABASE_URL, or _FILE)")
 	fs.StringVar(&c.NATSURL, "nats-url", env("WEBCARE_NATS_URL", ""), "NATS URL; empty uses the in-process bus (WEBCARE_NATS_URL, or _FILE)")
+	fs.StringVar(&c.NATSPrefix, "nats-prefix", env("WEBCARE_NATS_PREFIX", "webcare"), "NATS subject prefix; the stream is named after it (WEBCARE_NATS_PREFIX)")
 	fs.StringVar(&c.LogLevel, "log-level", env("WEBCARE_LOG_LEVEL", "info"), "debug, info, warn or error (WEBCARE_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("WEBCARE_LOG_FORMAT", "text"), "text or json (WEBCARE_LOG_FORMAT)")
 	secure, err := parseBool(env("WEBCARE_SECURE_COOKIES", "false"))
@@ -108,6 +111,9 @@ func (c *Config) validate() error {
 			return errors.New("database-url must be a postgres:// URL")
 		}
 	}
+	if !natsPrefixRE.MatchString(c.NATSPrefix) {
+		return fmt.Errorf("nats-prefix %q: use letters, digits, - and _ only", c.NATSPrefix)
+	}
 	if err := checkNATSURL(c.NATSURL); err != nil {
 		return err
 	}
@@ -125,6 +131,8 @@ func (c *Config) validate() error {
 	}
 	return nil
 }
+
+var natsPrefixRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // checkNATSURL accepts what the NATS client does: one URL or several,
 // comma-separated (the servers of a cluster), each nats:// or tls://.
@@ -164,7 +172,7 @@ func (c Config) Logger(w io.Writer) *slog.Logger {
 func (c Config) Print(w io.Writer) {
 	rows := [][2]string{
 		{"addr", c.Addr}, {"base-url", c.BaseURL}, {"db", c.DatabasePath},
-		{"database-url", maskURL(c.DatabaseURL)}, {"nats-url", maskURL(c.NATSURL)},
+		{"database-url", maskURL(c.DatabaseURL)}, {"nats-url", maskURL(c.NATSURL)}, {"nats-prefix", c.NATSPrefix},
 		{"log-level", c.LogLevel}, {"log-format", c.LogFormat},
 		{"secure-cookies", strconv.FormatBool(c.SecureCookies)}, {"session-ttl", c.SessionTTL.String()},
 	}
