@@ -55,8 +55,14 @@ type server struct {
 // startServer runs `webcare serve` on a free port and waits until it listens.
 func startServer(t *testing.T, bin, db string) *server {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", db)
-	cmd.Env = append(os.Environ(), "WEBCARE_LOG_LEVEL=info")
+	return startServerEnv(t, bin, append(os.Environ(), "WEBCARE_LOG_LEVEL=info"), "serve", "--addr", "127.0.0.1:0", "--db", db)
+}
+
+// startServerEnv runs webcare with args and env and waits until it listens.
+func startServerEnv(t *testing.T, bin string, env []string, args ...string) *server {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = env
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
