@@ -380,3 +380,69 @@ func getJSON[T any](s *server, ck *http.Cookie, path string) (T, error) {
 	}
 	return v, json.NewDecoder(resp.Body).Decode(&v)
 }
+
+// TestClusterSurvivesPostgresRestart restarts the machine's PostgreSQL
+// while two instances take a steady stream. Senders see errors meanwhile;
+// afterwards the instances take messages again, and every message that was
+// acknowledged, before, during or after, is stored. It restarts a shared
+// server, so it runs only when asked (WEBCARE_TEST_PG_RESTART=1; .ci/run
+// does, in a step of its own after the other tests).
+func TestClusterSurvivesPostgresRestart(t *testing.T) {
+	if os.Getenv("WEBCARE_TEST_PG_RESTART") != "1" {
+		t.Skip("restarts the shared PostgreSQL server: set WEBCARE_TEST_PG_RESTART=1 (.ci/run runs it in a step of its own)")
+	}
+	c := newCluster(t, 2, "")
+	var acked sync.Map
+	var failed, okAfter atomic.Int64
+	var restarted atomic.Bool
+	var stop atomic.Bool
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 10 * time.Second}
+	for range 4 {
+		wg.Go(func() {
+			for !stop.Load() {
+				i := n.Add(1)
+				id := fmt.Sprintf("pg-%d", i)
+				status, _, err := post(client, c.nodes[int(i)%2].addr, c.channel, c.token, id)
+				switch {
+				case err == nil && status < 300:
+					acked.Store(id, true)
+					if restarted.Load() {
+						okAfter.Add(1)
+					}
+				default:
+					failed.Add(1)
+					time.Sleep(50 * time.Millisecond)
+				}
+			}
+		})
+	}
+	time.Sleep(time.Second)
+	out, err := exec.Command("sh", "-c", `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main restart`).CombinedOutput()
+	if err != nil {
+		stop.Store(true)
+		wg.Wait()
+		t.Fatalf("restart PostgreSQL: %v\n%s", err, out)
+	}
+	restarted.Store(true)
+	deadline := time.Now().Add(30 * time.Second)
+	for okAfter.Load() < 100 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop.Store(true)
+	wg.Wait()
+	if okAfter.Load() < 100 {
+		t.Fatalf("after the restart only %d messages were acknowledged in 30 s; %d refused", okAfter.Load(), failed.Load())
+	}
+	count := 0
+	acked.Range(func(k, _ any) bool {
+		count++
+		status, _, err := post(client, c.nodes[0].addr, c.channel, c.token, k.(string))
+		if err != nil || status != http.StatusOK {
+			t.Errorf("acknowledged message %s: re-delivery answered %d (%v), want 200 duplicate", k, status, err)
+		}
+		return true
+	})
+	t.Logf("%d acknowledged (%d after the restart), %d refused while PostgreSQL was away: none lost", count, okAfter.Load(), failed.Load())
+}
