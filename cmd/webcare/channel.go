@@ -114,22 +114,3 @@ func channelRotate(ctx context.Context, e env, args []string) error {
 	fmt.Fprintf(e.stdout, "new ingest token for channel %d: %s\n(running servers stop taking the old one within 10 seconds; from the admin screen or the API, at once)\n", c.ID, token)
 	return nil
 }
-
-func migrate(ctx context.Context, e env, args []string) error {
-	fs, finish := flags("migrate", e)
-	cfg, err := parse(fs, finish, args)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg) // opening applies what is missing
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	v, err := st.SchemaVersion(ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "%s: schema version %d, up to date\n", cfg.Database(), v)
-	return nil
-}
