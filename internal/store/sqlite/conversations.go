@@ -208,42 +208,7 @@ func (s *Store) UpdateConversation(ctx context.Context, id int64, ch store.Conve
 		if err != nil {
 			return notFound(err, "conversation", id)
 		}
-		var details []string
-		if ch.Status != nil && *ch.Status != c.Status {
-			details = append(details, fmt.Sprintf("status %s→%s", c.Status, *ch.Status))
-			c.Status = *ch.Status
-		}
-		if c.Status == store.StatusSnoozed {
-			if ch.SnoozedUntil != nil {
-				c.SnoozedUntil = ch.SnoozedUntil
-				details = append(details, "snoozed until "+ch.SnoozedUntil.UTC().Format(time.RFC3339))
-			}
-		} else {
-			c.SnoozedUntil = nil
-		}
-		if c.Status == store.StatusResolved {
-			c.WaitingSince = nil
-		}
-		if ch.AssigneeID != nil && *ch.AssigneeID != c.AssigneeID {
-			details = append(details, fmt.Sprintf("assignee %d→%d", c.AssigneeID, *ch.AssigneeID))
-			c.AssigneeID = *ch.AssigneeID
-		}
-		if ch.TeamID != nil && *ch.TeamID != c.TeamID {
-			details = append(details, fmt.Sprintf("team %d→%d", c.TeamID, *ch.TeamID))
-			c.TeamID = *ch.TeamID
-		}
-		if ch.Priority != nil && *ch.Priority != c.Priority {
-			details = append(details, fmt.Sprintf("priority %d→%d", c.Priority, *ch.Priority))
-			c.Priority = *ch.Priority
-		}
-		if ch.Tags != nil {
-			details = append(details, "tags "+strings.Join(*ch.Tags, ","))
-			c.Tags = append([]string{}, *ch.Tags...)
-		}
-		if ch.LinkedID != nil && *ch.LinkedID != c.LinkedID {
-			details = append(details, fmt.Sprintf("linked to %d", *ch.LinkedID))
-			c.LinkedID = *ch.LinkedID
-		}
+		details := c.Apply(ch)
 		if len(details) == 0 {
 			out = c
 			return nil
