@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"math"
 	"strings"
 	"unicode"
 
@@ -61,26 +60,22 @@ func searchText(text string) string {
 	return text
 }
 
-// qSearchMatches pages through the matching messages newest first. With
-// ORDER BY id and a LIMIT the planner can walk the primary key backwards
-// and stop early for a common word, or use the GIN index for a rare one;
-// a GROUP BY over all matches would read every one of a common word's
-// hundreds of thousands of messages.
-const qSearchMatches = `
-SELECT m.conversation_id, m.id FROM messages m %s
-WHERE ` + messageVector + ` @@ webcare_tsquery($1) AND m.id < $2
-ORDER BY m.id DESC LIMIT $3`
-
-// qSearchHits loads the hits, given as the arrays $2 (conversations) and
-// $3 (their newest matching messages), and in the same statement finds
-// where in each message the first matching word is: the body split into
-// runs of letters and digits (the same runs the index holds), each folded
-// like the index and compared with the query's words, the last one as a
-// prefix.
-var qSearchHits = `
-WITH q AS (SELECT regexp_split_to_array(btrim(webcare_fold($1)), ' +') AS words)
+// qSearchConversations finds the newest matching message of each
+// conversation, newest first, and in the same statement where in that
+// message the first matching word is: the body split into runs of letters
+// and digits (the same runs the index holds), each folded like the index
+// and compared with the query's words, the last one as a prefix.
+var qSearchConversations = `
+WITH q AS (SELECT webcare_tsquery($1) AS query,
+		regexp_split_to_array(btrim(webcare_fold($1)), ' +') AS words),
+hits AS (
+	SELECT m.conversation_id, MAX(m.id) AS message_id
+	FROM messages m %s, q
+	WHERE ` + messageVector + ` @@ q.query
+	GROUP BY m.conversation_id
+	ORDER BY MAX(m.id) DESC LIMIT $2)
 SELECT ` + conversationColumnsC + `, m.id, m.body, COALESCE(w.start, -1), COALESCE(w.len, 0)
-FROM unnest($2::bigint[], $3::bigint[]) AS h (conversation_id, message_id)
+FROM hits h
 JOIN conversations c ON c.id = h.conversation_id
 JOIN messages m ON m.id = h.message_id
 CROSS JOIN q
@@ -104,43 +99,11 @@ var conversationColumnsC = func() string {
 }()
 
 func (s *Store) searchConversations(ctx context.Context, text string, assigneeID int64, limit int) ([]store.SearchHit, error) {
-	join, args := "", []any{text, int64(math.MaxInt64), 0}
+	join, args := "", []any{text, limit}
 	if assigneeID != 0 {
-		join, args = "JOIN conversations a ON a.id = m.conversation_id AND a.assignee_id = $4", append(args, assigneeID)
+		join, args = "JOIN conversations a ON a.id = m.conversation_id AND a.assignee_id = $3", append(args, assigneeID)
 	}
-	// The newest matching message of each conversation, newest first: the
-	// first match of a conversation in id order is its newest. Pages grow,
-	// so a word whose matches crowd in few conversations costs few trips.
-	var convIDs, msgIDs []int64
-	seen := map[int64]bool{}
-	q := strings.Replace(qSearchMatches, "%s", join, 1)
-	for page := 4 * limit; len(convIDs) < limit; page *= 4 {
-		args[2] = page
-		rows, err := s.pool.Query(ctx, q, args...)
-		if err != nil {
-			return nil, err
-		}
-		var conv, msg int64
-		n := 0
-		if _, err := pgx.ForEachRow(rows, []any{&conv, &msg}, func() error {
-			n++
-			args[1] = msg
-			if !seen[conv] && len(convIDs) < limit {
-				seen[conv] = true
-				convIDs, msgIDs = append(convIDs, conv), append(msgIDs, msg)
-			}
-			return nil
-		}); err != nil {
-			return nil, err
-		}
-		if n < page {
-			break
-		}
-	}
-	if len(convIDs) == 0 {
-		return []store.SearchHit{}, nil
-	}
-	rows, err := s.pool.Query(ctx, qSearchHits, text, convIDs, msgIDs)
+	rows, err := s.pool.Query(ctx, strings.Replace(qSearchConversations, "%s", join, 1), args...)
 	if err != nil {
 		return nil, err
 	}
