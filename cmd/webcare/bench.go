@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -12,14 +13,18 @@ import (
 	"strings"
 	"time"
 
+	"github.com/webcare/webcare/internal/app"
 	"github.com/webcare/webcare/internal/bench"
 	"github.com/webcare/webcare/internal/config"
+	"github.com/webcare/webcare/internal/store"
 )
 
 func runBench(ctx context.Context, e env, args []string) error {
 	return subcommand(ctx, e, "bench", args, map[string]func(context.Context, env, []string) error{
-		"ingest": benchIngest,
-		"load":   benchLoad,
+		"ingest":  benchIngest,
+		"load":    benchLoad,
+		"seed":    benchSeed,
+		"queries": benchQueries,
 	})
 }
 
@@ -177,6 +182,82 @@ func benchLoad(ctx context.Context, e env, args []string) error {
 		}
 	}
 	return nil
+}
+
+// benchSeed fills the configured store with a large realistic history,
+// through the Store interface, for `webcare bench queries` to measure.
+func benchSeed(ctx context.Context, e env, args []string) error {
+	fs, finish := flags("bench seed", e)
+	conversations := fs.Int("conversations", 1_000_000, "conversations to create (about four per contact)")
+	messages := fs.Int("messages", 5_000_000, "customer messages to create, spread over two years")
+	batch := fs.Int("batch", 1000, "messages per Ingest call (one transaction)")
+	openDays := fs.Int("open-days", 21, "conversations with a message in the last this many days stay open; older ones are resolved")
+	seed := fs.Uint64("seed", 1, "random seed: the same seed gives the same data")
+	cfg, err := parse(fs, finish, args)
+	if err != nil {
+		return err
+	}
+	st, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	benchHeader(e, "seed", cfg)
+	_, err = bench.Seed(ctx, st, bench.SeedOptions{Conversations: *conversations, Messages: *messages, Batch: *batch, OpenDays: *openDays, Seed: *seed, Out: e.stdout})
+	return err
+}
+
+// benchQueries measures the inbox and search queries on a store that
+// `webcare bench seed` filled. It is a command of its own, not a flag of
+// seed, because seeding takes minutes and the queries are measured again
+// after every change to an index or a query, on the same data.
+func benchQueries(ctx context.Context, e env, args []string) error {
+	fs, finish := flags("bench queries", e)
+	runs := fs.Int("runs", 300, "measured calls of each query")
+	seed := fs.Uint64("seed", 1, "random seed for the ids and handles looked up")
+	cfg, err := parse(fs, finish, args)
+	if err != nil {
+		return err
+	}
+	if *runs < 1 {
+		return fmt.Errorf("--runs must be positive")
+	}
+	st, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	benchHeader(e, "queries", cfg)
+	total, err := st.CountConversations(ctx, store.ConversationFilter{})
+	if err != nil {
+		return err
+	}
+	open, err := st.CountConversations(ctx, store.ConversationFilter{Statuses: []store.Status{store.StatusNew, store.StatusOpen}})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "data: %d conversations, %d of them new or open\n\n", total, open)
+	_, err = bench.Queries(ctx, st, bench.QueriesOptions{Runs: *runs, Seed: *seed, Out: e.stdout})
+	return err
+}
+
+// benchHeader prints the machine, the time and the store of a bench run.
+func benchHeader(e env, name string, cfg config.Config) {
+	host, _ := os.Hostname()
+	fmt.Fprintf(e.stdout, "webcare bench %s — %s, %d CPUs (GOMAXPROCS %d), %s/%s, %s\nstore: %s\n\n", name,
+		host, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, time.Now().Format("2006-01-02 15:04"), storeWhere(cfg))
+}
+
+// storeWhere names the store a bench command works on, without secrets.
+func storeWhere(cfg config.Config) string {
+	if cfg.DatabaseURL != "" {
+		u, err := url.Parse(cfg.DatabaseURL)
+		if err != nil {
+			return "PostgreSQL"
+		}
+		return fmt.Sprintf("PostgreSQL %s%s?%s", u.Host, u.Path, u.RawQuery)
+	}
+	return "embedded SQLite " + cfg.DatabasePath
 }
 
 func storeName(cfg config.Config) string {

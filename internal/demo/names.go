@@ -202,3 +202,10 @@ func phone(r *rand.Rand, lang string) (waID, shown string) {
 	n := r.IntN(10_000_000)
 	return fmt.Sprintf("%s555%07d", cc, n), fmt.Sprintf("+%s 555 %03d %04d", cc, n/10_000, n%10_000)
 }
+
+// Author makes up a customer who writes in lang: the name their profile
+// shows, the first name a reply uses and an X-style handle (without @).
+func Author(r *rand.Rand, lang string) (name, first, handle string) {
+	p := newPerson(r, lang)
+	return p.name, p.first, xHandle(r, p)
+}

@@ -90,3 +90,10 @@ func randomValues(r *rand.Rand, lang, firstName string) Values {
 		Crew:    crew[r.IntN(len(crew))],
 	}
 }
+
+// RandomValues fills a text's placeholders for one author writing in lang:
+// a flight its speakers fly, the city spelt their way, a fresh booking code.
+// Other generators (webcare bench seed) use it to vary the corpus.
+func RandomValues(r *rand.Rand, lang, firstName string) Values {
+	return randomValues(r, lang, firstName)
+}

@@ -502,6 +502,13 @@ type Store interface {
 	// conversations that changed. If any id is unknown nothing changes and
 	// the error is an *UnknownIDsError, which wraps ErrNotFound.
 	AssignConversations(ctx context.Context, ids []int64, assigneeID int64, by Actor) ([]Conversation, error)
+	// ResolveIdle resolves, in one transaction, up to limit conversations
+	// whose status is one of statuses and whose last message is older than
+	// idleSince, auditing each, and returns their ids (never nil). It is
+	// how idle conversations are closed automatically: a caller with more
+	// to close repeats it until it returns fewer than limit. Resolved in
+	// statuses is ignored; no statuses, or a limit below 1, resolves nothing.
+	ResolveIdle(ctx context.Context, statuses []Status, idleSince time.Time, limit int, by Actor) ([]int64, error)
 
 	CreateAgent(ctx context.Context, a *Agent, by Actor) error
 	UpdateAgent(ctx context.Context, a *Agent, by Actor) error

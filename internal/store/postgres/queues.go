@@ -109,3 +109,60 @@ func (s *Store) AssignConversations(ctx context.Context, ids []int64, assigneeID
 	}
 	return changed, nil
 }
+
+// qResolveIdle resolves a batch of idle conversations in one statement and
+// returns each with the status it had. Rows an agent is changing right now
+// are skipped, not waited for: the next batch takes them if still idle.
+const qResolveIdle = `
+WITH idle AS (
+	SELECT id, status FROM conversations
+	WHERE status = ANY($1) AND last_message_at < $2
+	LIMIT $3 FOR UPDATE SKIP LOCKED)
+UPDATE conversations c SET status = 'resolved', snoozed_until = NULL, waiting_since = NULL, updated_at = $4
+FROM idle WHERE c.id = idle.id
+RETURNING c.id, idle.status`
+
+// ResolveIdle resolves up to limit conversations idle since idleSince, and
+// audits them with one statement.
+func (s *Store) ResolveIdle(ctx context.Context, statuses []store.Status, idleSince time.Time, limit int, by store.Actor) ([]int64, error) {
+	var sts []string
+	for _, st := range statuses {
+		if st != store.StatusResolved {
+			sts = append(sts, string(st))
+		}
+	}
+	resolved := []int64{}
+	if len(sts) == 0 || limit < 1 {
+		return resolved, nil
+	}
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		resolved = resolved[:0]
+		rows, err := tx.Query(ctx, qResolveIdle, sts, ts(idleSince), limit, ts(time.Now()))
+		if err != nil {
+			return err
+		}
+		var subjects, details []string
+		idle := idleSince.UTC().Format(time.RFC3339)
+		var id int64
+		var was string
+		if _, err := pgx.ForEachRow(rows, []any{&id, &was}, func() error {
+			resolved = append(resolved, id)
+			subjects = append(subjects, fmt.Sprintf("conversation/%d", id))
+			details = append(details, withVia(by, fmt.Sprintf("status %s→resolved (idle since %s)", was, idle)))
+			return nil
+		}); err != nil {
+			return err
+		}
+		if len(resolved) == 0 {
+			return nil
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO audit (at, agent_id, action, subject, detail)
+			SELECT $1, $2, 'conversation.update', s, d FROM unnest($3::text[], $4::text[]) AS u (s, d)`,
+			ts(time.Now()), nullID(by.AgentID), subjects, details)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resolved, nil
+}

@@ -66,7 +66,11 @@ func conversationWhere(f store.ConversationFilter) (string, []any) {
 	}
 	switch {
 	case f.AssigneeID < 0:
-		where = append(where, "assignee_id IS NULL")
+		// The unary + keeps SQLite off conversations_assignee, which it
+		// would otherwise prefer for IS NULL; most of a large store's
+		// history is unassigned, so that index would read nearly every row,
+		// where the status index reads only the few open ones.
+		where = append(where, "+assignee_id IS NULL")
 	case f.AssigneeID > 0:
 		add("assignee_id = ?", f.AssigneeID)
 	}

@@ -134,3 +134,56 @@ func (s *Store) AssignConversations(ctx context.Context, ids []int64, assigneeID
 	}
 	return changed, nil
 }
+
+// ResolveIdle resolves up to limit conversations idle since idleSince. The
+// conversations_status index finds them; no order is asked for, so no sort
+// of a large idle set is needed per batch.
+func (s *Store) ResolveIdle(ctx context.Context, statuses []store.Status, idleSince time.Time, limit int, by store.Actor) ([]int64, error) {
+	statuses = slices.DeleteFunc(slices.Clone(statuses), func(st store.Status) bool { return st == store.StatusResolved })
+	resolved := []int64{}
+	if len(statuses) == 0 || limit < 1 {
+		return resolved, nil
+	}
+	args := []any{}
+	for _, st := range statuses {
+		args = append(args, string(st))
+	}
+	args = append(args, ms(idleSince), limit)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		resolved = resolved[:0]
+		rows, err := tx.QueryContext(ctx, `SELECT id, status FROM conversations WHERE status IN (`+placeholders(len(statuses))+`) AND last_message_at < ? LIMIT ?`, args...)
+		if err != nil {
+			return err
+		}
+		var was []store.Status
+		for rows.Next() {
+			var id int64
+			var st store.Status
+			if err := rows.Scan(&id, &st); err != nil {
+				rows.Close()
+				return err
+			}
+			resolved, was = append(resolved, id), append(was, st)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		now := ms(time.Now())
+		idle := idleSince.UTC().Format(time.RFC3339)
+		for i, id := range resolved {
+			if _, err := tx.ExecContext(ctx, `UPDATE conversations SET status = 'resolved', snoozed_until = NULL, waiting_since = NULL, updated_at = ? WHERE id = ?`, now, id); err != nil {
+				return err
+			}
+			detail := fmt.Sprintf("status %s→resolved (idle since %s)", was[i], idle)
+			if err := audit(ctx, tx, by, "conversation.update", fmt.Sprintf("conversation/%d", id), detail); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resolved, nil
+}

@@ -63,27 +63,35 @@ func ftsQuery(text string) string {
 }
 
 func (s *Store) searchConversations(ctx context.Context, match string, assigneeID int64, limit int) ([]store.SearchHit, error) {
-	// The newest matching message of each conversation, newest first.
-	q := `SELECT m.conversation_id, MAX(m.id) FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid`
+	// The newest matching message of each conversation, newest first: the
+	// index hands out matches newest first (rowid order), so the first
+	// match of a conversation is its newest, and reading stops at the
+	// limit-th conversation. A GROUP BY would read every match first: all
+	// of a common word's hundreds of thousands in a large store.
+	q := `SELECT m.conversation_id, m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid`
 	args := []any{match}
 	if assigneeID != 0 {
 		q += ` JOIN conversations c ON c.id = m.conversation_id AND c.assignee_id = ?`
 		args = []any{assigneeID, match}
 	}
-	q += ` WHERE messages_fts MATCH ? GROUP BY m.conversation_id ORDER BY MAX(m.id) DESC LIMIT ?`
-	args = append(args, limit)
+	q += ` WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC`
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	hits := []store.SearchHit{}
 	var convIDs, msgIDs []any
-	for rows.Next() {
+	seen := map[int64]bool{}
+	for len(hits) < limit && rows.Next() {
 		var h store.SearchHit
 		if err := rows.Scan(&h.Conversation.ID, &h.MessageID); err != nil {
 			rows.Close()
 			return nil, err
 		}
+		if seen[h.Conversation.ID] {
+			continue
+		}
+		seen[h.Conversation.ID] = true
 		hits = append(hits, h)
 		convIDs, msgIDs = append(convIDs, h.Conversation.ID), append(msgIDs, h.MessageID)
 	}

@@ -3,6 +3,8 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/webcare/webcare/internal/store"
@@ -13,6 +15,7 @@ var queueTests = []testCase{
 	{"queue figures of an empty store", testQueueStatsEmpty},
 	{"assign a batch", testAssignConversations},
 	{"assign a batch with unknown ids changes nothing", testAssignConversationsUnknown},
+	{"resolve idle conversations in batches", testResolveIdle},
 }
 
 func testQueueStats(f *fixture) {
@@ -175,4 +178,62 @@ func testAssignConversationsUnknown(f *fixture) {
 	_, err = f.s.AssignConversations(f.ctx, []int64{c}, 4242, system)
 	f.wantErr("unknown agent", err, store.ErrNotFound)
 	want(f.t, "assignee untouched by an unknown agent", f.conversation(c).AssigneeID, 0)
+}
+
+func testResolveIdle(f *fixture) {
+	ch := f.channel("x", "X")
+	var convs []int64 // last message at minute 0, 10, 20, …, 50
+	for i := range 6 {
+		convs = append(convs, f.ingestOne(msg(ch, fmt.Sprintf("p%d", i), fmt.Sprintf("user%d", i), at(10*i))).ConversationID)
+	}
+	f.update(convs[1], store.ConversationChange{Status: ptr(store.StatusOpen)})
+	f.update(convs[2], store.ConversationChange{Status: ptr(store.StatusSnoozed), SnoozedUntil: ptr(at(500))})
+	f.resolve(convs[3])
+	statuses := []store.Status{store.StatusNew, store.StatusOpen, store.StatusResolved}
+
+	for _, tt := range []struct {
+		name     string
+		statuses []store.Status
+		limit    int
+	}{{"no statuses", nil, 10}, {"only resolved", []store.Status{store.StatusResolved}, 10}, {"limit 0", statuses, 0}} {
+		got, err := f.s.ResolveIdle(f.ctx, tt.statuses, at(100), tt.limit, system)
+		f.check(err, "resolve idle, %s", tt.name)
+		if got == nil || len(got) != 0 {
+			f.t.Errorf("resolve idle, %s = %v, want an empty list", tt.name, got)
+		}
+	}
+
+	// Idle since minute 45: new 0 and 4, open 1; not the snoozed one, not
+	// the resolved one, not 5 (its last message is at minute 50).
+	first, err := f.s.ResolveIdle(f.ctx, statuses, at(45), 2, system)
+	f.check(err, "resolve idle, first batch")
+	want(f.t, "first batch size", len(first), 2)
+	rest, err := f.s.ResolveIdle(f.ctx, statuses, at(45), 2, system)
+	f.check(err, "resolve idle, second batch")
+	want(f.t, "second batch size", len(rest), 1)
+	none, err := f.s.ResolveIdle(f.ctx, statuses, at(45), 2, system)
+	f.check(err, "resolve idle, third batch")
+	want(f.t, "third batch size", len(none), 0)
+	wantSlice(f.t, "resolved", slices.Sorted(slices.Values(append(first, rest...))), []int64{convs[0], convs[1], convs[4]})
+
+	for i, id := range convs {
+		c := f.conversation(id)
+		wantStatus := map[int]store.Status{0: store.StatusResolved, 1: store.StatusResolved, 2: store.StatusSnoozed, 3: store.StatusResolved, 4: store.StatusResolved, 5: store.StatusNew}[i]
+		want(f.t, fmt.Sprintf("status of conversation %d", i), c.Status, wantStatus)
+		if i == 0 || i == 4 {
+			if c.WaitingSince != nil {
+				f.t.Errorf("conversation %d resolved idle still waits since %v", i, c.WaitingSince)
+			}
+		}
+	}
+	e := f.audits(fmt.Sprintf("conversation/%d", convs[1]))
+	if len(e) == 0 || !strings.Contains(e[0].Detail, "open→resolved") {
+		f.t.Errorf("audit of the idle open conversation = %+v, want its resolve first", e)
+	}
+
+	// A new message reopens an idle-resolved conversation as a new thread.
+	r := f.ingestOne(msg(ch, "p-later", "user0", at(600)))
+	if r.ConversationID == convs[0] {
+		f.t.Errorf("a message after the idle resolve threaded into the resolved conversation %d", convs[0])
+	}
 }
