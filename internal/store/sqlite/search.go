@@ -63,46 +63,38 @@ func ftsQuery(text string) string {
 }
 
 func (s *Store) searchConversations(ctx context.Context, match string, assigneeID int64, limit int) ([]store.SearchHit, error) {
-	// The newest matching message of each conversation, newest first: the
-	// index hands out matches newest first (rowid order), so the first
-	// match of a conversation is its newest, and reading stops at the
-	// limit-th conversation. A GROUP BY would read every match first: all
-	// of a common word's hundreds of thousands in a large store.
-	q := `SELECT m.conversation_id, m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid`
-	args := []any{match}
-	if assigneeID != 0 {
-		q += ` JOIN conversations c ON c.id = m.conversation_id AND c.assignee_id = ?`
-		args = []any{assigneeID, match}
-	}
-	q += ` WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC`
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	// Whole words first: a prefix of a common word (or of a flight number)
+	// expands to many terms whose matches must all be merged, while a whole
+	// word's matches come newest first at once. Only when whole words do
+	// not fill the page does the last word count as a prefix too.
+	exact := strings.TrimSuffix(match, "*")
+	seen := map[int64]bool{}
+	hits, err := s.matchConversations(ctx, exact, assigneeID, limit, seen)
 	if err != nil {
 		return nil, err
 	}
-	hits := []store.SearchHit{}
-	var convIDs, msgIDs []any
-	seen := map[int64]bool{}
-	for len(hits) < limit && rows.Next() {
-		var h store.SearchHit
-		if err := rows.Scan(&h.Conversation.ID, &h.MessageID); err != nil {
-			rows.Close()
+	snippetMatch := exact
+	if len(hits) < limit && exact != match {
+		more, err := s.matchConversations(ctx, match, assigneeID, limit-len(hits), seen)
+		if err != nil {
 			return nil, err
 		}
-		if seen[h.Conversation.ID] {
-			continue
+		if len(more) > 0 {
+			hits, snippetMatch = append(hits, more...), match
 		}
-		seen[h.Conversation.ID] = true
-		hits = append(hits, h)
-		convIDs, msgIDs = append(convIDs, h.Conversation.ID), append(msgIDs, h.MessageID)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(hits) == 0 {
-		return hits, err
+	if len(hits) == 0 {
+		return hits, nil
+	}
+	match = snippetMatch
+	var convIDs, msgIDs []any
+	for _, h := range hits {
+		convIDs, msgIDs = append(convIDs, h.Conversation.ID), append(msgIDs, h.MessageID)
 	}
 
 	// snippet() works only in a query that matches, one row per message.
 	snippets := map[int64]string{}
-	rows, err = s.r.QueryContext(ctx, `SELECT rowid, snippet(messages_fts, 0, ?, ?, '…', 16) FROM messages_fts
+	rows, err := s.r.QueryContext(ctx, `SELECT rowid, snippet(messages_fts, 0, ?, ?, '…', 16) FROM messages_fts
 		WHERE messages_fts MATCH ? AND rowid IN (`+placeholders(len(msgIDs))+`)`,
 		append([]any{markStart, markEnd, match}, msgIDs...)...)
 	if err != nil {
@@ -220,4 +212,38 @@ func (s *Store) searchContacts(ctx context.Context, match string, limit int) ([]
 // placeholders returns "?, ?, ?" for n values.
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// matchConversations reads the newest matching message of up to limit
+// conversations not yet seen, newest first: the index hands out matches
+// newest first (rowid order), so the first match of a conversation is its
+// newest, and reading stops at the limit-th conversation. A GROUP BY would
+// read every match first: all of a common word's hundreds of thousands in
+// a large store.
+func (s *Store) matchConversations(ctx context.Context, match string, assigneeID int64, limit int, seen map[int64]bool) ([]store.SearchHit, error) {
+	q := `SELECT m.conversation_id, m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid`
+	args := []any{match}
+	if assigneeID != 0 {
+		q += ` JOIN conversations c ON c.id = m.conversation_id AND c.assignee_id = ?`
+		args = []any{assigneeID, match}
+	}
+	q += ` WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC`
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	hits := []store.SearchHit{}
+	for len(hits) < limit && rows.Next() {
+		var h store.SearchHit
+		if err := rows.Scan(&h.Conversation.ID, &h.MessageID); err != nil {
+			return nil, err
+		}
+		if seen[h.Conversation.ID] {
+			continue
+		}
+		seen[h.Conversation.ID] = true
+		hits = append(hits, h)
+	}
+	return hits, rows.Err()
 }
