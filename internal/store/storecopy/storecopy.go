@@ -116,6 +116,14 @@ func FromSQLite(ctx context.Context, path, postgresURL string, o Options) ([]Cou
 	if err != nil {
 		return nil, err
 	}
+	// The planner knows nothing of a million rows that arrived in one go
+	// until autovacuum gets round to them; measured on a seeded store, inbox
+	// queries took 128 ms before and 3 ms after. Analyse now.
+	for _, t := range tables {
+		if _, err := conn.Exec(ctx, `ANALYZE `+t.name); err != nil {
+			return counts, fmt.Errorf("analyze %s (the copy itself is committed): %w", t.name, err)
+		}
+	}
 	return counts, nil
 }
 
