@@ -88,6 +88,9 @@ func conversationWhere(f store.ConversationFilter) (string, []any) {
 
 // Conversations lists conversations in the filter's order.
 func (s *Store) Conversations(ctx context.Context, f store.ConversationFilter) ([]store.Conversation, error) {
+	if f.Order == store.OrderWaiting {
+		return s.waitingFirst(ctx, f)
+	}
 	where, args := conversationWhere(f)
 	and := func(cond string, a ...any) {
 		if where == "" {
@@ -100,34 +103,69 @@ func (s *Store) Conversations(ctx context.Context, f store.ConversationFilter) (
 	// Both orders are total (the id breaks ties), and the cursor condition
 	// is exactly "comes after the cursor in that order", so pages neither
 	// repeat nor skip a conversation.
-	order := ` ORDER BY last_message_at DESC, id DESC`
-	if f.Order == store.OrderWaiting {
-		// Waiting ones first, by waiting since and then id; the rest by last
-		// message and id, both descending. The CASEs give each group its
-		// own keys and make them equal (NULL) for the other group. No index
-		// serves this: waiting_since is written by every inbound message,
-		// and an index on it would cost the ingest path a write each time;
-		// the lists that use this order are the open statuses, a small set.
-		order = ` ORDER BY (waiting_since IS NULL), waiting_since, (CASE WHEN waiting_since IS NULL THEN last_message_at END) DESC,
-			(CASE WHEN waiting_since IS NULL THEN -id ELSE id END)`
-	}
 	if f.Before.ID != 0 {
 		at := ms(f.Before.At)
-		switch {
-		case f.Order == store.OrderWaiting && f.Before.Waiting:
-			and("(waiting_since IS NULL OR waiting_since > ? OR (waiting_since = ? AND id > ?))", at, at, f.Before.ID)
-		case f.Order == store.OrderWaiting:
-			and("waiting_since IS NULL AND (last_message_at < ? OR (last_message_at = ? AND id < ?))", at, at, f.Before.ID)
-		default:
-			and("(last_message_at < ? OR (last_message_at = ? AND id < ?))", at, at, f.Before.ID)
+		and("(last_message_at < ? OR (last_message_at = ? AND id < ?))", at, at, f.Before.ID)
+	}
+	return s.listConversations(ctx, where+` ORDER BY last_message_at DESC, id DESC`, args, pageSize(f))
+}
+
+// waitingFirst lists the conversations whose customer waits, longest
+// waiting first (ties by id), then the rest by last message, newest first:
+// two queries, the first read in order from conversations_waiting, the
+// second from the status index. Both orders are total, and the cursor
+// condition is exactly "comes after the cursor", so pages neither repeat
+// nor skip a conversation.
+func (s *Store) waitingFirst(ctx context.Context, f store.ConversationFilter) ([]store.Conversation, error) {
+	limit := pageSize(f)
+	at := ms(f.Before.At)
+	out := []store.Conversation{}
+	if f.Before.ID == 0 || f.Before.Waiting {
+		where, args := conversationWhere(f)
+		where = andWhere(where, "waiting_since IS NOT NULL")
+		if f.Before.ID != 0 {
+			where = andWhere(where, "(waiting_since > ? OR (waiting_since = ? AND id > ?))")
+			args = append(args, at, at, f.Before.ID)
 		}
+		// Without statistics SQLite would pick the status index and sort
+		// every open conversation; the waiting index holds only the few
+		// that wait, already in order.
+		waiting, err := s.listConversations(ctx, ` INDEXED BY conversations_waiting`+where+` ORDER BY waiting_since, id`, args, limit)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, waiting...)
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = 50
+	if len(out) == limit {
+		return out, nil
 	}
-	args = append(args, min(limit, 500))
-	rows, err := s.r.QueryContext(ctx, `SELECT `+conversationColumns+` FROM conversations`+where+order+` LIMIT ?`, args...)
+	where, args := conversationWhere(f)
+	where = andWhere(where, "waiting_since IS NULL")
+	if f.Before.ID != 0 && !f.Before.Waiting {
+		where = andWhere(where, "(last_message_at < ? OR (last_message_at = ? AND id < ?))")
+		args = append(args, at, at, f.Before.ID)
+	}
+	rest, err := s.listConversations(ctx, where+` ORDER BY last_message_at DESC, id DESC`, args, limit-len(out))
+	return append(out, rest...), err
+}
+
+func andWhere(where, cond string) string {
+	if where == "" {
+		return " WHERE " + cond
+	}
+	return where + " AND " + cond
+}
+
+func pageSize(f store.ConversationFilter) int {
+	if f.Limit <= 0 {
+		return 50
+	}
+	return min(f.Limit, 500)
+}
+
+// listConversations runs one page of a conversation list.
+func (s *Store) listConversations(ctx context.Context, whereOrder string, args []any, limit int) ([]store.Conversation, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+conversationColumns+` FROM conversations`+whereOrder+` LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, err
 	}

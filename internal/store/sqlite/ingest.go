@@ -16,11 +16,11 @@ const (
 	// The thread a reply continues, with its status: only the same person's
 	// and only as public or private as the reply (a DM answering a public
 	// post is a private conversation; a bystander's reply is their own).
-	qReplyThread = `SELECT c.id, c.status FROM messages m JOIN conversations c ON c.id = m.conversation_id
+	qReplyThread = `SELECT c.id, c.status, c.waiting_since FROM messages m JOIN conversations c ON c.id = m.conversation_id
 		WHERE m.channel_id = ? AND m.platform_id = ? AND c.contact_id = ? AND c.visibility = ?`
 	// The author's identity and, in the same lookup, their open
 	// conversation on this channel with this visibility.
-	qFindIdentity = `SELECT i.id, i.contact_id, i.handle, i.display_name, c.id, c.status
+	qFindIdentity = `SELECT i.id, i.contact_id, i.handle, i.display_name, c.id, c.status, c.waiting_since
 		FROM identities i
 		LEFT JOIN conversations c ON c.id = (SELECT id FROM conversations
 			WHERE contact_id = i.contact_id AND channel_id = ? AND visibility = ? AND status <> 'resolved' ORDER BY id DESC LIMIT 1)
@@ -37,14 +37,18 @@ const (
 	// the wait counts from the oldest unanswered message. Status is left out
 	// of the SET list unless it changes: naming it makes SQLite rewrite both
 	// indexes that hold it. (SET expressions all see the old row.)
+	// waiting_since likewise is named only when it moves: when nobody owes
+	// an answer yet, or an older message arrives late. Every index holding
+	// a named column is rewritten, and conversations_waiting holds it.
 	qTouchConv = `UPDATE conversations SET ` + touchSet + ` WHERE id = ?`
+	qTouchWait = `UPDATE conversations SET ` + touchSet + `, ` + waitSet + ` WHERE id = ?`
 	// A resolved, pending or snoozed conversation reopens.
-	qReopenConv = `UPDATE conversations SET ` + touchSet + `, status = 'open', snoozed_until = NULL WHERE id = ?`
+	qReopenConv = `UPDATE conversations SET ` + touchSet + `, ` + waitSet + `, status = 'open', snoozed_until = NULL WHERE id = ?`
 	touchSet    = `last_message_at = MAX(last_message_at, ?1), last_preview = CASE WHEN ?1 >= last_message_at THEN ?2 ELSE last_preview END,
 		message_count = message_count + 1,
-		waiting_since = MIN(COALESCE(waiting_since, ?1), ?1),
 		language = CASE WHEN language = '' THEN ?3 ELSE language END,
 		updated_at = ?4`
+	waitSet = `waiting_since = MIN(COALESCE(waiting_since, ?1), ?1)`
 )
 
 // The batch's new rows join the search indexes in one statement each,
@@ -60,7 +64,7 @@ const (
 
 type ingestStmts struct {
 	findMessage, replyThread, findIdentity, insertContact, insertIdentity, updateIdentity,
-	insertConv, insertMessage, touchConv, reopenConv, insertAttachment,
+	insertConv, insertMessage, touchConv, touchWait, reopenConv, insertAttachment,
 	highWater, indexMessages, indexContacts, indexIdents *sql.Stmt
 }
 
@@ -86,6 +90,7 @@ func prepareIngest(ctx context.Context, db *sql.DB) (*ingestStmts, error) {
 	st.insertConv = prep(qInsertConv)
 	st.insertMessage = prep(qInsertMessage)
 	st.touchConv = prep(qTouchConv)
+	st.touchWait = prep(qTouchWait)
 	st.reopenConv = prep(qReopenConv)
 	st.insertAttachment = prep(qInsertAttachment)
 	st.highWater = prep(qHighWater)
@@ -102,7 +107,7 @@ func (st *ingestStmts) in(ctx context.Context, tx *sql.Tx) *ingestStmts {
 		findIdentity: tx.StmtContext(ctx, st.findIdentity), insertContact: tx.StmtContext(ctx, st.insertContact),
 		insertIdentity: tx.StmtContext(ctx, st.insertIdentity), updateIdentity: tx.StmtContext(ctx, st.updateIdentity),
 		insertConv: tx.StmtContext(ctx, st.insertConv), insertMessage: tx.StmtContext(ctx, st.insertMessage),
-		touchConv: tx.StmtContext(ctx, st.touchConv), reopenConv: tx.StmtContext(ctx, st.reopenConv),
+		touchConv: tx.StmtContext(ctx, st.touchConv), touchWait: tx.StmtContext(ctx, st.touchWait), reopenConv: tx.StmtContext(ctx, st.reopenConv),
 		insertAttachment: tx.StmtContext(ctx, st.insertAttachment),
 		highWater:        tx.StmtContext(ctx, st.highWater), indexMessages: tx.StmtContext(ctx, st.indexMessages),
 		indexContacts: tx.StmtContext(ctx, st.indexContacts), indexIdents: tx.StmtContext(ctx, st.indexIdents),
@@ -164,10 +169,10 @@ func ingestOne(ctx context.Context, st *ingestStmts, in *store.Inbound) (store.I
 	// created with it.
 	var identityID int64
 	var handle, display string
-	var openID sql.NullInt64
+	var openID, waiting sql.NullInt64
 	var status sql.NullString
 	err = st.findIdentity.QueryRowContext(ctx, in.ChannelID, visibility, in.Platform, in.ExternalID).
-		Scan(&identityID, &r.ContactID, &handle, &display, &openID, &status)
+		Scan(&identityID, &r.ContactID, &handle, &display, &openID, &status, &waiting)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		name := or(in.Name, in.Handle)
@@ -192,11 +197,13 @@ func ingestOne(ctx context.Context, st *ingestStmts, in *store.Inbound) (store.I
 	if in.ReplyTo != "" {
 		var replyConv int64
 		var replyStatus string
-		err = st.replyThread.QueryRowContext(ctx, in.ChannelID, in.ReplyTo, r.ContactID, visibility).Scan(&replyConv, &replyStatus)
+		var replyWaiting sql.NullInt64
+		err = st.replyThread.QueryRowContext(ctx, in.ChannelID, in.ReplyTo, r.ContactID, visibility).Scan(&replyConv, &replyStatus, &replyWaiting)
 		switch {
 		case err == nil:
 			openID = sql.NullInt64{Int64: replyConv, Valid: true}
 			status = sql.NullString{String: replyStatus, Valid: true}
+			waiting = replyWaiting
 		case !errors.Is(err, sql.ErrNoRows):
 			return r, err
 		}
@@ -221,6 +228,9 @@ func ingestOne(ctx context.Context, st *ingestStmts, in *store.Inbound) (store.I
 		return r, nil
 	}
 	touch := st.touchConv
+	if !waiting.Valid || sent < waiting.Int64 {
+		touch = st.touchWait
+	}
 	switch store.Status(status.String) {
 	case store.StatusResolved, store.StatusPending, store.StatusSnoozed:
 		touch = st.reopenConv
