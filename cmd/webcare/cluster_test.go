@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,6 +23,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // cluster is several real webcare processes on one PostgreSQL schema and
@@ -63,6 +66,16 @@ func newCluster(t *testing.T, n int, callback string) *cluster {
 	t.Cleanup(func() {
 		conn.Exec(context.Background(), `DROP SCHEMA `+name+` CASCADE`)
 		conn.Close(context.Background())
+		// The instances made a stream of their own, named after the prefix.
+		if nc, err := nats.Connect(natsURL); err == nil {
+			defer nc.Close()
+			js, _ := jetstream.New(nc)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := js.DeleteStream(ctx, strings.ToUpper(name)+"_EVENTS"); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+				t.Errorf("delete the test's NATS stream: %v", err)
+			}
+		}
 	})
 	u, err := url.Parse(pgURL)
 	if err != nil {
