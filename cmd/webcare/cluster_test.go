@@ -4,15 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
@@ -22,7 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/webcare/webcare/internal/store/postgres/pgtest"
+
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -52,21 +50,9 @@ func newCluster(t *testing.T, n int, callback string) *cluster {
 		t.Skip("WEBCARE_TEST_POSTGRES_URL and WEBCARE_TEST_NATS_URL not set: the multi-instance tests need PostgreSQL and NATS JetStream")
 	}
 	bin := buildBinary(t)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, pgURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	name := "wc_cluster_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+name); err != nil {
-		t.Fatal(err)
-	}
+	name, schemaURL := pgtest.Schema(t, "wc_cluster")
 	t.Cleanup(func() {
-		conn.Exec(context.Background(), `DROP SCHEMA `+name+` CASCADE`)
-		conn.Close(context.Background())
-		// The instances made a stream of their own, named after the prefix.
+		// The instances made a NATS stream of their own, named after the prefix.
 		if nc, err := nats.Connect(natsURL); err == nil {
 			defer nc.Close()
 			js, _ := jetstream.New(nc)
@@ -77,15 +63,8 @@ func newCluster(t *testing.T, n int, callback string) *cluster {
 			}
 		}
 	})
-	u, err := url.Parse(pgURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", name)
-	u.RawQuery = q.Encode()
 	c := &cluster{t: t, bin: bin, adminMail: "lead@heron.example",
-		env: append(os.Environ(), "WEBCARE_DATABASE_URL="+u.String(), "WEBCARE_NATS_URL="+natsURL, "WEBCARE_NATS_PREFIX="+name, "WEBCARE_LOG_LEVEL=info")}
+		env: append(os.Environ(), "WEBCARE_DATABASE_URL="+schemaURL, "WEBCARE_NATS_URL="+natsURL, "WEBCARE_NATS_PREFIX="+name, "WEBCARE_LOG_LEVEL=info")}
 
 	c.password = "cluster-test-password"
 	c.cli("user", "add", "--admin", "--email", c.adminMail, "--name", "Lead Agent", "--password-stdin")

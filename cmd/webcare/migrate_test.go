@@ -2,13 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/webcare/webcare/internal/store/postgres/pgtest"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -37,36 +36,18 @@ func TestMigratePostgres(t *testing.T) {
 // trust auth ignores, to see that no output shows it).
 func pgSchema(t *testing.T) (*pgx.Conn, string, string) {
 	t.Helper()
-	base := os.Getenv("WEBCARE_TEST_POSTGRES_URL")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("WEBCARE_TEST_POSTGRES_URL not set, and CI=true")
-		}
-		t.Skip("WEBCARE_TEST_POSTGRES_URL not set: set it to a PostgreSQL database to test migrate on it")
-	}
+	schema, dbURL := pgtest.Schema(t, "webcare_cli")
 	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
+	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "webcare_cli_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`)
-		conn.Close(ctx)
-	})
-	u, err := url.Parse(base)
+	t.Cleanup(func() { conn.Close(ctx) })
+	u, err := url.Parse(dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	u.User = url.UserPassword(u.User.Username(), "not-a-real-secret")
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
+	u.User = url.UserPassword(u.User.Username(), "not-a-real-secret") // trust auth ignores it
 	return conn, schema, u.String()
 }
 

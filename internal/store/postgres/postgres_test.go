@@ -2,11 +2,7 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -16,59 +12,15 @@ import (
 
 	"github.com/webcare/webcare/internal/store"
 	"github.com/webcare/webcare/internal/store/postgres"
+	"github.com/webcare/webcare/internal/store/postgres/pgtest"
 	"github.com/webcare/webcare/internal/store/storetest"
 )
 
-// testURL is the server the tests use. Without it they skip, except in CI,
-// where a missing server must fail the run rather than pass it silently.
-func testURL(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv("WEBCARE_TEST_POSTGRES_URL")
-	if u == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("WEBCARE_TEST_POSTGRES_URL not set, and CI=true: the PostgreSQL engine must be tested in CI")
-		}
-		t.Skip("WEBCARE_TEST_POSTGRES_URL not set: set it to a PostgreSQL database (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to test the PostgreSQL engine")
-	}
-	return u
-}
-
-// freshSchema creates an empty schema for one test, dropped when it ends,
-// and returns a URL whose connections use only it.
+// freshSchema is an empty schema for one test (see pgtest.Schema).
 func freshSchema(t testing.TB) string {
 	t.Helper()
-	base := testURL(t)
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect to %s: %v", base, err)
-	}
-	defer conn.Close(ctx)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "webcare_test_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("connect to drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("parse %s: %v", base, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	_, u := pgtest.Schema(t, "webcare_test")
+	return u
 }
 
 // open opens a store on dbURL, closed when the test ends.
@@ -83,7 +35,7 @@ func open(t *testing.T, dbURL string) *postgres.Store {
 }
 
 func TestContract(t *testing.T) {
-	testURL(t)
+	pgtest.URL(t)
 	storetest.Run(t, func(t *testing.T) store.Store {
 		return open(t, freshSchema(t))
 	})

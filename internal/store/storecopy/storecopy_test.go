@@ -2,21 +2,17 @@ package storecopy_test
 
 import (
 	"bytes"
-	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/webcare/webcare/internal/store/postgres/pgtest"
 
 	"github.com/webcare/webcare/internal/store"
 	"github.com/webcare/webcare/internal/store/postgres"
@@ -24,49 +20,11 @@ import (
 	"github.com/webcare/webcare/internal/store/storecopy"
 )
 
-// freshSchema creates an empty PostgreSQL schema for one test, dropped when
-// it ends, and returns a URL whose connections use only it. Without
-// WEBCARE_TEST_POSTGRES_URL the test skips, except under CI=true.
+// freshSchema is an empty PostgreSQL schema for one test (see pgtest.Schema).
 func freshSchema(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("WEBCARE_TEST_POSTGRES_URL")
-	if base == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("WEBCARE_TEST_POSTGRES_URL not set, and CI=true: the copy into PostgreSQL must be tested in CI")
-		}
-		t.Skip("WEBCARE_TEST_POSTGRES_URL not set: set it to a PostgreSQL database (e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable) to test the copy into it")
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatalf("connect to %s: %v", base, err)
-	}
-	defer conn.Close(ctx)
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "webcare_copy_" + hex.EncodeToString(b)
-	if _, err := conn.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("connect to drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	_, u := pgtest.Schema(t, "webcare_copy")
+	return u
 }
 
 var (
