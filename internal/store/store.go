@@ -388,6 +388,15 @@ type SearchQuery struct {
 	AssigneeID int64
 }
 
+// Size is how many of each kind a search returns: Limit, bounded to 1–100,
+// 20 when unset.
+func (q SearchQuery) Size() int {
+	if q.Limit <= 0 {
+		return 20
+	}
+	return min(q.Limit, 100)
+}
+
 // SearchResults are the conversations whose messages match and the
 // contacts whose name or identities match. Both lists are never nil.
 type SearchResults struct {

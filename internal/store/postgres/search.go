@@ -28,11 +28,7 @@ func (s *Store) Search(ctx context.Context, q store.SearchQuery) (store.SearchRe
 	if text == "" {
 		return res, nil
 	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 20
-	}
-	limit = min(limit, 100)
+	limit := q.Size()
 	var err error
 	if res.Conversations, err = s.searchConversations(ctx, text, q.AssigneeID, limit); err != nil {
 		return res, err

@@ -24,11 +24,7 @@ func (s *Store) Search(ctx context.Context, q store.SearchQuery) (store.SearchRe
 	if match == "" {
 		return res, nil
 	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 20
-	}
-	limit = min(limit, 100)
+	limit := q.Size()
 	var err error
 	if res.Conversations, err = s.searchConversations(ctx, match, q.AssigneeID, limit); err != nil {
 		return res, err
