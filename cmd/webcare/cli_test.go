@@ -206,3 +206,53 @@ func TestSearchAndQueuesCommands(t *testing.T) {
 		t.Errorf("queues does not count the waiting conversation:\n%s", out)
 	}
 }
+
+func TestResolveIdleCommand(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "cli.db")
+	env := map[string]string{"WEBCARE_DB": db}
+	ctx := context.Background()
+	st, err := openStore(ctx, config.Config{DatabasePath: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := store.Channel{Kind: "x", Name: "X"}
+	if err := st.CreateChannel(ctx, &ch, store.Actor{Via: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	old, recent := time.Now().Add(-30*24*time.Hour), time.Now().Add(-time.Hour)
+	res, err := st.Ingest(ctx, []store.Inbound{
+		{ChannelID: ch.ID, PlatformID: "1", Platform: "x", ExternalID: "u1", Body: "old", SentAt: old, ReceivedAt: old},
+		{ChannelID: ch.ID, PlatformID: "2", Platform: "x", ExternalID: "u2", Body: "recent", SentAt: recent, ReceivedAt: recent},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending := store.StatusPending
+	for _, r := range res {
+		if _, err := st.UpdateConversation(ctx, r.ConversationID, store.ConversationChange{Status: &pending}, store.Actor{Via: "test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+
+	for _, bad := range [][]string{{"resolve-idle", "--status", "resolved"}, {"resolve-idle", "--idle", "5m"}} {
+		if out, err := runCLI(t, env, "", bad...); err == nil {
+			t.Errorf("%v must fail:\n%s", bad, out)
+		}
+	}
+	out, err := runCLI(t, env, "", "resolve-idle")
+	if err != nil || !strings.Contains(out, "resolved 1 conversations") {
+		t.Fatalf("resolve-idle: %v\n%s", err, out)
+	}
+	st, err = openStore(ctx, config.Config{DatabasePath: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for i, want := range []store.Status{store.StatusResolved, store.StatusPending} {
+		c, err := st.Conversation(ctx, res[i].ConversationID)
+		if err != nil || c.Status != want {
+			t.Errorf("conversation %d: %s (%v), want %s", i, c.Status, err, want)
+		}
+	}
+}

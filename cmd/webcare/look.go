@@ -112,3 +112,46 @@ func firstNonEmpty(a, b string) string {
 	}
 	return b
 }
+
+// resolveIdle closes conversations nobody has touched for a while, as a
+// helpdesk's auto-close does: by default those pending on the customer for
+// a week. Run it from cron; every change is in the audit trail.
+func resolveIdle(ctx context.Context, e env, args []string) error {
+	fs, finish := flags("resolve-idle", e)
+	idle := fs.Duration("idle", 7*24*time.Hour, "resolve conversations whose last message is older than this")
+	statuses := fs.String("status", "pending", "statuses to close, comma-separated (new, open, pending, snoozed)")
+	cfg, err := parse(fs, finish, args)
+	if err != nil {
+		return err
+	}
+	var sts []store.Status
+	for _, v := range strings.Split(*statuses, ",") {
+		st := store.Status(strings.TrimSpace(v))
+		if !st.Valid() || st == store.StatusResolved {
+			return fmt.Errorf("--status %q: use new, open, pending or snoozed", v)
+		}
+		sts = append(sts, st)
+	}
+	if *idle < time.Hour {
+		return fmt.Errorf("--idle %s: at least an hour, so nothing a customer just wrote is closed", *idle)
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	const batch = 1000
+	total := 0
+	for {
+		ids, err := st.ResolveIdle(ctx, sts, time.Now().Add(-*idle), batch, store.Actor{Via: "cli"})
+		if err != nil {
+			return err
+		}
+		total += len(ids)
+		if len(ids) < batch {
+			break
+		}
+	}
+	fmt.Fprintf(e.stdout, "resolved %d conversations idle for more than %s (%s)\n", total, *idle, strings.Join(strings.Split(*statuses, ","), ", "))
+	return nil
+}

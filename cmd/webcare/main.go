@@ -41,6 +41,7 @@ func commands() []command {
 		{"channel", "add, list channels, rotate a channel's token", channelCmd},
 		{"search", "find messages, contacts and handles", search},
 		{"queues", "open and waiting work per queue, and every agent's load", queues},
+		{"resolve-idle", "close conversations idle for a while (default: pending for a week)", resolveIdle},
 		{"migrate", "bring the database schema up to date", migrate},
 		{"bench", "measure: bench ingest", runBench},
 		{"config", "print the effective settings, secrets masked", printConfig},

@@ -295,7 +295,7 @@ func (s *Server) queueReply(r *http.Request, c store.Conversation, body, key str
 
 // channelKind is the kind of a channel, or "" when it cannot be read.
 func (s *Server) channelKind(r *http.Request, id int64) string {
-	ch, err := s.store.Channel(r.Context(), id)
+	ch, err := s.pipeline.Channel(r.Context(), id) // cached, as for webhooks
 	if err != nil {
 		return ""
 	}
