@@ -14,6 +14,8 @@ func TextLimit(kind string) int {
 		return 280 // a post; X counts most characters once
 	case "mastodon":
 		return 500 // the default of mastodon.social and most servers
+	case "bluesky":
+		return 300 // graphemes per post
 	case "instagram":
 		return 1000 // Instagram messaging API: text up to 1000 bytes of UTF-8
 	case "facebook":
@@ -27,7 +29,7 @@ func TextLimit(kind string) int {
 // Kinds lists the platforms a channel can be on, in the order the UI shows
 // them. Messages for every kind can be fed in through the channel's ingest
 // endpoint; replies go out through the sender registered for the kind.
-var Kinds = []string{"x", "facebook", "instagram", "whatsapp", "telegram", "mastodon", "email", "webchat", "api"}
+var Kinds = []string{"x", "facebook", "instagram", "whatsapp", "telegram", "mastodon", "bluesky", "email", "webchat", "api"}
 
 // FileRule says which files a reply on a channel kind may carry. A zero
 // rule allows none.

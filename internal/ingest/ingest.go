@@ -32,33 +32,15 @@ const (
 	MaxSubjectLen = 998 // RFC 5322 line length
 )
 
-// Message is a normalised inbound message, as a channel adapter hands it over.
-type Message struct {
-	ChannelID  int64
-	PlatformID string // the platform's id for this message; required
-	From       Author
-	Text       string
-	ReplyTo    string // platform id of the message this answers
-	Private    bool   // a DM, mail or chat rather than a public post
-	Language   string // if the platform or sender knows it
-	Subject    string
-	SentAt     time.Time // zero: now
-	Files      []File    // what came with it: photos, documents
-}
+// Message is a normalised inbound message, as a channel adapter hands it
+// over; the type lives with the adapters (package channel).
+type Message = channel.Message
 
 // File is a file as a platform hands it over.
-type File struct {
-	Name string
-	Data []byte
-}
+type File = channel.File
 
 // Author is who wrote a message, as the platform names them.
-type Author struct {
-	Platform   string // identity namespace; empty: derived from the channel
-	ExternalID string // required: the platform's stable user id
-	Handle     string
-	Name       string
-}
+type Author = channel.Author
 
 // Result tells the caller what happened to its message.
 type Result = store.IngestResult

@@ -16,6 +16,15 @@ type Delivery struct {
 	Message      store.Message
 	To           store.Identity     // the customer's identity on the channel's platform
 	Files        []store.Attachment // the reply's files, bytes included
+	// LastInbound is when the customer last wrote in this conversation
+	// (zero: never), for platforms that only allow free replies within a
+	// window after it.
+	LastInbound time.Time
+	// Origin is, for a private conversation moved from a public one, the
+	// platform id of the customer's last public message there: a platform
+	// that offers "private replies" to a comment answers that comment
+	// privately when the customer has not written in private yet.
+	Origin string
 }
 
 // Sender delivers replies for one kind of channel. It returns the platform's

@@ -65,11 +65,13 @@ type Delivery string
 
 // Delivery states.
 const (
-	Received Delivery = "received" // inbound, stored
-	Queued   Delivery = "queued"   // outbound, waiting in the outbox
-	Sent     Delivery = "sent"     // accepted by the platform
-	Failed   Delivery = "failed"   // given up; shown to the agent
-	Internal Delivery = "internal" // a note, never delivered
+	Received  Delivery = "received"  // inbound, stored
+	Queued    Delivery = "queued"    // outbound, waiting in the outbox
+	Sent      Delivery = "sent"      // accepted by the platform
+	Delivered Delivery = "delivered" // the platform reports it reached the customer's device
+	Read      Delivery = "read"      // the platform reports the customer has seen it
+	Failed    Delivery = "failed"    // given up; shown to the agent
+	Internal  Delivery = "internal"  // a note, never delivered
 )
 
 // Role decides what an agent may do; the server enforces it on every request.
