@@ -74,6 +74,19 @@ const (
 	Internal  Delivery = "internal"  // a note, never delivered
 )
 
+// Advances reports whether a reply in state from may move to state to on
+// a platform's report: forward only, and a failure unless already read.
+func (from Delivery) Advances(to Delivery) bool {
+	rank := map[Delivery]int{Queued: 1, Sent: 2, Delivered: 3, Read: 4}
+	switch {
+	case from == Failed || from == Internal || from == Received:
+		return false
+	case to == Failed:
+		return from != Read
+	}
+	return rank[to] > rank[from]
+}
+
 // Role decides what an agent may do; the server enforces it on every request.
 type Role string
 
@@ -496,6 +509,14 @@ type Store interface {
 	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]OutboxEntry, error)
 	// DeliverOutbox records a successful send.
 	DeliverOutbox(ctx context.Context, id int64, platformID string, now time.Time) error
+	// UpdateDelivery records what a platform reports about a sent reply,
+	// found by the platform id the channel gave it: Delivered, Read or
+	// Failed. States only move forward (sent, delivered, read), because
+	// platforms report out of order; a failure is recorded unless the
+	// customer has read the reply, and marks the conversation as needing
+	// the agent. changed is false when nothing moved. ErrNotFound: no
+	// outbound message on the channel has that id.
+	UpdateDelivery(ctx context.Context, channelID int64, platformID string, state Delivery, errText string, now time.Time) (m Message, changed bool, err error)
 	// RetryOutbox records a failed attempt and when to try again.
 	RetryOutbox(ctx context.Context, id int64, errText string, next time.Time) error
 	// FailOutbox gives up on an entry; the conversation shows the failure.

@@ -73,6 +73,37 @@ func (s *Store) DeliverOutbox(ctx context.Context, id int64, platformID string, 
 	})
 }
 
+// UpdateDelivery records a platform's report on a sent reply.
+func (s *Store) UpdateDelivery(ctx context.Context, channelID int64, platformID string, state store.Delivery, errText string, now time.Time) (store.Message, bool, error) {
+	var m store.Message
+	changed := false
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		m, err = scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages WHERE channel_id = ? AND platform_id = ? AND direction = 'out'`, channelID, platformID))
+		if err != nil {
+			return notFound(err, "reply with platform id", platformID)
+		}
+		if !m.Delivery.Advances(state) {
+			return nil
+		}
+		changed = true
+		m.Delivery = state
+		if state != store.Failed {
+			_, err = tx.ExecContext(ctx, `UPDATE messages SET delivery = ? WHERE id = ?`, state, m.ID)
+			return err
+		}
+		m.DeliveryError = errText
+		if _, err := tx.ExecContext(ctx, `UPDATE messages SET delivery = 'failed', delivery_error = ? WHERE id = ?`, errText, m.ID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET delivery_failed = 1, updated_at = ? WHERE id = ?`, ms(now), m.ConversationID); err != nil {
+			return err
+		}
+		return audit(ctx, tx, store.Actor{Via: "system"}, "reply.failed", fmt.Sprintf("conversation/%d", m.ConversationID), fmt.Sprintf("message %d: %s", m.ID, errText))
+	})
+	return m, changed, err
+}
+
 // RetryOutbox records a failed attempt and schedules the next.
 func (s *Store) RetryOutbox(ctx context.Context, id int64, errText string, next time.Time) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -23,6 +24,8 @@ var outboxTests = []testCase{
 	{"deliver marks the message sent, once", testOutboxDeliver},
 	{"fail shows on message and conversation", testOutboxFail},
 	{"late reports after delivery are stale", testOutboxStaleReports},
+	{"platform reports move delivery forward only", testUpdateDelivery},
+	{"platform reports a failure after sending", testUpdateDeliveryFailed},
 	{"depth and stats", testOutboxStats},
 }
 
@@ -329,4 +332,61 @@ func testOutboxStats(f *fixture) {
 	f.check(err, "stats")
 	want(f.t, "stats", st, store.Stats{OpenConversations: 3, OutboxDepth: 1, OutboxFailed: 1})
 	want(f.t, "outbox depth", f.depth(), 1)
+}
+
+func testUpdateDelivery(f *fixture) {
+	es := queued(f, 1)
+	e := es[0]
+	f.claim(at(10), time.Minute, 10)
+	f.check(f.s.DeliverOutbox(f.ctx, e.ID, "wamid.1", at(11)), "deliver")
+
+	steps := []struct {
+		state       store.Delivery
+		wantChanged bool
+		want        store.Delivery
+	}{
+		{store.Read, true, store.Read},       // read arrives before delivered
+		{store.Delivered, false, store.Read}, // late and stale
+		{store.Sent, false, store.Read},      // never backwards
+		{store.Failed, false, store.Read},    // a read reply did not fail
+		{store.Read, false, store.Read},      // the same report twice
+	}
+	for _, st := range steps {
+		m, changed, err := f.s.UpdateDelivery(f.ctx, e.ChannelID, "wamid.1", st.state, "", at(12))
+		f.check(err, "update delivery %s", st.state)
+		want(f.t, "changed by "+string(st.state), changed, st.wantChanged)
+		want(f.t, "returned state after "+string(st.state), m.Delivery, st.want)
+		want(f.t, "stored state after "+string(st.state), f.message(e.MessageID).Delivery, st.want)
+	}
+	_, _, err := f.s.UpdateDelivery(f.ctx, e.ChannelID, "wamid.unknown", store.Delivered, "", at(12))
+	if !errors.Is(err, store.ErrNotFound) {
+		f.t.Errorf("unknown platform id: err = %v, want ErrNotFound", err)
+	}
+	_, _, err = f.s.UpdateDelivery(f.ctx, e.ChannelID+1000, "wamid.1", store.Delivered, "", at(12))
+	if !errors.Is(err, store.ErrNotFound) {
+		f.t.Errorf("another channel's platform id: err = %v, want ErrNotFound", err)
+	}
+}
+
+func testUpdateDeliveryFailed(f *fixture) {
+	es := queued(f, 1)
+	e := es[0]
+	f.claim(at(10), time.Minute, 10)
+	f.check(f.s.DeliverOutbox(f.ctx, e.ID, "wamid.2", at(11)), "deliver")
+	m, changed, err := f.s.UpdateDelivery(f.ctx, e.ChannelID, "wamid.2", store.Delivered, "", at(12))
+	f.check(err, "delivered")
+	want(f.t, "delivered changed", changed, true)
+	m, changed, err = f.s.UpdateDelivery(f.ctx, e.ChannelID, "wamid.2", store.Failed, "The customer's phone could not be reached", at(13))
+	f.check(err, "failed")
+	want(f.t, "failed changed", changed, true)
+	want(f.t, "returned state", m.Delivery, store.Failed)
+	stored := f.message(e.MessageID)
+	want(f.t, "stored state", stored.Delivery, store.Failed)
+	want(f.t, "stored error", stored.DeliveryError, "The customer's phone could not be reached")
+	if !f.conversation(e.ConversationID).DeliveryFailed {
+		f.t.Error("conversation does not show the failure")
+	}
+	_, changed, err = f.s.UpdateDelivery(f.ctx, e.ChannelID, "wamid.2", store.Read, "", at(14))
+	f.check(err, "read after failed")
+	want(f.t, "read after failed changed", changed, false)
 }
