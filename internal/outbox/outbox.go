@@ -24,8 +24,11 @@ type Worker struct {
 	Store   store.Store
 	Bus     bus.Bus
 	Senders map[string]Sender // by channel kind
-	Log     *slog.Logger
-	Now     func() time.Time
+	// Rates are the sends per second one channel of a kind may make
+	// (the platform's rate limit, with a margin); absent or 0: no limit.
+	Rates map[string]float64
+	Log   *slog.Logger
+	Now   func() time.Time
 
 	MaxAttempts int           // default 8
 	BaseDelay   time.Duration // first retry after about this; default 2s
@@ -36,6 +39,9 @@ type Worker struct {
 
 	wake chan struct{}
 	once sync.Once
+
+	paceMu sync.Mutex
+	pace   map[int64]time.Time // channel id → the earliest next send
 }
 
 func (w *Worker) init() {
@@ -128,6 +134,9 @@ func (w *Worker) deliver(ctx context.Context, e store.OutboxEntry) {
 	log := w.Log.With("outbox_id", e.ID, "conversation_id", e.ConversationID, "attempt", e.Attempts)
 	d, sender, err := w.prepare(ctx, e)
 	if err == nil {
+		err = w.wait(ctx, d.Channel)
+	}
+	if err == nil {
 		sendCtx, cancel := context.WithTimeout(ctx, w.Lease/2)
 		var platformID string
 		platformID, err = sender.Send(sendCtx, d)
@@ -147,10 +156,24 @@ func (w *Worker) deliver(ctx context.Context, e store.OutboxEntry) {
 	if ctx.Err() != nil {
 		return // shutting down: the lease expires and another attempt follows
 	}
+	if d, ok := errors.AsType[*deferred](err); ok {
+		// Not a failure: the channel is busy. Counted as an attempt by the
+		// claim, so a reply held back often enough fails sooner on a real
+		// error; the rate and lease make that rare.
+		if err := w.Store.RetryOutbox(rec, e.ID, "", w.Now().Add(d.delay)); err != nil {
+			log.Error("outbox: deferring", "err", err)
+		}
+		return
+	}
 	var se *Error
 	permanent := errors.As(err, &se) && se.Permanent
 	if permanent || e.Attempts >= w.MaxAttempts {
-		w.fail(rec, e, fmt.Sprintf("%v (attempt %d of %d)", err, e.Attempts, w.MaxAttempts), log)
+		reason := fmt.Sprintf("%v (attempt %d of %d)", err, e.Attempts, w.MaxAttempts)
+		if permanent && se.Body != "" && se.Status != 0 {
+			// The adapter put plain words in Body: those lead.
+			reason = fmt.Sprintf("%s (the platform answered %d)", se.Body, se.Status)
+		}
+		w.fail(rec, e, reason, log)
 		return
 	}
 	wait := w.Backoff(e.Attempts)
@@ -166,6 +189,53 @@ func (w *Worker) deliver(ctx context.Context, e store.OutboxEntry) {
 	}
 	log.Warn("reply not delivered; will retry", "err", err, "retry_in", wait.Round(time.Millisecond))
 	w.publish(rec, bus.ReplyRetrying, e, err.Error())
+}
+
+// wait keeps a channel below its platform's rate: each send takes the next
+// slot, spaced 1/rate apart. A slot further away than the lease allows is
+// not waited for: the entry is retried then instead.
+func (w *Worker) wait(ctx context.Context, ch store.Channel) error {
+	rate := w.Rates[ch.Kind]
+	if rate <= 0 {
+		return nil
+	}
+	now := w.Now()
+	w.paceMu.Lock()
+	if w.pace == nil {
+		w.pace = map[int64]time.Time{}
+	}
+	slot := w.pace[ch.ID]
+	if slot.Before(now) {
+		slot = now
+	}
+	delay := slot.Sub(now)
+	if delay > w.Lease/4 {
+		w.paceMu.Unlock()
+		return &deferred{delay: delay, rate: rate}
+	}
+	w.pace[ch.ID] = slot.Add(time.Duration(float64(time.Second) / rate))
+	w.paceMu.Unlock()
+	if delay <= 0 {
+		return nil
+	}
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// deferred holds a send back to keep a channel below its rate.
+type deferred struct {
+	delay time.Duration
+	rate  float64
+}
+
+func (d *deferred) Error() string {
+	return fmt.Sprintf("keeping below %g sends per second on this channel; next slot in %v", d.rate, d.delay.Round(time.Millisecond))
 }
 
 // MaxRetryAfter caps how long a platform's Retry-After can park a reply.
@@ -218,7 +288,37 @@ func (w *Worker) load(ctx context.Context, e store.OutboxEntry) (Delivery, Sende
 	// The recipient is the identity this channel's platform knows them by;
 	// a merged contact has several.
 	d.To = pickIdentity(contact.Identities, ch)
+	if d.LastInbound, _, err = w.lastInbound(ctx, conv.ID); err != nil {
+		return d, nil, err
+	}
+	if conv.Visibility == store.Private && conv.LinkedID != 0 {
+		if _, d.Origin, err = w.lastInbound(ctx, conv.LinkedID); err != nil {
+			return d, nil, err
+		}
+	}
 	return d, sender, nil
+}
+
+// lastInbound finds the customer's latest message in a conversation: when
+// they wrote it and its platform id.
+func (w *Worker) lastInbound(ctx context.Context, conversationID int64) (time.Time, string, error) {
+	var at time.Time
+	var id string
+	for after := int64(0); ; {
+		page, err := w.Store.Messages(ctx, conversationID, after, 500)
+		if err != nil {
+			return at, id, err
+		}
+		for _, m := range page {
+			if m.Direction == store.DirInbound {
+				at, id = m.SentAt, m.PlatformID
+			}
+			after = m.ID
+		}
+		if len(page) < 500 {
+			return at, id, nil
+		}
+	}
 }
 
 func pickIdentity(ids []store.Identity, ch store.Channel) store.Identity {

@@ -690,3 +690,54 @@ func TestRunDeliversOnWakeAndStops(t *testing.T) {
 		t.Errorf("state %s", e.State)
 	}
 }
+
+func TestRateKeepsChannelBelowItsLimit(t *testing.T) {
+	f := newFixture(t, "x", nil)
+	rec := &recorder{}
+	w := f.worker(map[string]outbox.Sender{"x": rec})
+	// 100 sends a second with a 400 ms lease: slots up to 100 ms ahead are
+	// waited for, later ones deferred to their slot.
+	w.Rates = map[string]float64{"x": 100}
+	w.Lease = 400 * time.Millisecond
+	w.Concurrency = 20
+	var entries []store.OutboxEntry
+	for i := range 20 {
+		_, e := f.queue(t, fmt.Sprintf("k%d", i))
+		entries = append(entries, e)
+	}
+	start := time.Now()
+	runOnce(t, w, 20)
+	took := time.Since(start)
+	sent, deferred := rec.count(), 0
+	for _, e := range entries {
+		got := f.entry(t, e.ID)
+		switch got.State {
+		case store.OutboxSent:
+		case store.OutboxPending:
+			deferred++
+			if !got.NextAttemptAt.After(f.clock.Now()) {
+				t.Errorf("deferred entry %d is due again at once (%v)", e.ID, got.NextAttemptAt)
+			}
+			if m := f.message(t, got.MessageID); m.DeliveryError != "" || m.Delivery != store.Queued {
+				t.Errorf("deferred reply shows %q / %q to the agent; a busy channel is not an error", m.Delivery, m.DeliveryError)
+			}
+		default:
+			t.Errorf("entry %d is %s", e.ID, got.State)
+		}
+	}
+	if sent+deferred != 20 || sent < 5 || sent > 12 {
+		t.Errorf("sent %d and deferred %d of 20; want about 11 sent within the 100 ms window", sent, deferred)
+	}
+	// The sends that went were spaced 10 ms apart.
+	if min := time.Duration(sent-1) * 10 * time.Millisecond; took < min {
+		t.Errorf("%d sends took %v; at 100/s they need at least %v", sent, took, min)
+	}
+	for _, d := range rec.calls {
+		if !d.LastInbound.Equal(t0) {
+			t.Errorf("delivery LastInbound = %v, want the customer's message at %v", d.LastInbound, t0)
+		}
+		if d.Origin != "" {
+			t.Errorf("Origin = %q on a conversation that was never moved", d.Origin)
+		}
+	}
+}
