@@ -5,6 +5,7 @@
 package web
 
 import (
+	"github.com/webcare/webcare/internal/channel"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -27,6 +28,8 @@ type Server struct {
 	metrics  http.Handler
 	ready    func() error
 	baseURL  string
+	adapters map[string]channel.Adapter
+	chat     http.Handler
 
 	secureCookies bool
 	sessionTTL    time.Duration
@@ -71,6 +74,10 @@ type Options struct {
 	// no trailing slash), for links such as invites. Empty: links use the
 	// scheme and host of the request that makes them.
 	BaseURL string
+	// Adapters are the platforms webcare speaks, by channel kind.
+	Adapters map[string]channel.Adapter
+	// Chat serves the web chat widget under /chat/; nil leaves it out.
+	Chat http.Handler
 }
 
 // New builds a Server.
@@ -79,7 +86,7 @@ func New(o Options) *Server {
 		store: o.Store, pipeline: o.Pipeline, bus: o.Bus, log: o.Log, now: o.Now, wake: o.WakeOutbox,
 		metrics: o.Metrics, ready: o.Ready, secureCookies: o.SecureCookies, sessionTTL: o.SessionTTL,
 		heartbeat: o.Heartbeat, logins: newLoginLimiter(), closing: make(chan struct{}), activity: newActivity(),
-		baseURL: strings.TrimRight(o.BaseURL, "/"),
+		baseURL: strings.TrimRight(o.BaseURL, "/"), adapters: o.Adapters, chat: o.Chat,
 	}
 	u, err := loadUI()
 	if err != nil {

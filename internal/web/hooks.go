@@ -1,0 +1,94 @@
+package web
+
+import (
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/webcare/webcare/internal/channel"
+	"github.com/webcare/webcare/internal/store"
+)
+
+// maxHookBody bounds one platform delivery: Meta batches up to 1,000
+// changes in one request.
+const maxHookBody = 4 << 20
+
+// hookChannel finds the enabled channel a platform calls and its adapter.
+func (s *Server) hookChannel(r *http.Request) (store.Channel, channel.Adapter, error) {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return store.Channel{}, channel.Adapter{}, err
+	}
+	ch, err := s.pipeline.Channel(r.Context(), id) // cached: every webhook needs it
+	if errors.Is(err, store.ErrNotFound) || (err == nil && ch.Disabled) {
+		return ch, channel.Adapter{}, errorf(http.StatusNotFound, "channel %d does not exist or is disabled", id)
+	}
+	if err != nil {
+		return ch, channel.Adapter{}, err
+	}
+	ad, ok := s.adapters[ch.Kind]
+	if !ok || ad.Webhook == nil {
+		return ch, ad, errorf(http.StatusNotFound, "%s channels do not receive webhooks", ch.Kind)
+	}
+	return ch, ad, nil
+}
+
+// answerChallenge answers the GET a platform sends to check a callback URL
+// before it sends events there (Meta's hub.challenge, X's CRC).
+func (s *Server) answerChallenge(w http.ResponseWriter, r *http.Request) error {
+	ch, ad, err := s.hookChannel(r)
+	if err != nil {
+		return err
+	}
+	c, ok := ad.Webhook.(channel.Challenger)
+	if !ok {
+		return errorf(http.StatusMethodNotAllowed, "%s webhooks are not verified with a GET; POST events here", ch.Kind)
+	}
+	ctype, body, err := c.Challenge(ch, r.URL.Query())
+	if err != nil {
+		return hookError(err)
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Cache-Control", "no-store")
+	_, err = w.Write(body)
+	return err
+}
+
+// receiveHook takes a platform's delivery: signature first, on the raw
+// bytes, then the payload, then the store. It answers 2xx only once every
+// message in it is committed, so the platform's retry covers any failure.
+func (s *Server) receiveHook(w http.ResponseWriter, r *http.Request) error {
+	ch, ad, err := s.hookChannel(r)
+	if err != nil {
+		return err
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxHookBody))
+	if err != nil {
+		return err
+	}
+	if err := ad.Webhook.Verify(ch, r.Header, body); err != nil {
+		return hookError(err)
+	}
+	batch, err := ad.Webhook.Parse(ch, body)
+	if err != nil {
+		return hookError(err)
+	}
+	receipt, err := s.pipeline.Receive(r.Context(), ch, ad, batch)
+	if err != nil {
+		return &Error{Status: http.StatusServiceUnavailable, Msg: "not stored; send it again", Cause: err}
+	}
+	return writeJSON(w, http.StatusOK, receipt)
+}
+
+// hookError turns an adapter's refusal into the status platforms expect.
+func hookError(err error) error {
+	switch {
+	case errors.Is(err, channel.ErrUnsigned):
+		return &Error{Status: http.StatusUnauthorized, Msg: err.Error()}
+	case errors.Is(err, channel.ErrBadSignature):
+		return &Error{Status: http.StatusForbidden, Msg: err.Error()}
+	case errors.Is(err, channel.ErrPayload):
+		return &Error{Status: http.StatusBadRequest, Msg: err.Error()}
+	}
+	return err
+}
