@@ -136,6 +136,10 @@ type Adapter struct {
 	Sender  outbox.Sender // replies and direct messages
 	Checker Checker
 	Fetcher Fetcher
+	// Connect registers webcare's webhook URL with the platform where the
+	// platform's API does that (Telegram's setWebhook); nil where the
+	// admin pastes the URL into the platform's console.
+	Connect func(ctx context.Context, ch store.Channel, hookURL string) error
 
 	PollEvery time.Duration
 	// Rate is how many sends per second one account may make; the outbox
@@ -147,6 +151,16 @@ type Adapter struct {
 	// WindowNote says, in plain words, what is still possible once the
 	// window has closed; the composer shows it.
 	WindowNote string
+}
+
+// Field returns the adapter's field with key k.
+func (a Adapter) Field(k string) (Field, bool) {
+	for _, f := range a.Fields {
+		if f.Key == k {
+			return f, true
+		}
+	}
+	return Field{}, false
 }
 
 // Fake stands in for a platform in tests and the demo: an API server that

@@ -167,7 +167,7 @@ func TestAdminChannels(t *testing.T) {
 		if got := shown(t, r.Body, "made-ingest-url"); !strings.HasPrefix(got, "https://care.example/api/v1/channels/") {
 			t.Errorf("ingest URL %q", got)
 		}
-		if !bytes.Contains(r.Body, []byte("WhatsApp Business adapter is on its way")) {
+		if !bytes.Contains(r.Body, []byte("subscribe the WhatsApp Business Account to messages")) {
 			t.Error("no word on what WhatsApp needs")
 		}
 	})

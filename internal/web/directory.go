@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"github.com/webcare/webcare/internal/bus"
 	"github.com/webcare/webcare/internal/channel"
@@ -15,12 +16,19 @@ import (
 	"github.com/webcare/webcare/internal/store"
 )
 
+// secretSetting reports settings never shown after they were saved:
+// secrets, passwords and tokens (except a verify token, which the admin
+// pastes into the platform's console and the platform sends back anyway).
+func secretSetting(k string) bool {
+	return k != "verify_token" && (strings.HasSuffix(k, "_secret") || strings.HasSuffix(k, "_token") || strings.HasSuffix(k, "password"))
+}
+
 // channelView hides secrets in a channel's settings.
 func channelView(c store.Channel) store.Channel {
 	if len(c.Settings) > 0 {
 		masked := make(map[string]string, len(c.Settings))
 		for k, v := range c.Settings {
-			if strings.HasSuffix(k, "_secret") && v != "" {
+			if secretSetting(k) && v != "" {
 				v = "********"
 			}
 			masked[k] = v
@@ -59,6 +67,9 @@ type channelInput struct {
 	Locale      *string `json:"locale"`
 	CallbackURL *string `json:"callback_url"`
 	Disabled    *bool   `json:"disabled"`
+	// Settings are the platform's fields (see the adapter); a key absent
+	// keeps its value, "" clears it.
+	Settings map[string]string `json:"settings"`
 }
 
 // channelSecrets are shown once, when made.
@@ -67,6 +78,10 @@ type channelSecrets struct {
 	Token          string        `json:"token,omitempty"`
 	CallbackSecret string        `json:"callback_secret,omitempty"`
 	IngestURL      string        `json:"ingest_url"`
+	// HookURL is where the platform sends its webhooks, for the console.
+	HookURL string `json:"webhook_url,omitempty"`
+	// Generated are secrets webcare made for the platform's console.
+	Generated map[string]string `json:"generated,omitempty"`
 }
 
 func (s *Server) applyChannel(c *store.Channel, in channelInput) error {
@@ -102,7 +117,46 @@ func (s *Server) applyChannel(c *store.Channel, in channelInput) error {
 	if in.Disabled != nil {
 		c.Disabled = *in.Disabled
 	}
+	if len(in.Settings) > 0 {
+		ad := s.adapters[c.Kind]
+		for k, v := range in.Settings {
+			f, ok := ad.Field(k)
+			if !ok {
+				known := []string{}
+				for _, f := range ad.Fields {
+					known = append(known, f.Key)
+				}
+				return errorf(http.StatusUnprocessableEntity, "%s channels have no setting %q; they have: %s", c.Kind, k, strings.Join(known, ", "))
+			}
+			v = strings.TrimSpace(v)
+			if err := checkText(f.Label, v, 0, 4096); err != nil {
+				return err
+			}
+			if strings.HasSuffix(k, "api_base") || strings.HasSuffix(k, "_url") {
+				if p, err := url.Parse(v); v != "" && (err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "") {
+					return errorf(http.StatusUnprocessableEntity, "%s must be an http(s) URL", f.Label)
+				}
+			}
+			if c.Settings == nil {
+				c.Settings = map[string]string{}
+			}
+			if v == "" {
+				delete(c.Settings, k)
+			} else {
+				c.Settings[k] = v
+			}
+		}
+	}
 	return nil
+}
+
+// hookURL is where a channel's platform sends webhooks; "" for platforms
+// that do not push.
+func (s *Server) hookURL(r *http.Request, c store.Channel) string {
+	if s.adapters[c.Kind].Webhook == nil {
+		return ""
+	}
+	return s.publicURL(r) + "/hooks/" + itoa(c.ID)
 }
 
 // ingestURL is where a platform, or any system, posts a channel's messages.
@@ -143,10 +197,23 @@ func (s *Server) addChannel(r *http.Request, in channelInput) (channelSecrets, e
 		c.Settings = map[string]string{}
 	}
 	c.Settings["callback_secret"] = secret
+	generated := map[string]string{}
+	for _, f := range s.adapters[c.Kind].Fields {
+		if f.Generated && c.Settings[f.Key] == "" {
+			// Letters, digits, - and _: what every platform accepts.
+			v, _ := auth.NewToken("")
+			c.Settings[f.Key] = v
+			generated[f.Key] = v
+		}
+		if f.Default != "" && c.Settings[f.Key] == "" {
+			c.Settings[f.Key] = f.Default
+		}
+	}
 	if err := s.store.CreateChannel(r.Context(), &c, actor(r)); err != nil {
 		return channelSecrets{}, err
 	}
-	return channelSecrets{Channel: channelView(c), Token: token, CallbackSecret: secret, IngestURL: s.ingestURL(r, c.ID)}, nil
+	return channelSecrets{Channel: channelView(c), Token: token, CallbackSecret: secret, IngestURL: s.ingestURL(r, c.ID),
+		HookURL: s.hookURL(r, c), Generated: generated}, nil
 }
 
 func (s *Server) updateChannel(w http.ResponseWriter, r *http.Request) error {
@@ -218,6 +285,51 @@ func (s *Server) newChannelToken(r *http.Request, id int64) (channelSecrets, err
 	}
 	s.channelChanged(r, id)
 	return channelSecrets{Channel: channelView(c), Token: token, IngestURL: s.ingestURL(r, c.ID)}, nil
+}
+
+// testChannel is "test connection": the adapter calls the platform with
+// the channel's settings and says who webcare is connected as.
+func (s *Server) testChannel(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	ok, detail, err := s.checkChannel(r, id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"ok": ok, "detail": detail})
+}
+
+// checkChannel runs a channel's connection check; ok false with the
+// platform's answer in detail when it failed. With connect, it first
+// registers the webhook where the platform's API does that.
+func (s *Server) checkChannel(r *http.Request, id int64) (ok bool, detail string, err error) {
+	c, err := s.store.Channel(r.Context(), id)
+	if err != nil {
+		return false, "", err
+	}
+	ad := s.adapters[c.Kind]
+	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	defer cancel()
+	var notes []string
+	if ad.Connect != nil {
+		if err := ad.Connect(ctx, c, s.hookURL(r, c)); err != nil {
+			return false, "registering the webhook failed: " + err.Error(), nil
+		}
+		notes = append(notes, "webhook registered at "+s.hookURL(r, c))
+	}
+	if ad.Checker == nil {
+		if len(notes) == 0 {
+			return false, c.Kind + " channels have no connection check", nil
+		}
+		return true, strings.Join(notes, "; "), nil
+	}
+	who, err := ad.Checker.Check(ctx, c)
+	if err != nil {
+		return false, err.Error(), nil
+	}
+	return true, strings.Join(append([]string{who}, notes...), "; "), nil
 }
 
 func (s *Server) listAgents(w http.ResponseWriter, r *http.Request) error {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/store"
@@ -15,11 +16,30 @@ type adminChannelsView struct {
 	Secrets   *channelSecrets // just made: shown this once
 	Rotated   bool            // Secrets is a new token, not a new channel
 	New       channelForm     // what was typed into a refused create form
+	Tested    int64           // the channel whose connection was just checked
+	Test      testResult
 }
 
 type channelRow struct {
 	store.Channel
-	IngestURL, CallbackURL string
+	IngestURL, CallbackURL, HookURL string
+	Fields                          []fieldRow
+	CanTest                         bool
+	Test                            *testResult // the check just run on this channel
+}
+
+// fieldRow is one platform setting on the admin screen; a secret's value
+// is never put back into the page, only whether it is set.
+type fieldRow struct {
+	channel.Field
+	Value  string
+	Set    bool
+	Hidden bool // a secret: typed, never shown
+}
+
+type testResult struct {
+	OK     bool
+	Detail string
 }
 
 type channelForm struct {
@@ -38,11 +58,79 @@ func (s *Server) renderAdminChannels(w http.ResponseWriter, r *http.Request, sta
 		return err
 	}
 	for _, c := range chs {
-		// Only the callback URL of the settings is shown: the rest are
-		// secrets, never shown after they were made.
-		v.Channels = append(v.Channels, channelRow{Channel: channelView(c), IngestURL: s.ingestURL(r, c.ID), CallbackURL: c.Settings["callback_url"]})
+		row := s.channelRow(r, c)
+		if c.ID == v.Tested {
+			row.Test = &v.Test
+		}
+		v.Channels = append(v.Channels, row)
 	}
 	return s.ui.render(w, status, s.locale(r), "admin_channels", "", v)
+}
+
+// channelRow is what the admin screen shows of a channel: how to connect
+// it, its settings (secrets only as set or not), and its checks.
+func (s *Server) channelRow(r *http.Request, c store.Channel) channelRow {
+	ad := s.adapters[c.Kind]
+	row := channelRow{Channel: channelView(c), IngestURL: s.ingestURL(r, c.ID), CallbackURL: c.Settings["callback_url"],
+		HookURL: s.hookURL(r, c), CanTest: ad.Checker != nil || ad.Connect != nil}
+	for _, f := range ad.Fields {
+		fr := fieldRow{Field: f, Set: c.Settings[f.Key] != "", Hidden: f.Secret || secretSetting(f.Key)}
+		if !fr.Hidden {
+			fr.Value = c.Settings[f.Key]
+		}
+		row.Fields = append(row.Fields, fr)
+	}
+	return row
+}
+
+// saveChannelSettingsFromForm saves a channel's platform settings. A secret
+// left empty keeps its value: the form never holds it.
+func (s *Server) saveChannelSettingsFromForm(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	c, err := s.store.Channel(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	in := channelInput{Settings: map[string]string{}}
+	for _, f := range s.adapters[c.Kind].Fields {
+		v, sent := r.PostForm[f.Key]
+		if !sent || f.Generated {
+			continue
+		}
+		if (f.Secret || secretSetting(f.Key)) && strings.TrimSpace(v[0]) == "" {
+			continue
+		}
+		in.Settings[f.Key] = v[0]
+	}
+	if _, err := s.changeChannel(r, id, in); err != nil {
+		return refused(r, err, func(status int, msg string) error {
+			return s.renderAdminChannels(w, r, status, adminChannelsView{adminChrome: adminChrome{Error: msg}, New: channelForm{Kind: "api"}})
+		})
+	}
+	return saved(w, r, "channels")
+}
+
+// testChannelFromForm runs "test connection" and shows the answer in the
+// channel's row.
+func (s *Server) testChannelFromForm(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	ok, detail, err := s.checkChannel(r, id)
+	if err != nil {
+		return err
+	}
+	if isHTMX(r) {
+		return s.ui.render(w, http.StatusOK, s.locale(r), "channel-test", "", testResult{OK: ok, Detail: detail})
+	}
+	return s.renderAdminChannels(w, r, http.StatusOK, adminChannelsView{New: channelForm{Kind: "api"}, Tested: id, Test: testResult{OK: ok, Detail: detail}})
 }
 
 // addChannelFromForm makes a channel and shows its token once.

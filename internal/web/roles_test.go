@@ -80,6 +80,12 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		{pattern: "GET /api/v1/channels/{id}", url: path("/api/v1/channels/%d", ch), perm: auth.ReadDirectory, ok: 200},
 		{pattern: "PATCH /api/v1/channels/{id}", url: path("/api/v1/channels/%d", ch), body: `{"kind": "x"}`, perm: auth.ManageChannels, ok: 422},
 		{pattern: "POST /api/v1/channels/{id}/token", url: "/api/v1/channels/999999/token", perm: auth.ManageChannels, ok: 404},
+		{pattern: "POST /api/v1/channels/{id}/test", url: "/api/v1/channels/999999/test", perm: auth.ManageChannels, ok: 404},
+		// Platforms call these with their own signatures: no login. An API
+		// channel takes no webhooks.
+		{pattern: "GET /hooks/{id}", url: path("/hooks/%d?hub.mode=subscribe", ch), public: true, ok: 404},
+		{pattern: "POST /hooks/{id}", url: path("/hooks/%d", ch), body: `{}`, public: true, ok: 404},
+		{pattern: "/chat/", url: "/chat/widget.js", public: true, ok: 200},
 
 		{pattern: "GET /api/v1/agents", url: "/api/v1/agents", perm: auth.ReadDirectory, ok: 200},
 		{pattern: "POST /api/v1/agents", url: "/api/v1/agents", body: `{}`, perm: auth.ManageAgents, ok: 422},
@@ -145,6 +151,8 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		{pattern: "POST /admin/channels", url: "/admin/channels", form: true, body: "kind=fax&name=x", page: true, perm: auth.ManageChannels, ok: 422},
 		{pattern: "POST /admin/channels/{id}", url: "/admin/channels/999999", form: true, body: "disabled=false", page: true, perm: auth.ManageChannels, ok: 404},
 		{pattern: "POST /admin/channels/{id}/token", url: "/admin/channels/999999/token", form: true, page: true, perm: auth.ManageChannels, ok: 404},
+		{pattern: "POST /admin/channels/{id}/settings", url: "/admin/channels/999999/settings", form: true, page: true, perm: auth.ManageChannels, ok: 404},
+		{pattern: "POST /admin/channels/{id}/test", url: "/admin/channels/999999/test", form: true, page: true, perm: auth.ManageChannels, ok: 404},
 		{pattern: "GET /admin/templates", url: "/admin/templates", page: true, perm: auth.ManageTemplates, ok: 200},
 		{pattern: "POST /admin/templates", url: "/admin/templates", form: true, body: "name=", page: true, perm: auth.ManageTemplates, ok: 422},
 		{pattern: "GET /admin/templates/{id}", url: path("/admin/templates/%d", tp), page: true, perm: auth.ManageTemplates, ok: 200},

@@ -55,6 +55,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /admin/channels", p(can(auth.ManageChannels, s.addChannelFromForm)))
 	mux.HandleFunc("POST /admin/channels/{id}", p(can(auth.ManageChannels, s.editChannelFromForm)))
 	mux.HandleFunc("POST /admin/channels/{id}/token", p(can(auth.ManageChannels, s.rotateTokenFromForm)))
+	mux.HandleFunc("POST /admin/channels/{id}/settings", p(can(auth.ManageChannels, s.saveChannelSettingsFromForm)))
+	mux.HandleFunc("POST /admin/channels/{id}/test", p(can(auth.ManageChannels, s.testChannelFromForm)))
 	mux.HandleFunc("GET /admin/templates", p(can(auth.ManageTemplates, s.showAdminTemplates)))
 	mux.HandleFunc("POST /admin/templates", p(can(auth.ManageTemplates, s.addTemplateFromForm)))
 	mux.HandleFunc("GET /admin/templates/{id}", p(can(auth.ManageTemplates, s.showAdminTemplate)))
@@ -102,6 +104,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/channels/{id}", h(can(auth.ReadDirectory, s.showChannel)))
 	mux.HandleFunc("PATCH /api/v1/channels/{id}", h(can(auth.ManageChannels, s.updateChannel)))
 	mux.HandleFunc("POST /api/v1/channels/{id}/token", h(can(auth.ManageChannels, s.rotateChannelToken)))
+	mux.HandleFunc("POST /api/v1/channels/{id}/test", h(can(auth.ManageChannels, s.testChannel)))
 
 	mux.HandleFunc("GET /api/v1/agents", h(can(auth.ReadDirectory, s.listAgents)))
 	mux.HandleFunc("POST /api/v1/agents", h(can(auth.ManageAgents, s.createAgent)))
