@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -38,6 +39,18 @@ type conversationView struct {
 	Accept    string           // the file input's accept list
 	Me        store.Agent
 	Can       abilities
+	// Window is the platform's reply window on a private conversation:
+	// when the customer last wrote and whether free replies still go.
+	Window *replyWindow
+}
+
+// replyWindow is what the composer says about a platform's messaging
+// window (Meta's 24 hours): until when a reply goes freely, or that it
+// has closed and what is still allowed.
+type replyWindow struct {
+	Kind   string
+	Until  time.Time
+	Closed bool
 }
 
 type messageView struct {
@@ -47,6 +60,27 @@ type messageView struct {
 
 type templateChoice struct {
 	Shortcut, Name, Language, Body string
+}
+
+// lastInbound is when the customer last wrote in a conversation; zero if
+// never.
+func (s *Server) lastInbound(ctx context.Context, conversationID int64) (time.Time, error) {
+	var at time.Time
+	for after := int64(0); ; {
+		page, err := s.store.Messages(ctx, conversationID, after, 500)
+		if err != nil {
+			return at, err
+		}
+		for _, m := range page {
+			if m.Direction == store.DirInbound {
+				at = m.SentAt
+			}
+			after = m.ID
+		}
+		if len(page) < 500 {
+			return at, nil
+		}
+	}
 }
 
 // conversationView loads everything the conversation pane shows.
@@ -67,6 +101,16 @@ func (s *Server) conversationView(r *http.Request, c store.Conversation) (*conve
 	for _, m := range msgs {
 		v.Messages = append(v.Messages, messageView{Message: m, Author: names.agent(m.AgentID)})
 		v.LastID = max(v.LastID, m.ID)
+	}
+	if ad := s.adapters[v.Channel.Kind]; ad.Window > 0 && v.Private {
+		last, err := s.lastInbound(ctx, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		if !last.IsZero() {
+			until := last.Add(ad.Window)
+			v.Window = &replyWindow{Kind: v.Channel.Kind, Until: until, Closed: s.now().After(until)}
+		}
 	}
 	if c.LinkedID != 0 {
 		if l, err := s.store.Conversation(ctx, c.LinkedID); err == nil {

@@ -366,7 +366,7 @@ func TestReplyWithTemplate(t *testing.T) {
 		t.Errorf("the reply shows %q", reply)
 	}
 	// The simulated platform delivers at once; the thread follows live.
-	u.waitText("#thread .msg-out .delivery", "delivered")
+	u.waitText("#thread .msg-out .delivery", "sent")
 	if v := eval[string](u, `document.getElementById("body").value`); v != "" {
 		t.Errorf("the composer still holds %q after sending", v)
 	}
