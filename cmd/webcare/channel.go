@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/webcare/webcare/internal/app"
 	"github.com/webcare/webcare/internal/auth"
 	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/store"
@@ -16,8 +17,145 @@ import (
 
 func channelCmd(ctx context.Context, e env, args []string) error {
 	return subcommand(ctx, e, "channel", args, map[string]func(context.Context, env, []string) error{
-		"add": channelAdd, "list": channelList, "rotate-token": channelRotate,
+		"add": channelAdd, "list": channelList, "rotate-token": channelRotate, "set": channelSet, "test": channelTest,
 	})
+}
+
+// settingsFlag collects repeated --set key=value flags.
+type settingsFlag map[string]string
+
+func (s settingsFlag) String() string { return "" }
+
+func (s settingsFlag) Set(v string) error {
+	k, val, ok := strings.Cut(v, "=")
+	if !ok || strings.TrimSpace(k) == "" {
+		return fmt.Errorf("%q: write key=value", v)
+	}
+	s[strings.TrimSpace(k)] = val
+	return nil
+}
+
+// applySettings checks settings against the kind's fields, so that a typo
+// is an error rather than a setting nobody reads.
+func applySettings(c *store.Channel, set settingsFlag) error {
+	ad := app.Adapters(nil)[c.Kind]
+	for k, v := range set {
+		if _, ok := ad.Field(k); !ok {
+			var keys []string
+			for _, f := range ad.Fields {
+				keys = append(keys, f.Key)
+			}
+			return fmt.Errorf("%s channels have no setting %q; they have: %s", c.Kind, k, strings.Join(keys, ", "))
+		}
+		if c.Settings == nil {
+			c.Settings = map[string]string{}
+		}
+		if v = strings.TrimSpace(v); v == "" {
+			delete(c.Settings, k)
+		} else {
+			c.Settings[k] = v
+		}
+	}
+	return nil
+}
+
+// channelHelp prints what a kind needs and where the platform sends to.
+func channelHelp(e env, baseURL string, c store.Channel) {
+	ad := app.Adapters(nil)[c.Kind]
+	if ad.Webhook != nil {
+		fmt.Fprintf(e.stdout, "webhook URL:     %s/hooks/%d   (paste into the platform's console)\n", baseURL, c.ID)
+	}
+	for _, f := range ad.Fields {
+		state := "not set"
+		if v := c.Settings[f.Key]; v != "" {
+			state = "set"
+			if !f.Secret && !strings.HasSuffix(f.Key, "password") && (!strings.HasSuffix(f.Key, "_token") || f.Key == "verify_token") && !strings.HasSuffix(f.Key, "_secret") {
+				state = v
+			}
+		}
+		req := ""
+		if f.Required {
+			req = " (required)"
+		}
+		fmt.Fprintf(e.stdout, "  %-20s %s%s: %s\n", f.Key, f.Label, req, state)
+	}
+	if len(ad.Fields) > 0 {
+		fmt.Fprintf(e.stdout, "set them with: webcare channel set --id %d key=value …; then: webcare channel test --id %d\n", c.ID, c.ID)
+	}
+}
+
+func channelSet(ctx context.Context, e env, args []string) error {
+	fs, finish := flags("channel set", e)
+	id := fs.Int64("id", 0, "channel id (required)")
+	cfg, err := parse(fs, finish, args)
+	if err != nil {
+		return err
+	}
+	set := settingsFlag{}
+	for _, a := range fs.Args() {
+		if err := set.Set(a); err != nil {
+			return err
+		}
+	}
+	if len(set) == 0 {
+		return errors.New("give settings as key=value arguments after the flags")
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := st.Channel(ctx, *id)
+	if err != nil {
+		return err
+	}
+	if err := applySettings(&c, set); err != nil {
+		return err
+	}
+	if err := st.UpdateChannel(ctx, &c, cli); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "saved settings of channel %d (running servers use them within 10 seconds)\n", c.ID)
+	channelHelp(e, cfg.BaseURL, c)
+	return nil
+}
+
+func channelTest(ctx context.Context, e env, args []string) error {
+	fs, finish := flags("channel test", e)
+	id := fs.Int64("id", 0, "channel id (required)")
+	cfg, err := parse(fs, finish, args)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := st.Channel(ctx, *id)
+	if err != nil {
+		return err
+	}
+	ad := app.Adapters(nil)[c.Kind]
+	if ad.Connect != nil {
+		hook := fmt.Sprintf("%s/hooks/%d", cfg.BaseURL, c.ID)
+		if err := ad.Connect(ctx, c, hook); err != nil {
+			return fmt.Errorf("registering the webhook %s: %w", hook, err)
+		}
+		fmt.Fprintf(e.stdout, "webhook registered: %s\n", hook)
+	}
+	if ad.Checker == nil {
+		if ad.Connect == nil {
+			return fmt.Errorf("%s channels have no connection check", c.Kind)
+		}
+		return nil
+	}
+	who, err := ad.Checker.Check(ctx, c)
+	if err != nil {
+		return fmt.Errorf("not connected: %w", err)
+	}
+	fmt.Fprintf(e.stdout, "connected: %s\n", who)
+	return nil
 }
 
 func channelAdd(ctx context.Context, e env, args []string) error {
@@ -26,6 +164,8 @@ func channelAdd(ctx context.Context, e env, args []string) error {
 	name := fs.String("name", "", "a name agents recognise, e.g. \"Booking system\" (required)")
 	locale := fs.String("locale", "", "language most customers write in (nl, en…)")
 	callback := fs.String("callback-url", "", "api channels: where replies are posted")
+	set := settingsFlag{}
+	fs.Var(set, "set", "a platform setting as key=value (repeat); see docs/channels/KIND.md")
 	cfg, err := parse(fs, finish, args)
 	if err != nil {
 		return err
@@ -53,13 +193,32 @@ func channelAdd(ctx context.Context, e env, args []string) error {
 	if *callback != "" {
 		c.Settings["callback_url"] = *callback
 	}
+	if err := applySettings(&c, set); err != nil {
+		return err
+	}
+	var generated []string
+	for _, f := range app.Adapters(nil)[c.Kind].Fields {
+		if f.Generated && c.Settings[f.Key] == "" {
+			v, _ := auth.NewToken("")
+			c.Settings[f.Key] = v
+			generated = append(generated, fmt.Sprintf("%-16s %s", f.Key+":", v))
+		}
+		if f.Default != "" && c.Settings[f.Key] == "" {
+			c.Settings[f.Key] = f.Default
+		}
+	}
 	if err := st.CreateChannel(ctx, &c, cli); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "added %s channel %q (id %d)\n", c.Kind, c.Name, c.ID)
 	fmt.Fprintf(e.stdout, "ingest URL:      %s/api/v1/channels/%d/messages\n", cfg.BaseURL, c.ID)
 	fmt.Fprintf(e.stdout, "ingest token:    %s\n", token)
-	fmt.Fprintf(e.stdout, "callback secret: %s\n(both shown once)\n", secret)
+	fmt.Fprintf(e.stdout, "callback secret: %s\n", secret)
+	for _, g := range generated {
+		fmt.Fprintln(e.stdout, g)
+	}
+	fmt.Fprintln(e.stdout, "(tokens and secrets shown once)")
+	channelHelp(e, cfg.BaseURL, c)
 	return nil
 }
 

@@ -25,11 +25,12 @@ import (
 	"github.com/webcare/webcare/internal/auth"
 	"github.com/webcare/webcare/internal/bus"
 	"github.com/webcare/webcare/internal/bus/natsbus"
-	"github.com/webcare/webcare/internal/channel/apichannel"
+	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/config"
 	"github.com/webcare/webcare/internal/ingest"
 	"github.com/webcare/webcare/internal/metrics"
 	"github.com/webcare/webcare/internal/outbox"
+	"github.com/webcare/webcare/internal/poll"
 	"github.com/webcare/webcare/internal/store"
 	"github.com/webcare/webcare/internal/store/postgres"
 	"github.com/webcare/webcare/internal/store/sqlite"
@@ -44,7 +45,10 @@ type App struct {
 	Bus      bus.Bus
 	Pipeline *ingest.Pipeline
 	Outbox   *outbox.Worker
+	Poll     *poll.Runner
 	Web      *web.Server
+	// Adapters are the platforms this instance speaks, by channel kind.
+	Adapters map[string]channel.Adapter
 
 	closeBus func() error
 }
@@ -73,16 +77,22 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 	m := metrics.New(st, log)
 	a.Pipeline = ingest.New(st, a.Bus, ingest.Options{Stages: o.Stages, Log: log.With("part", "ingest"), Metrics: m.Ingest()})
 
-	senders := map[string]outbox.Sender{
-		"api": &apichannel.Sender{Client: &http.Client{Timeout: 20 * time.Second}},
+	a.Adapters = Adapters(nil)
+	senders, rates := map[string]outbox.Sender{}, map[string]float64{}
+	for kind, ad := range a.Adapters {
+		if ad.Sender != nil {
+			senders[kind] = ad.Sender
+		}
+		rates[kind] = ad.Rate
 	}
 	for kind, s := range o.Senders {
 		senders[kind] = s
 	}
-	a.Outbox = &outbox.Worker{Store: st, Bus: a.Bus, Senders: senders, Log: log.With("part", "outbox")}
+	a.Outbox = &outbox.Worker{Store: st, Bus: a.Bus, Senders: senders, Rates: rates, Log: log.With("part", "outbox")}
+	a.Poll = &poll.Runner{Store: st, Pipeline: a.Pipeline, Adapters: a.Adapters, Log: log.With("part", "poll")}
 	a.Web = web.New(web.Options{
 		Store: st, Pipeline: a.Pipeline, Bus: a.Bus, Log: log.With("part", "web"),
-		WakeOutbox: a.Outbox.Wake, Metrics: m.Handler(),
+		WakeOutbox: a.Outbox.Wake, Metrics: m.Handler(), Adapters: a.Adapters,
 		SecureCookies: cfg.SecureCookies, SessionTTL: cfg.SessionTTL, BaseURL: cfg.BaseURL,
 	})
 	return a, nil
@@ -156,6 +166,8 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	workerDone := make(chan error, 1)
 	go func() { workerDone <- a.Outbox.Run(workCtx) }()
+	pollDone := make(chan error, 1)
+	go func() { pollDone <- a.Poll.Run(workCtx) }()
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -176,6 +188,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	}
 	stopWork()
 	<-workerDone
+	<-pollDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
