@@ -17,6 +17,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/webcare/webcare/internal/channel"
 )
 
 // Simulator posts made-up customer messages to a running webcare server, the
@@ -44,6 +46,11 @@ type Simulator struct {
 	Log      *slog.Logger     // nil: no logging
 	Rand     *rand.Rand       // nil: seeded from the clock
 	Now      func() time.Time // nil: time.Now
+	// Platforms are the fake platforms by channel kind: a message on a
+	// channel of such a kind reaches webcare the way the platform would
+	// send it (a signed webhook, a mailbox, a notification to poll); other
+	// kinds are posted to the channel's ingest endpoint.
+	Platforms map[string]channel.Fake
 
 	once     sync.Once
 	setupErr error
@@ -266,6 +273,10 @@ func (s *Simulator) dispatch(ctx context.Context, wg *sync.WaitGroup, crisis boo
 
 // post delivers one message and counts the answer.
 func (s *Simulator) post(ctx context.Context, o outgoing) {
+	if fake := s.Platforms[o.ch.Channel.Kind]; fake != nil {
+		s.postVia(ctx, fake, o)
+		return
+	}
 	body, err := json.Marshal(o.msg)
 	if err != nil {
 		s.errs.Add(1)
@@ -306,6 +317,33 @@ func (s *Simulator) post(ctx context.Context, o outgoing) {
 		s.log.Warn("demo message answer unreadable", "channel_id", channelID, "status", resp.StatusCode, "error", err)
 	}
 	if res.Duplicate {
+		s.duplicates.Add(1)
+	} else {
+		s.sent.Add(1)
+	}
+}
+
+// postVia makes a fake platform deliver the message. The platform's own
+// answer (a webhook's 200) is all it sees; a re-delivery is counted as sent
+// too, since the platform cannot tell.
+func (s *Simulator) postVia(ctx context.Context, fake channel.Fake, o outgoing) {
+	m := channel.Message{
+		ChannelID: o.ch.Channel.ID, PlatformID: o.msg.ID, Text: o.msg.Text, ReplyTo: o.msg.ReplyTo, Private: o.msg.Private,
+		Language: o.msg.Language, Subject: o.msg.Subject,
+		From: channel.Author{ExternalID: o.msg.From.ID, Handle: o.msg.From.Handle, Name: o.msg.From.Name},
+	}
+	if t, err := time.Parse(time.RFC3339Nano, o.msg.SentAt); err == nil {
+		m.SentAt = t
+	}
+	if err := fake.Post(ctx, strings.TrimRight(s.BaseURL, "/"), o.ch.Channel, m); err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		s.errs.Add(1)
+		s.log.Warn("demo message not delivered by the fake platform", "channel", o.ch.Channel.Kind, "channel_id", o.ch.Channel.ID, "error", err)
+		return
+	}
+	if o.redelivery {
 		s.duplicates.Add(1)
 	} else {
 		s.sent.Add(1)

@@ -3,8 +3,6 @@ package web
 import (
 	"context"
 	"errors"
-	"github.com/webcare/webcare/internal/bus"
-	"github.com/webcare/webcare/internal/channel"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -13,6 +11,8 @@ import (
 	"time"
 
 	"github.com/webcare/webcare/internal/auth"
+	"github.com/webcare/webcare/internal/bus"
+	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/store"
 )
 
