@@ -148,6 +148,10 @@ type Adapter struct {
 	// Window is how long after the customer's last message a private
 	// conversation may be answered freely (Meta's 24 hours); 0: always.
 	Window time.Duration
+	// Length measures a reply the way the platform counts it against
+	// channel.TextLimit (X weighs CJK and emoji double); nil counts
+	// Unicode code points.
+	Length func(text string) int
 	// WindowNote says, in plain words, what is still possible once the
 	// window has closed; the composer shows it.
 	WindowNote string

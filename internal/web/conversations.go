@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -274,8 +273,8 @@ func (s *Server) queueReply(r *http.Request, c store.Conversation, body, key str
 	if err := checkText("body", body, minText, ingest.MaxBodyBytes/4); err != nil {
 		return store.Message{}, store.OutboxEntry{}, err
 	}
-	if limit := channel.TextLimit(s.channelKind(r, c.ChannelID)); limit > 0 && utf8.RuneCountInString(body) > limit {
-		return store.Message{}, store.OutboxEntry{}, errorf(http.StatusUnprocessableEntity, "the reply has %d characters; this channel takes at most %d", utf8.RuneCountInString(body), limit)
+	if err := s.checkLength(r, c, "reply", body); err != nil {
+		return store.Message{}, store.OutboxEntry{}, err
 	}
 	if key == "" {
 		key = uuid.Must(uuid.NewV7()).String()

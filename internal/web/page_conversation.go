@@ -62,6 +62,24 @@ type templateChoice struct {
 	Shortcut, Name, Language, Body string
 }
 
+// checkLength refuses text longer than the channel's platform takes, as
+// the platform counts it.
+func (s *Server) checkLength(r *http.Request, c store.Conversation, what, body string) error {
+	kind := s.channelKind(r, c.ChannelID)
+	limit := channel.TextLimit(kind)
+	if limit == 0 {
+		return nil
+	}
+	n := utf8.RuneCountInString(body)
+	if measure := s.adapters[kind].Length; measure != nil {
+		n = measure(body)
+	}
+	if n > limit {
+		return errorf(http.StatusUnprocessableEntity, "the %s counts %d characters on %s; it takes at most %d", what, n, kind, limit)
+	}
+	return nil
+}
+
 // lastInbound is when the customer last wrote in a conversation; zero if
 // never.
 func (s *Server) lastInbound(ctx context.Context, conversationID int64) (time.Time, error) {
@@ -385,8 +403,8 @@ func (s *Server) moveConversation(r *http.Request, c store.Conversation, body st
 	if err := checkText("body", body, 1, 4000); err != nil {
 		return store.Conversation{}, err
 	}
-	if limit := channel.TextLimit(s.channelKind(r, c.ChannelID)); limit > 0 && len([]rune(body)) > limit {
-		return store.Conversation{}, errorf(http.StatusUnprocessableEntity, "the invitation has %d characters; this channel takes at most %d", len([]rune(body)), limit)
+	if err := s.checkLength(r, c, "invitation", body); err != nil {
+		return store.Conversation{}, err
 	}
 	me := agentFrom(r.Context())
 	priv, m, _, err := s.store.MoveToPrivate(r.Context(), store.Reply{ConversationID: c.ID, AgentID: me.ID, Body: body, IdempotencyKey: uuid.Must(uuid.NewV7()).String(), Now: s.now()})

@@ -184,11 +184,32 @@
     var text = form.querySelector("textarea").value;
     var mode = form.querySelector("input[name=kind]:checked");
     if (!limit || !counter || (mode && mode.value === "note")) { if (counter) counter.hidden = true; return; }
-    var n = Array.from(text).length;
+    var n = form.dataset.count === "x" ? xLength(text) : Array.from(text).length;
     counter.hidden = false;
     counter.textContent = n > limit ? t("i18nToolong", n - limit) : t("i18nLeft", limit - n);
     counter.classList.toggle("over", n > limit);
     document.getElementById("send").disabled = n > limit;
+  }
+
+  // xLength counts a post the way X does (twitter-text v3): most Latin,
+  // Greek and Cyrillic characters and common punctuation weigh 1, other
+  // characters (CJK, emoji) 2, an emoji sequence counts once, a link 23.
+  // The server checks the same rule (channel/x.Weight).
+  var pictographic = /\p{Extended_Pictographic}/u;
+  function xLength(text) {
+    var n = 0;
+    text = text.normalize("NFC").replace(/https?:\/\/[^\s]+/g, function () { n += 23; return ""; });
+    var parts = typeof Intl !== "undefined" && Intl.Segmenter
+      ? Array.from(new Intl.Segmenter().segment(text), function (s) { return s.segment; })
+      : Array.from(text);
+    parts.forEach(function (g) {
+      if (pictographic.test(g)) { n += 2; return; }
+      Array.from(g).forEach(function (ch) {
+        var c = ch.codePointAt(0);
+        n += (c <= 4351 || (c >= 8192 && c <= 8205) || (c >= 8208 && c <= 8223) || (c >= 8242 && c <= 8247)) ? 1 : 2;
+      });
+    });
+    return n;
   }
 
   function templateList() { return document.getElementById("template-list"); }
