@@ -306,7 +306,7 @@ func content(m *message) (text string, files []channel.File, replyTo string, kee
 	case "image", "video", "audio", "document", "sticker":
 		md := mediaOf(m)
 		if md == nil || md.ID == "" {
-			return note("a " + m.Type + " that WhatsApp did not pass on"), nil, "", true
+			return note(article(m.Type) + " that WhatsApp did not pass on"), nil, "", true
 		}
 		text = md.Caption
 		files = []channel.File{{Name: mediaName(m.Type, md), Ref: md.ID}}
@@ -489,6 +489,14 @@ func unsupportedNote(kind string, errs []apiError) string {
 		s += fmt.Sprintf(" (WhatsApp error %d)", errs[0].Code)
 	}
 	return "[" + s + "]"
+}
+
+// article puts "a" or "an" before a media type's name.
+func article(kind string) string {
+	if kind == "image" || kind == "audio" {
+		return "an " + kind
+	}
+	return "a " + kind
 }
 
 func note(what string) string {
