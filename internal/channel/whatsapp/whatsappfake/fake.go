@@ -63,7 +63,7 @@ type Media struct {
 // Failure is an answer the fake gives instead of the real one.
 type Failure struct {
 	Status  int    // HTTP status; 0: 400
-	Code    int    // Meta's error code, e.g. 131047; 0 with a 5xx answers plain text
+	Code    int    // Meta's error code, e.g. 131047; 0 with a 5xx status answers plain text
 	Message string // the error's message (its title)
 	Details string // error_data.details
 	Header  http.Header
@@ -212,8 +212,8 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		if status == 0 {
 			status = http.StatusBadRequest
 		}
-		if fail.Code == 0 {
-			http.Error(w, "Internal Server Error", status)
+		if fail.Code == 0 && status >= 500 {
+			http.Error(w, http.StatusText(status), status)
 			return
 		}
 		writeError(w, status, fail.Code, "OAuthException", fail.Message, fail.Details)
