@@ -75,11 +75,11 @@ func (c *Checker) Check(ctx context.Context, ch store.Channel) (string, error) {
 	return s, nil
 }
 
-// GetMe asks Telegram which bot the channel's token belongs to. Connect
+// GetMe asks Telegram (through client; nil: a default one) which bot the channel's token belongs to. Connect
 // stores Me.ID as account_id and Me.Username as bot_username.
 func GetMe(ctx context.Context, client *http.Client, ch store.Channel) (Me, error) {
 	var me Me
-	if err := (&API{Client: client}).CallJSON(ctx, ch.Settings, "getMe", struct{}{}, &me); err != nil {
+	if err := newAPI(client).CallJSON(ctx, ch.Settings, "getMe", struct{}{}, &me); err != nil {
 		return Me{}, fmt.Errorf("getMe: %w", explain(err))
 	}
 	if me.ID == 0 {
@@ -88,7 +88,7 @@ func GetMe(ctx context.Context, client *http.Client, ch store.Channel) (Me, erro
 	return me, nil
 }
 
-// SetWebhook points the bot's webhook at url (https://YOUR-WEBCARE/hooks/{id})
+// SetWebhook (through client; nil: a default one) points the bot's webhook at url (https://YOUR-WEBCARE/hooks/{id})
 // with the channel's webhook secret as secret_token, for messages, edits
 // and button presses, keeping updates that are already waiting.
 func SetWebhook(ctx context.Context, client *http.Client, ch store.Channel, url string) error {
@@ -106,7 +106,7 @@ func SetWebhook(ctx context.Context, client *http.Client, ch store.Channel, url 
 		"allowed_updates":      AllowedUpdates,
 		"drop_pending_updates": false,
 	}
-	if err := (&API{Client: client}).CallJSON(ctx, ch.Settings, "setWebhook", params, nil); err != nil {
+	if err := newAPI(client).CallJSON(ctx, ch.Settings, "setWebhook", params, nil); err != nil {
 		return fmt.Errorf("setWebhook: %w", explain(err))
 	}
 	return nil

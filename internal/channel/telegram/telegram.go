@@ -86,13 +86,7 @@ var Fields = []channel.Field{
 // New returns the Telegram adapter. A nil client gets a 20-second timeout
 // and never follows redirects (a redirected POST would lose its body).
 func New(client *http.Client) channel.Adapter {
-	if client == nil {
-		client = &http.Client{
-			Timeout:       20 * time.Second,
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		}
-	}
-	api := &API{Client: client}
+	api := newAPI(client)
 	return channel.Adapter{
 		Kind:    Kind,
 		Fields:  Fields,
@@ -107,6 +101,17 @@ func New(client *http.Client) channel.Adapter {
 // API calls Bot API methods for one channel's bot.
 type API struct {
 	Client *http.Client
+}
+
+// newAPI wraps client; nil gets a 20-second timeout and no redirects.
+func newAPI(client *http.Client) *API {
+	if client == nil {
+		client = &http.Client{
+			Timeout:       20 * time.Second,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	return &API{Client: client}
 }
 
 // Reply is the envelope of every Bot API answer.
