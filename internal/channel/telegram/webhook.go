@@ -37,7 +37,7 @@ type Message struct {
 	Date            int64           `json:"date"`
 	EditDate        int64           `json:"edit_date,omitempty"`
 	Chat            Chat            `json:"chat"`
-	ReplyToMessage  *Message        `json:"reply_to_message,omitempty"`
+	ReplyToMessage  *Replied        `json:"reply_to_message,omitempty"`
 	Text            string          `json:"text,omitempty"`
 	Entities        []Entity        `json:"entities,omitempty"`
 	Caption         string          `json:"caption,omitempty"`
@@ -56,6 +56,15 @@ type Message struct {
 	Poll            *Poll           `json:"poll,omitempty"`
 	Dice            *Dice           `json:"dice,omitempty"`
 	Story           json.RawMessage `json:"story,omitempty"`
+}
+
+// Replied is the message a message answers; only who wrote it and its id
+// matter, so the rest is skipped rather than decoded.
+type Replied struct {
+	MessageID int64 `json:"message_id"`
+	From      *struct {
+		ID int64 `json:"id"`
+	} `json:"from,omitempty"`
 }
 
 // User is a Telegram user or bot.
