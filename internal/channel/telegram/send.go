@@ -47,7 +47,7 @@ type sent struct {
 // target is where a delivery goes and which message it answers (0: none).
 func target(d outbox.Delivery) (chatID, replyTo int64, err error) {
 	rc, rm, ok := SplitPlatformID(d.Message.ReplyTo)
-	if d.Conversation.Visibility == store.Private {
+	if d.Conversation.Visibility != store.Public {
 		user, uerr := strconv.ParseInt(strings.TrimSpace(d.To.ExternalID), 10, 64)
 		switch {
 		case ok && rc > 0:
