@@ -22,8 +22,8 @@ type Fetcher struct {
 
 var _ channel.Fetcher = (*Fetcher)(nil)
 
-// TelegramFile is the Bot API's File object.
-type TelegramFile struct {
+// FileInfo is the Bot API's File object: where getFile put a file.
+type FileInfo struct {
 	FileID   string `json:"file_id"`
 	FileSize int64  `json:"file_size,omitempty"`
 	FilePath string `json:"file_path,omitempty"`
@@ -36,7 +36,7 @@ func (f *Fetcher) Fetch(ctx context.Context, ch store.Channel, ref string) (stri
 	if ref == "" {
 		return "", nil, fmt.Errorf("telegram getFile: empty file_id")
 	}
-	var tf TelegramFile
+	var tf FileInfo
 	if err := f.API.CallJSON(ctx, ch.Settings, "getFile", map[string]string{"file_id": ref}, &tf); err != nil {
 		return "", nil, err
 	}
