@@ -139,10 +139,19 @@ func channelTest(ctx context.Context, e env, args []string) error {
 	ad := app.Adapters(nil)[c.Kind]
 	if ad.Connect != nil {
 		hook := fmt.Sprintf("%s/hooks/%d", cfg.BaseURL, c.ID)
-		if err := ad.Connect(ctx, c, hook); err != nil {
+		learned, err := ad.Connect(ctx, c, hook)
+		if err != nil {
 			return fmt.Errorf("registering the webhook %s: %w", hook, err)
 		}
 		fmt.Fprintf(e.stdout, "webhook registered: %s\n", hook)
+		if len(learned) > 0 {
+			for k, v := range learned {
+				c.Settings[k] = v
+			}
+			if err := st.UpdateChannel(ctx, &c, cli); err != nil {
+				return err
+			}
+		}
 	}
 	if ad.Checker == nil {
 		if ad.Connect == nil {

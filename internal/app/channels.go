@@ -1,21 +1,37 @@
 package app
 
 import (
+	"context"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/channel/apichannel"
+	"github.com/webcare/webcare/internal/channel/telegram"
+	"github.com/webcare/webcare/internal/channel/whatsapp"
+	"github.com/webcare/webcare/internal/store"
 )
 
 // Adapters are the platforms this build speaks, by channel kind. client
-// makes every platform call (nil: a client with a 20 s timeout).
+// makes every platform call; nil gives each adapter its own default (a
+// timeout, and no redirects followed on a POST).
 func Adapters(client *http.Client) map[string]channel.Adapter {
-	if client == nil {
-		client = &http.Client{Timeout: 20 * time.Second}
+	tg := telegram.New(client)
+	tg.Connect = func(ctx context.Context, ch store.Channel, hookURL string) (map[string]string, error) {
+		me, err := telegram.GetMe(ctx, client, ch)
+		if err != nil {
+			return nil, err
+		}
+		if err := telegram.SetWebhook(ctx, client, ch, hookURL); err != nil {
+			return nil, err
+		}
+		return map[string]string{"account_id": strconv.FormatInt(me.ID, 10), telegram.SettingBotUsername: me.Username}, nil
 	}
 	list := []channel.Adapter{
-		{Kind: "api", Sender: &apichannel.Sender{Client: client}, Fields: []channel.Field{
+		whatsapp.New(client),
+		tg,
+		{Kind: "api", Sender: &apichannel.Sender{Client: apiClient(client)}, Fields: []channel.Field{
 			{Key: "callback_url", Label: "Callback URL", Help: "Where webcare posts the agents' replies (signed with the callback secret)."},
 		}},
 	}
@@ -24,4 +40,11 @@ func Adapters(client *http.Client) map[string]channel.Adapter {
 		out[a.Kind] = a
 	}
 	return out
+}
+
+func apiClient(c *http.Client) *http.Client {
+	if c != nil {
+		return c
+	}
+	return &http.Client{Timeout: 20 * time.Second}
 }

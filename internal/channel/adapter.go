@@ -137,9 +137,10 @@ type Adapter struct {
 	Checker Checker
 	Fetcher Fetcher
 	// Connect registers webcare's webhook URL with the platform where the
-	// platform's API does that (Telegram's setWebhook); nil where the
-	// admin pastes the URL into the platform's console.
-	Connect func(ctx context.Context, ch store.Channel, hookURL string) error
+	// platform's API does that (Telegram's setWebhook), and returns
+	// settings it learned on the way (the bot's id) for the channel to
+	// keep; nil where the admin pastes the URL into the platform's console.
+	Connect func(ctx context.Context, ch store.Channel, hookURL string) (learned map[string]string, err error)
 
 	PollEvery time.Duration
 	// Rate is how many sends per second one account may make; the outbox

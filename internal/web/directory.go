@@ -314,10 +314,20 @@ func (s *Server) checkChannel(r *http.Request, id int64) (ok bool, detail string
 	defer cancel()
 	var notes []string
 	if ad.Connect != nil {
-		if err := ad.Connect(ctx, c, s.hookURL(r, c)); err != nil {
+		learned, err := ad.Connect(ctx, c, s.hookURL(r, c))
+		if err != nil {
 			return false, "registering the webhook failed: " + err.Error(), nil
 		}
 		notes = append(notes, "webhook registered at "+s.hookURL(r, c))
+		if len(learned) > 0 {
+			for k, v := range learned {
+				c.Settings[k] = v
+			}
+			if err := s.store.UpdateChannel(r.Context(), &c, actor(r)); err != nil {
+				return false, "", err
+			}
+			s.channelChanged(r, c.ID)
+		}
 	}
 	if ad.Checker == nil {
 		if len(notes) == 0 {
