@@ -1,0 +1,188 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/webcare/webcare/internal/channel"
+	"github.com/webcare/webcare/internal/channel/meta"
+	"github.com/webcare/webcare/internal/channel/whatsapp"
+	"github.com/webcare/webcare/internal/channel/whatsapp/whatsappfake"
+	"github.com/webcare/webcare/internal/outbox"
+	"github.com/webcare/webcare/internal/store"
+	"github.com/webcare/webcare/internal/web"
+)
+
+// hookServer is a test server that speaks WhatsApp, with a WhatsApp
+// channel pointed at the fake Cloud API.
+func hookServer(t *testing.T) (*testServer, *whatsappfake.Fake, store.Channel) {
+	t.Helper()
+	fake := whatsappfake.New()
+	t.Cleanup(fake.Close)
+	ad := whatsapp.New(nil)
+	ts := newTestServer(t, func(o *web.Options) { o.Adapters = map[string]channel.Adapter{"whatsapp": ad} })
+	ch := store.Channel{Kind: "whatsapp", Name: "WhatsApp", Settings: fake.Settings()}
+	if err := ts.Store.CreateChannel(t.Context(), &ch, store.Actor{Via: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	return ts, fake, ch
+}
+
+func hookPost(t *testing.T, ts *testServer, ch store.Channel, body []byte, header map[string]string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/hooks/"+itoa(ch.ID), bytes.NewReader(body))
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func messageCount(t *testing.T, ts *testServer) int {
+	t.Helper()
+	n, err := ts.Store.CountConversations(t.Context(), store.ConversationFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestWebhookReceivesSignedDeliveries(t *testing.T) {
+	ts, fake, ch := hookServer(t)
+	ctx := t.Context()
+	msg := channel.Message{PlatformID: "wamid.HBgLMzE2MTIzNDU2NzgVAgASGBQzQUY1", Text: "Mijn koffer is zoek 😟 <b>KL</b> \"1234\"",
+		From: channel.Author{ExternalID: "31612345678", Name: "Anna de Vries"}}
+	if err := fake.Post(ctx, ts.URL, ch, msg); err != nil {
+		t.Fatalf("a signed delivery: %v", err)
+	}
+	// The platform delivers again (it retries on any doubt): stored once.
+	if err := fake.Post(ctx, ts.URL, ch, msg); err != nil {
+		t.Fatalf("the same delivery again: %v", err)
+	}
+	convs, err := ts.Store.Conversations(ctx, store.ConversationFilter{})
+	if err != nil || len(convs) != 1 {
+		t.Fatalf("conversations = %d (%v), want 1", len(convs), err)
+	}
+	msgs, _ := ts.Store.Messages(ctx, convs[0].ID, 0, 10)
+	if len(msgs) != 1 || msgs[0].Body != msg.Text || msgs[0].PlatformID != msg.PlatformID || convs[0].Visibility != store.Private {
+		t.Fatalf("stored %+v in %+v", msgs, convs[0])
+	}
+
+	body := []byte(`{"object":"whatsapp_business_account","entry":[]}`)
+	for _, tc := range []struct {
+		name   string
+		body   []byte
+		header map[string]string
+		status int
+	}{
+		{"no signature", body, nil, http.StatusUnauthorized},
+		{"a signature under another secret", body, map[string]string{meta.SignatureHeader: meta.Sign("not-the-secret", body)}, http.StatusForbidden},
+		{"a signature of other bytes", body, map[string]string{meta.SignatureHeader: meta.Sign(ch.Settings["app_secret"], append(body, ' '))}, http.StatusForbidden},
+		{"signed but not JSON", []byte(`{"object":`), map[string]string{meta.SignatureHeader: meta.Sign(ch.Settings["app_secret"], []byte(`{"object":`))}, http.StatusBadRequest},
+		{"signed, JSON, wrong shape", []byte(`{"object":"whatsapp_business_account","entry":{"id":1}}`),
+			map[string]string{meta.SignatureHeader: meta.Sign(ch.Settings["app_secret"], []byte(`{"object":"whatsapp_business_account","entry":{"id":1}}`))}, http.StatusBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, answer := hookPost(t, ts, ch, tc.body, tc.header)
+			if status != tc.status {
+				t.Errorf("status %d, want %d: %s", status, tc.status, answer)
+			}
+			if n := messageCount(t, ts); n != 1 {
+				t.Errorf("%d conversations after a refused delivery, want 1", n)
+			}
+		})
+	}
+
+	t.Run("an API channel takes no webhooks", func(t *testing.T) {
+		if status, _ := hookPost(t, ts, ts.Channel, body, nil); status != http.StatusNotFound {
+			t.Errorf("status %d, want 404", status)
+		}
+	})
+	t.Run("a disabled channel takes none", func(t *testing.T) {
+		off := ch
+		off.Disabled = true
+		if err := ts.Store.UpdateChannel(ctx, &off, store.Actor{Via: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		ts.Pipeline.ForgetChannel(ch.ID)
+		err := fake.Post(ctx, ts.URL, off, channel.Message{PlatformID: "wamid.other", Text: "hallo", From: channel.Author{ExternalID: "31600000000"}})
+		if err == nil || !strings.Contains(err.Error(), "404") {
+			t.Errorf("delivery to a disabled channel: %v, want a 404", err)
+		}
+	})
+}
+
+func TestWebhookChallenge(t *testing.T) {
+	ts, _, ch := hookServer(t)
+	get := func(query string) (int, string) {
+		resp, err := http.Get(ts.URL + "/hooks/" + itoa(ch.ID) + "?" + query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if status, body := get("hub.mode=subscribe&hub.verify_token=" + ch.Settings["verify_token"] + "&hub.challenge=1158201444"); status != 200 || body != "1158201444" {
+		t.Errorf("the right verify token: %d %q, want 200 and the challenge", status, body)
+	}
+	if status, _ := get("hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1"); status != http.StatusForbidden {
+		t.Errorf("a wrong verify token: %d, want 403", status)
+	}
+}
+
+// TestWebhookReplyAndReceipts follows a reply out through the outbox to the
+// fake Cloud API and its receipts back in: read before delivered, as
+// WhatsApp may send them, leaves the reply read.
+func TestWebhookReplyAndReceipts(t *testing.T) {
+	ts, fake, ch := hookServer(t)
+	ctx := t.Context()
+	if err := fake.Post(ctx, ts.URL, ch, channel.Message{PlatformID: "wamid.in1", Text: "Is mijn vlucht op tijd?", From: channel.Author{ExternalID: "31611112222", Name: "Bram"}}); err != nil {
+		t.Fatal(err)
+	}
+	convs, _ := ts.Store.Conversations(ctx, store.ConversationFilter{})
+	m, _, err := ts.Store.QueueReply(ctx, store.Reply{ConversationID: convs[0].ID, AgentID: ts.Agents[store.RoleAgent].ID, Body: "Ja, KL1234 vertrekt om 14:05.", IdempotencyKey: "k1", Now: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &outbox.Worker{Store: ts.Store, Bus: ts.Bus, Senders: map[string]outbox.Sender{"whatsapp": whatsapp.New(nil).Sender}}
+	if n, err := w.RunOnce(ctx); n != 1 || err != nil {
+		t.Fatalf("outbox round: %d, %v", n, err)
+	}
+	sent := fake.Sent()
+	if len(sent) != 1 || sent[0].Text != "Ja, KL1234 vertrekt om 14:05." || sent[0].To != "31611112222" || sent[0].ReplyTo != "wamid.in1" {
+		t.Fatalf("the fake received %+v", sent)
+	}
+	events, cancel, _ := ts.Bus.Subscribe(context.Background(), 0)
+	defer cancel()
+	for _, state := range []store.Delivery{store.Read, store.Delivered} {
+		if err := fake.PostStatus(ctx, ts.URL, ch, sent[0].ID, state); err != nil {
+			t.Fatalf("status %s: %v", state, err)
+		}
+	}
+	got, err := ts.Store.Message(ctx, m.ID)
+	if err != nil || got.Delivery != store.Read {
+		t.Fatalf("reply delivery = %q (%v), want read", got.Delivery, err)
+	}
+	select {
+	case e := <-events:
+		if e.MessageID != m.ID || e.Detail != "read" {
+			t.Errorf("event %+v, want the reply marked read", e)
+		}
+	case <-time.After(2 * time.Second):
+		t.Error("no event for the receipt")
+	}
+	if err := fake.PostStatus(ctx, ts.URL, ch, "wamid.never-sent-by-us", store.Delivered); err != nil {
+		t.Errorf("a receipt for a message sent from elsewhere must be taken (and ignored): %v", err)
+	}
+}
