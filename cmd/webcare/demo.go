@@ -11,12 +11,11 @@ import (
 	"time"
 
 	"github.com/webcare/webcare/internal/app"
+	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/demo"
 	"github.com/webcare/webcare/internal/outbox"
 )
 
-// demoKinds are the platforms the demo simulates replies for.
-var demoKinds = []string{"x", "facebook", "instagram", "whatsapp", "telegram", "mastodon", "email", "webchat"}
 
 func runDemo(ctx context.Context, e env, args []string) error {
 	fs, finish := flags("demo", e)
@@ -44,10 +43,19 @@ func runDemo(ctx context.Context, e env, args []string) error {
 	}
 	log := cfg.Logger(e.stderr)
 
-	platforms := demo.NewPlatformSimulator(uint64(time.Now().UnixNano()))
+	// Fake platform servers on loopback stand in for X, Meta, Telegram…:
+	// the real adapters talk to them, so replies leave in each platform's
+	// documented format and never reach a real platform. Kinds without a
+	// fake (the API channel, whose integration is the user's own) get the
+	// simulated sender.
+	platforms := demo.StartPlatforms()
+	defer platforms.Close()
+	simulated := demo.NewPlatformSimulator(uint64(time.Now().UnixNano()))
 	senders := map[string]outbox.Sender{}
-	for _, k := range demoKinds {
-		senders[k] = platforms
+	for _, k := range channel.Kinds {
+		if platforms[k] == nil {
+			senders[k] = simulated
+		}
 	}
 	a, err := app.Open(ctx, cfg, log, app.Options{Senders: senders})
 	if err != nil {
@@ -63,7 +71,11 @@ func runDemo(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("seeding the demo: %w", err)
 	}
 
-	sim := &demo.Simulator{Channels: seeded.Channels, Regulars: seeded.Regulars, Rate: *rate, Log: log.With("part", "simulator")}
+	if err := platforms.Connect(ctx, a.Store, seeded.Channels, seeded.Regulars); err != nil {
+		a.Close()
+		return err
+	}
+	sim := &demo.Simulator{Channels: seeded.Channels, Regulars: seeded.Regulars, Rate: *rate, Log: log.With("part", "simulator"), Platforms: platforms}
 	if *surge {
 		sim.Surge = demo.SurgeProfile{At: 30 * time.Second, Factor: *factor, For: 60 * time.Second}
 	}

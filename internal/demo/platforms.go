@@ -1,0 +1,69 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"strconv"
+
+	"github.com/webcare/webcare/internal/channel"
+	"github.com/webcare/webcare/internal/channel/telegram/telegramfake"
+	"github.com/webcare/webcare/internal/channel/whatsapp/whatsappfake"
+	"github.com/webcare/webcare/internal/store"
+)
+
+// Platforms are the fake platform servers the demo runs on loopback, by
+// channel kind: each speaks its platform's documented API to webcare's
+// adapters, and delivers the simulated customers' messages the way the
+// real platform would. Nothing leaves the machine.
+type Platforms map[string]channel.Fake
+
+// StartPlatforms starts a fake for every platform that has one.
+func StartPlatforms() Platforms {
+	return Platforms{
+		"whatsapp": whatsappfake.New(),
+		"telegram": telegramfake.New(),
+	}
+}
+
+// Close stops every fake.
+func (p Platforms) Close() {
+	for _, f := range p {
+		f.Close()
+	}
+}
+
+// Connect points the seeded channels at the fakes: their settings get the
+// fake's API address, secrets and account ids, as an admin would paste
+// them from the real platform's console.
+//
+// Platforms that only let an account write to people who wrote first
+// (Telegram bots) are told about the seeded customers, who did so before
+// the demo's history began.
+func (p Platforms) Connect(ctx context.Context, st store.Store, chs []SeededChannel, regulars []Regular) error {
+	if tg, ok := p["telegram"].(interface{ AddChat(int64) }); ok {
+		for _, r := range regulars {
+			if id, err := strconv.ParseInt(r.ExternalID, 10, 64); err == nil && r.Kind == "telegram" {
+				tg.AddChat(id)
+			}
+		}
+	}
+	for i, sc := range chs {
+		f := p[sc.Channel.Kind]
+		if f == nil {
+			continue
+		}
+		c := sc.Channel
+		settings := maps.Clone(c.Settings)
+		if settings == nil {
+			settings = map[string]string{}
+		}
+		maps.Copy(settings, f.Settings())
+		c.Settings = settings
+		if err := st.UpdateChannel(ctx, &c, seedActor); err != nil {
+			return fmt.Errorf("demo: connecting %s to its fake platform: %w", c.Name, err)
+		}
+		chs[i].Channel = c
+	}
+	return nil
+}
