@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -185,4 +186,54 @@ func TestWebhookReplyAndReceipts(t *testing.T) {
 	if err := fake.PostStatus(ctx, ts.URL, ch, "wamid.never-sent-by-us", store.Delivered); err != nil {
 		t.Errorf("a receipt for a message sent from elsewhere must be taken (and ignored): %v", err)
 	}
+}
+
+// TestAdminConnectsAPlatform walks the admin's way: make a WhatsApp channel
+// (webhook URL and verify token shown), fill in the platform's settings
+// (secrets typed, never shown back, kept when left empty), and test the
+// connection against the fake Cloud API.
+func TestAdminConnectsAPlatform(t *testing.T) {
+	ts, fake, _ := hookServer(t)
+	admin := ts.Tokens[store.RoleAdmin]
+	r := ts.check(t, form("create", "/admin/channels", admin, url.Values{"kind": {"whatsapp"}, "name": {"WhatsApp NL"}}, 201))
+	chs, _ := ts.Store.Channels(t.Context())
+	made := chs[len(chs)-1]
+	if got, want := shown(t, r.Body, "made-hook-url"), ts.URL+"/hooks/"+itoa(made.ID); got != want {
+		t.Errorf("webhook URL %q, want %q", got, want)
+	}
+	if v := shown(t, r.Body, "made-verify_token"); v == "" || v != made.Settings["verify_token"] {
+		t.Errorf("verify token shown %q, stored %q", v, made.Settings["verify_token"])
+	}
+
+	settings := fake.Settings()
+	ts.check(t, form("save settings", "/admin/channels/"+itoa(made.ID)+"/settings", admin, url.Values{
+		"account_id": {settings["account_id"]}, "access_token": {settings["access_token"]}, "app_secret": {settings["app_secret"]},
+		"api_base": {settings["api_base"]}, "verify_token": {"typed-over"}}, 303))
+	ts.check(t, scenario{name: "secrets are not shown back", method: "GET", url: "/admin/channels", token: admin, status: 200,
+		contains: []string{settings["account_id"], ts.URL + "/hooks/" + itoa(made.ID)}, excludes: []string{settings["access_token"], settings["app_secret"]}})
+	// Saving again with the secret fields empty keeps them.
+	ts.check(t, form("save without secrets", "/admin/channels/"+itoa(made.ID)+"/settings", admin, url.Values{
+		"account_id": {settings["account_id"]}, "access_token": {""}, "app_secret": {""}}, 303))
+	got, _ := ts.Store.Channel(t.Context(), made.ID)
+	if got.Settings["access_token"] != settings["access_token"] || got.Settings["app_secret"] != settings["app_secret"] {
+		t.Errorf("secrets lost on a save without them: %v", got.Settings)
+	}
+	if got.Settings["verify_token"] != made.Settings["verify_token"] {
+		t.Errorf("a generated verify token was overwritten from the form: %q", got.Settings["verify_token"])
+	}
+
+	r = ts.check(t, form("test connection", "/admin/channels/"+itoa(made.ID)+"/test", admin, url.Values{}, 200))
+	if !bytes.Contains(r.Body, []byte(`class="test-ok"`)) {
+		t.Errorf("test connection against the fake: %s", r.Body)
+	}
+	ts.check(t, scenario{name: "an unknown setting is refused by the API", method: "PATCH", url: "/api/v1/channels/" + itoa(made.ID), token: admin,
+		body: `{"settings": {"acces_token": "x"}}`, status: 422, contains: []string{"access_token"}})
+	ts.check(t, scenario{name: "api_base must be a URL", method: "PATCH", url: "/api/v1/channels/" + itoa(made.ID), token: admin,
+		body: `{"settings": {"api_base": "file:///etc/passwd"}}`, status: 422})
+
+	// A wrong token: the check says so in the platform's words.
+	ts.check(t, scenario{name: "a wrong token", method: "PATCH", url: "/api/v1/channels/" + itoa(made.ID), token: admin,
+		body: `{"settings": {"access_token": "EAAG-wrong"}}`, status: 200, excludes: []string{"EAAG-wrong"}})
+	r = ts.check(t, scenario{name: "test via the API", method: "POST", url: "/api/v1/channels/" + itoa(made.ID) + "/test", token: admin, status: 200, contains: []string{`"ok":false`}})
+	_ = r
 }

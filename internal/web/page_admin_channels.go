@@ -128,7 +128,7 @@ func (s *Server) testChannelFromForm(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	if isHTMX(r) {
-		return s.ui.render(w, http.StatusOK, s.locale(r), "channel-test", "", testResult{OK: ok, Detail: detail})
+		return s.ui.render(w, http.StatusOK, s.locale(r), "admin_channels", "channel-test", testResult{OK: ok, Detail: detail})
 	}
 	return s.renderAdminChannels(w, r, http.StatusOK, adminChannelsView{New: channelForm{Kind: "api"}, Tested: id, Test: testResult{OK: ok, Detail: detail}})
 }
