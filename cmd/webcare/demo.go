@@ -16,7 +16,6 @@ import (
 	"github.com/webcare/webcare/internal/outbox"
 )
 
-
 func runDemo(ctx context.Context, e env, args []string) error {
 	fs, finish := flags("demo", e)
 	rate := fs.Float64("rate", 1, "customer messages per second")
