@@ -257,7 +257,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 }
 
 var (
-	errTemporary = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Could not store the mail right now, try again later"}
+	errTemporary  = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Could not store the mail right now, try again later"}
 	errUnreadable = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "The mail could not be read (malformed MIME or missing From)"}
 )
 

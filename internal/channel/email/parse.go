@@ -207,9 +207,6 @@ func ParseBytes(data []byte) (m channel.Message, err error) {
 // The headers are those of RFC 3834 (Auto-Submitted), the de-facto ones
 // of Exchange and older vacation programs, and RFC 3464 reports.
 func automatic(h mail.Header, from string) string {
-	if v := strings.ToLower(strings.TrimSpace(h.Get("Auto-Submitted"))); v != "" && !strings.HasPrefix(v, "no") {
-		return "auto-reply (Auto-Submitted: " + v + ")"
-	}
 	t, params, _ := h.ContentType()
 	if t == "multipart/report" {
 		return "bounce (" + strings.ToLower(params["report-type"]) + " report)"
@@ -218,6 +215,9 @@ func automatic(h mail.Header, from string) string {
 	switch local {
 	case "mailer-daemon", "postmaster":
 		return "bounce (from " + from + ")"
+	}
+	if v := strings.ToLower(strings.TrimSpace(h.Get("Auto-Submitted"))); v != "" && !strings.HasPrefix(v, "no") {
+		return "auto-reply (Auto-Submitted: " + v + ")"
 	}
 	switch strings.ToLower(strings.TrimSpace(h.Get("Precedence"))) {
 	case "bulk", "junk", "list", "auto_reply":

@@ -13,7 +13,7 @@ var (
 	// "On Wed, 4 Nov 2020 at 10:15, Jan <jan@example.com> wrote:" and its
 	// translations, as Gmail, Apple Mail, Thunderbird and Outlook on the
 	// web write them; Gmail wraps long ones over two lines.
-	attribution = regexp.MustCompile(`(?i)^\s*(on|op|am|le|el|il|em|den|dne)\s.{0,400}?\b(wrote|writes|schreef|het volgende geschreven|schrieb|a écrit|a ecrit|escribió|escribio|ha scritto|scrisse|escreveu|skrev)\b[^:]{0,200}:\s*$`)
+	attribution = regexp.MustCompile(`(?i)^\s*(on|op|am|le|el|il|em|den|dne)\s.{0,400}?\b(wrote|writes|schreef|het volgende geschreven|schrieb|a écrit|a ecrit|escribió|escribio|ha scritto|scrisse|escreveu|skrev)[^:]{0,200}:\s*$`)
 	// Outlook's separator, in the languages it is installed in.
 	originalMessage = regexp.MustCompile(`(?i)^\s*[-_]{2,}\s*(original message|oorspronkelijk bericht|origineel bericht|ursprüngliche nachricht|original-nachricht|message d'origine|message original|mensaje original|messaggio originale|mensagem original)\s*[-_]{2,}\s*$`)
 	// Outlook's header block of the quoted mail: "From: …" with "Sent: …"
