@@ -269,6 +269,9 @@ func (s *session) Data(r io.Reader) error {
 		if errors.As(err, &se) {
 			return se // 552 from the size limit
 		}
+		if errors.Is(err, smtp.ErrTooLongLine) {
+			return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "Line longer than RFC 5321 allows"}
+		}
 		return errTemporary
 	}
 	log := s.l.o.Log.With("remote", s.remote, "mail_from", s.from)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	netmail "net/mail"
 	"regexp"
 	"strings"
 	"time"
@@ -38,7 +39,7 @@ var _ outbox.Sender = (*Sender)(nil)
 // the customer's answer (In-Reply-To) points back at it.
 func (s *Sender) Send(ctx context.Context, d outbox.Delivery) (string, error) {
 	to := strings.TrimSpace(d.To.ExternalID)
-	if !strings.Contains(to, "@") {
+	if !validAddress(to) {
 		return "", &outbox.Error{Permanent: true, Body: fmt.Sprintf("This contact has no e-mail address to answer (%q).", to)}
 	}
 	from := strings.TrimSpace(d.Channel.Settings[SettingAddress])
@@ -81,7 +82,7 @@ func SendPlain(ctx context.Context, ch store.Channel, to, subject, body, message
 	if !strings.Contains(from, "@") {
 		return &outbox.Error{Permanent: true, Body: "The e-mail channel has no sender address: set \"address\" in Admin → Channels."}
 	}
-	if !strings.Contains(to, "@") {
+	if !validAddress(to) {
 		return &outbox.Error{Permanent: true, Body: fmt.Sprintf("%q is not an e-mail address.", to)}
 	}
 	if messageID == "" {
@@ -95,6 +96,17 @@ func SendPlain(ctx context.Context, ch store.Channel, to, subject, body, message
 		MessageID: strings.Trim(messageID, "<>"),
 		Date:      time.Now(),
 	})
+}
+
+// validAddress reports whether s is a bare addr-spec with a local part
+// and a domain.
+func validAddress(s string) bool {
+	a, err := netmail.ParseAddress(s)
+	if err != nil || a.Address != s {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	return at > 0 && at < len(s)-1
 }
 
 // MessageID is the Message-ID webcare gives a reply: a hash of the outbox

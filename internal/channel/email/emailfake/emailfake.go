@@ -13,12 +13,14 @@ import (
 	"io"
 	"log"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	"github.com/emersion/go-message/mail"
@@ -125,6 +127,30 @@ func (f *Fake) Post(_ context.Context, _ string, _ store.Channel, m channel.Mess
 func (f *Fake) Append(raw []byte) error {
 	_, err := f.user.Append(Mailbox, bytes.NewReader(raw), &imap.AppendOptions{Time: time.Now()})
 	return err
+}
+
+// Seen reports whether the mail with this UID carries \Seen, as a
+// person's mail program would see it.
+func (f *Fake) Seen(uid uint32) (bool, error) {
+	c, err := imapclient.DialInsecure(f.imapLn.Addr().String(), nil)
+	if err != nil {
+		return false, err
+	}
+	defer c.Close()
+	if err := c.Login(User, Password).Wait(); err != nil {
+		return false, err
+	}
+	if _, err := c.Select(Mailbox, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+		return false, err
+	}
+	msgs, err := c.Fetch(imap.UIDSetNum(imap.UID(uid)), &imap.FetchOptions{Flags: true}).Collect()
+	if err != nil {
+		return false, err
+	}
+	if len(msgs) == 0 {
+		return false, fmt.Errorf("no mail with UID %d", uid)
+	}
+	return slices.Contains(msgs[0].Flags, imap.FlagSeen), nil
 }
 
 // ResetMailbox deletes and re-creates the mailbox: its UIDVALIDITY
