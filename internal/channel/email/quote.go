@@ -13,14 +13,10 @@ var (
 	// "On Wed, 4 Nov 2020 at 10:15, Jan <jan@example.com> wrote:" and its
 	// translations, as Gmail, Apple Mail, Thunderbird and Outlook on the
 	// web write them; Gmail wraps long ones over two lines.
-	attribution = regexp.MustCompile(`(?i)^\s*(on|op|am|le|el|il|em|den|dne)\s.{0,400}?\b(wrote|writes|schreef|het volgende geschreven|schrieb|a écrit|a ecrit|escribió|escribio|ha scritto|scrisse|escreveu|skrev)[^:]{0,200}:\s*$`)
+	attribution = regexp.MustCompile(`(?i)^\s*(on|op|am|le|el|il|em|den|dne)\s.{0,500}?\b(wrote|writes|schreef|het volgende geschreven|schrieb|a écrit|a ecrit|escribió|escribio|ha scritto|scrisse|escreveu|skrev)[^:]{0,200}:\s*$`)
 	// Outlook's separator, in the languages it is installed in.
 	originalMessage = regexp.MustCompile(`(?i)^\s*[-_]{2,}\s*(original message|oorspronkelijk bericht|origineel bericht|ursprüngliche nachricht|original-nachricht|message d'origine|message original|mensaje original|messaggio originale|mensagem original)\s*[-_]{2,}\s*$`)
-	// Outlook's header block of the quoted mail: "From: …" with "Sent: …"
-	// or "Date: …" within the next few lines.
-	headerFrom = regexp.MustCompile(`(?i)^\s*\*?(from|van|von|de|da|fra|expéditeur)\s?\*?\s?:\s*\S`)
-	headerSent = regexp.MustCompile(`(?i)^\s*\*?(sent|date|verzonden|datum|gesendet|envoyé|enviado|inviato|data|fecha|sendt)\s?\*?\s?:\s*\S`)
-	separator  = regexp.MustCompile(`^\s*[_\-=]{8,}\s*$`)
+	separator       = regexp.MustCompile(`^\s*[_\-=]{8,}\s*$`)
 	// Cheap gates: no line can be an attribution without one of these words.
 	attributionWords = []string{"wrote", "writes", "schreef", "geschreven", "schrieb", "crit", "escribi", "scritto", "scrisse", "escreveu", "skrev"}
 )
@@ -50,7 +46,7 @@ func StripQuoted(text string) string {
 			cut = i
 			break
 		}
-		if headerFrom.MatchString(l) && outlookBlock(lines[i+1:]) {
+		if headerField(l, headerFrom) && outlookBlock(lines[i+1:]) {
 			cut = i
 			if cut > 0 && separator.MatchString(lines[cut-1]) {
 				cut--
@@ -78,19 +74,27 @@ func StripQuoted(text string) string {
 	return out
 }
 
+// isAttribution matches what the attribution regexp describes, without
+// running it on lines that cannot match: a line of a hostile mail costs a
+// few comparisons, not a regexp walk.
 func isAttribution(l string) bool {
-	if len(l) > 700 {
+	t := strings.TrimSpace(l)
+	if len(t) > 600 || !strings.HasSuffix(t, ":") {
 		return false
 	}
-	low := strings.ToLower(l)
-	found := false
+	first, _, _ := strings.Cut(t, " ")
+	switch strings.ToLower(first) {
+	case "on", "op", "am", "le", "el", "il", "em", "den", "dne":
+	default:
+		return false
+	}
+	low := strings.ToLower(t)
 	for _, w := range attributionWords {
-		if strings.Contains(low, w) {
-			found = true
-			break
+		if i := strings.LastIndex(low, w); i > 0 && i <= 520 && len(low)-i <= 230 && !strings.Contains(low[i:len(low)-1], ":") {
+			return attribution.MatchString(t)
 		}
 	}
-	return found && strings.HasSuffix(strings.TrimSpace(l), ":") && attribution.MatchString(l)
+	return false
 }
 
 // outlookBlock reports whether the lines after a "From:" line continue a
@@ -100,7 +104,32 @@ func outlookBlock(next []string) bool {
 		if i >= 4 {
 			return false
 		}
-		if headerSent.MatchString(l) {
+		if headerField(l, headerSent) {
+			return true
+		}
+	}
+	return false
+}
+
+// Outlook's header block of the quoted mail: "From: …" with "Sent: …" or
+// "Date: …" within the next few lines, in Outlook's languages.
+var (
+	headerFrom = []string{"from", "van", "von", "de", "da", "fra", "expéditeur"}
+	headerSent = []string{"sent", "date", "verzonden", "datum", "gesendet", "envoyé", "enviado", "inviato", "data", "fecha", "sendt"}
+)
+
+// headerField reports whether l is "Name: value" (Outlook may bold the
+// name, "*From:*", and French puts a space before the colon) for one of
+// the names.
+func headerField(l string, names []string) bool {
+	t := strings.TrimLeft(l, " \t*")
+	name, value, ok := strings.Cut(t, ":")
+	if !ok || len(name) > 16 || strings.TrimSpace(value) == "" {
+		return false
+	}
+	name = strings.ToLower(strings.TrimRight(name, " *\u00a0"))
+	for _, n := range names {
+		if name == n {
 			return true
 		}
 	}
