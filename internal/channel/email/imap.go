@@ -206,16 +206,29 @@ func mailboxName(ch store.Channel) string {
 	return "INBOX"
 }
 
+// imapConn is a logged-in client whose connection also closes when the
+// context it was opened with ends.
+type imapConn struct {
+	*imapclient.Client
+	stop func() bool
+}
+
+// Close closes the connection and forgets the context.
+func (c imapConn) Close() error {
+	c.stop()
+	return c.Client.Close()
+}
+
 // dialIMAP connects and logs in with the channel's imap_* settings. The
 // connection is closed when ctx ends.
-func dialIMAP(ctx context.Context, ch store.Channel) (*imapclient.Client, server, error) {
+func dialIMAP(ctx context.Context, ch store.Channel) (imapConn, server, error) {
 	srv, err := settingsServer(ch, "imap")
 	if err != nil {
-		return nil, srv, fmt.Errorf("email: %w", err)
+		return imapConn{}, srv, fmt.Errorf("email: %w", err)
 	}
 	conn, err := srv.dial(ctx)
 	if err != nil {
-		return nil, srv, fmt.Errorf("email: connecting to %s: %w", srv.addr(), err)
+		return imapConn{}, srv, fmt.Errorf("email: connecting to %s: %w", srv.addr(), err)
 	}
 	var c *imapclient.Client
 	opts := &imapclient.Options{TLSConfig: srv.tlsConfig()}
@@ -223,20 +236,19 @@ func dialIMAP(ctx context.Context, ch store.Channel) (*imapclient.Client, server
 		c, err = imapclient.NewStartTLS(conn, opts)
 		if err != nil {
 			conn.Close()
-			return nil, srv, fmt.Errorf("email: STARTTLS with %s: %w", srv.addr(), err)
+			return imapConn{}, srv, fmt.Errorf("email: STARTTLS with %s: %w", srv.addr(), err)
 		}
 	} else {
 		c = imapclient.New(conn, opts)
 	}
-	stop := context.AfterFunc(ctx, func() { c.Close() })
-	_ = stop // lives as long as the client; Close after ctx is harmless
+	ic := imapConn{Client: c, stop: context.AfterFunc(ctx, func() { c.Close() })}
 	if err := c.WaitGreeting(); err != nil {
-		c.Close()
-		return nil, srv, fmt.Errorf("email: %s did not greet: %w", srv.addr(), err)
+		ic.Close()
+		return imapConn{}, srv, fmt.Errorf("email: %s did not greet: %w", srv.addr(), err)
 	}
 	if err := c.Login(srv.user, srv.password).Wait(); err != nil {
-		c.Close()
-		return nil, srv, fmt.Errorf("email: logging in to %s as %q: %w", srv.addr(), srv.user, err)
+		ic.Close()
+		return imapConn{}, srv, fmt.Errorf("email: logging in to %s as %q: %w", srv.addr(), srv.user, err)
 	}
-	return c, srv, nil
+	return ic, srv, nil
 }

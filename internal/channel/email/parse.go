@@ -166,6 +166,9 @@ func ParseBytes(data []byte) (m channel.Message, err error) {
 		case *mail.InlineHeader:
 			t, _, _ := ph.ContentType()
 			if t == "text/plain" || t == "text/html" || t == "" {
+				if t == "text/html" && len(plain) > 0 {
+					continue // the plain alternative is there; NextPart skips the rest undecoded
+				}
 				b, _ := io.ReadAll(io.LimitReader(p.Body, 4<<20))
 				s := strings.ToValidUTF8(string(b), "\uFFFD")
 				if t == "text/html" {

@@ -33,7 +33,7 @@ func StripQuoted(text string) string {
 	cut := len(lines)
 	for i := 0; i < len(lines); i++ {
 		l := lines[i]
-		if originalMessage.MatchString(l) {
+		if t := strings.TrimSpace(l); len(t) > 4 && (t[0] == '-' || t[0] == '_') && originalMessage.MatchString(t) {
 			cut = i
 			break
 		}
