@@ -132,9 +132,7 @@ func (p *Poller) Poll(ctx context.Context, ch store.Channel, cursor string) (cha
 			case errors.As(err, &sk):
 				p.log().Info("email: automatic mail not stored", "channel", ch.ID, "uid", uid, "reason", sk.Reason)
 				if sk.Status != nil {
-					st := *sk.Status
-					st.State = store.Failed
-					b.Statuses = append(b.Statuses, st)
+					b.Statuses = append(b.Statuses, *sk.Status)
 				}
 			case err != nil:
 				p.log().Warn("email: mail not understood, skipped", "channel", ch.ID, "uid", uid, "err", err)

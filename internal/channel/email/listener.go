@@ -282,7 +282,6 @@ func (s *session) Data(r io.Reader) error {
 		log.Info("email: automatic mail accepted and not stored", "reason", sk.Reason)
 		if sk.Status != nil && s.l.o.Status != nil {
 			st := *sk.Status
-			st.State = store.Failed
 			for _, ch := range s.channels {
 				ctx, cancel := context.WithTimeout(s.l.ctx, s.l.o.IngestTimeout)
 				if err := s.l.o.Status(ctx, ch, st); err != nil {

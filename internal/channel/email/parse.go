@@ -18,6 +18,7 @@ import (
 
 	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/channel/htmltext"
+	"github.com/webcare/webcare/internal/store"
 )
 
 // DefaultMaxBytes bounds a mail Parse reads when given no limit: 25 MiB,
@@ -287,7 +288,7 @@ func bounceStatus(mr *mail.Reader) *channel.Status {
 	if why == "" {
 		why = "the receiving server could not deliver it"
 	}
-	return &channel.Status{PlatformID: id, Error: "The mail could not be delivered: " + why}
+	return &channel.Status{PlatformID: id, State: store.Failed, Error: "The mail could not be delivered: " + why}
 }
 
 // replyTo is what the mail answers: In-Reply-To, else the last References

@@ -264,3 +264,45 @@ func typicalReply(t testing.TB) []byte {
 	raw = strings.Replace(raw, "> Kind regards,", q.String()+"> Kind regards,", 1)
 	return []byte(raw)
 }
+
+func TestParseHTMLQuotes(t *testing.T) {
+	head := "From: Kim <kim@x.example>\r\nSubject: s\r\nMessage-ID: <h@x>\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+	tests := []struct{ name, html, want string }{
+		{"outlook", `<html><body><div>Dat klopt, dank u.</div><div id="appendonsend"></div><hr style="display:inline-block"><div id="divRplyFwdMsg" dir="ltr"><font face="Calibri"><b>Van:</b> Support &lt;s@x&gt;<br><b>Verzonden:</b> maandag 30 november 2026 10:00</font></div><div>Oude tekst</div></body></html>`, "Dat klopt, dank u."},
+		{"apple", `<html><body dir="auto">Thanks!<br><div dir="ltr"><br><blockquote type="cite">On 30 Nov 2026, at 10:00, Support &lt;s@x&gt; wrote:<br><br></blockquote></div><blockquote type="cite"><div>Old text</div></blockquote></body></html>`, "Thanks!"},
+		{"apple attribution outside the quote", `<div>Merci</div><div><br><div>Le 30 nov. 2026 à 10:00, Support &lt;s@x&gt; a écrit :</div><br><blockquote type="cite"><div>ancien</div></blockquote></div>`, "Merci"},
+		{"thunderbird", `<p>Ok.</p><div class="moz-cite-prefix">Am 30.11.2026 um 10:00 schrieb Support:<br></div><blockquote type="cite">alt</blockquote>`, "Ok."},
+		{"quote only", `<div class="gmail_quote">only quoted</div>`, "only quoted"},
+		{"script and entities", `<p>A &amp; B &lt;3</p><script>alert(1)</script>`, "A & B <3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := ParseBytes([]byte(head + tt.html))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Text != tt.want {
+				t.Errorf("text %q, want %q", m.Text, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseLimits(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("From: a@b.example\r\nSubject: many\r\nMessage-ID: <many@b>\r\nContent-Type: multipart/mixed; boundary=X\r\n\r\n--X\r\nContent-Type: text/plain\r\n\r\nsee files\r\n")
+	for i := range 12 {
+		fmt.Fprintf(&b, "--X\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"../../etc/f%d.bin\"\r\n\r\ndata%d\r\n", i, i)
+	}
+	b.WriteString("--X--\r\n")
+	m, err := ParseBytes([]byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Files) != maxFiles || m.Files[0].Name != "f0.bin" || string(m.Files[0].Data) != "data0" {
+		t.Errorf("%d files, first %q", len(m.Files), m.Files[0].Name)
+	}
+	if !strings.HasPrefix(m.Text, "see files\n[attachment \"f10.bin\" left out") {
+		t.Errorf("text %q", m.Text)
+	}
+}
