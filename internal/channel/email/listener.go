@@ -216,9 +216,12 @@ type session struct {
 	from     string
 	channels []store.Channel
 	mails    int
+	// postmaster: a recipient was postmaster@, which is accepted and
+	// dropped when it is no channel's address.
+	postmaster bool
 }
 
-func (s *session) Reset() { s.from, s.channels = "", nil }
+func (s *session) Reset() { s.from, s.channels, s.postmaster = "", nil, false }
 
 func (s *session) Logout() error { return nil }
 
@@ -227,7 +230,7 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 		return &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many mails on one connection, reconnect"}
 	}
 	s.from = from
-	s.channels = nil
+	s.channels, s.postmaster = nil, false
 	return nil
 }
 
@@ -243,6 +246,12 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 				ch, ok = s.l.o.Lookup(ctx, base+"@"+domain)
 			}
 		}
+	}
+	if !ok && strings.HasPrefix(rcpt, "postmaster@") {
+		// RFC 5321 §4.5.1: postmaster must be accepted. Nobody reads it
+		// in webcare; the mail is logged and dropped.
+		s.postmaster = true
+		return nil
 	}
 	if !ok || ch.Disabled {
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such mailbox here"}
@@ -275,6 +284,10 @@ func (s *session) Data(r io.Reader) error {
 		return errTemporary
 	}
 	log := s.l.o.Log.With("remote", s.remote, "mail_from", s.from)
+	if len(s.channels) == 0 {
+		log.Info("email: mail to postmaster accepted and dropped", "bytes", len(raw))
+		return nil
+	}
 	m, err := ParseBytes(raw)
 	var sk *Skipped
 	switch {

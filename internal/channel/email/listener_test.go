@@ -112,6 +112,7 @@ func TestListener(t *testing.T) {
 		{"accepted", []string{"support@example.com"}, gmail, 0, 250, []int64{1}},
 		{"sub-address", []string{"Support+order1042@Example.com"}, gmail, 0, 250, []int64{1}},
 		{"unknown recipient", []string{"nobody@example.com"}, gmail, 0, 550, nil},
+		{"postmaster accepted, dropped", []string{"postmaster@example.com"}, gmail, 0, 250, nil},
 		{"two addresses of one channel", []string{"support@example.com", "help@example.com"}, gmail, 0, 250, []int64{1}},
 		{"two channels", []string{"support@example.com", "sales@example.com"}, gmail, 0, 250, []int64{1, 2}},
 		{"ingest fails", []string{"support@example.com"}, gmail, 1, 451, nil},
