@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	netmail "net/mail"
 	"regexp"
 	"strings"
@@ -328,9 +327,5 @@ func smtpErr(ctx context.Context, what string, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	var ne net.Error
-	if errors.As(err, &ne) {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	return fmt.Errorf("%s: %w", what, err)
+	return fmt.Errorf("%s: %w", what, err) // the network: temporary
 }
