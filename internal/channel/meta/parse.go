@@ -491,7 +491,7 @@ func readInstagramComment(b *channel.Batch, v *commentValue, acct, self string, 
 		PlatformID: string(v.ID),
 		From:       channel.Author{ExternalID: string(v.From.ID), Handle: v.From.Username},
 		Text:       v.Text, ReplyTo: replyTo,
-		SentAt: at, // comments carry no time of their own; entry.time is when Meta sent it
+		SentAt:  at, // comments carry no time of their own; entry.time is when Meta sent it
 		Account: acct,
 	})
 	return nil

@@ -67,7 +67,7 @@ type Fake struct {
 
 	mu       sync.Mutex
 	requests []Request
-	fails    []Error
+	fails    []*Error // nil: let the call through
 	seq      int
 	replied  map[string]bool // comment ids answered with a private reply
 	media    map[string][]byte
@@ -117,8 +117,19 @@ func (f *Fake) FailNext(n int, e Error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for range n {
-		f.fails = append(f.fails, e)
+		f.fails = append(f.fails, &e)
 	}
+}
+
+// FailAfter lets the next n calls through and makes the one after fail
+// with e: a reply whose second part fails.
+func (f *Fake) FailAfter(n int, e Error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for range n {
+		f.fails = append(f.fails, nil)
+	}
+	f.fails = append(f.fails, &e)
 }
 
 // RateLimit makes the next n calls fail as Meta's business use case rate
@@ -211,7 +222,7 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 	f.requests = append(f.requests, req)
 	var fail *Error
 	if len(f.fails) > 0 {
-		fail = &f.fails[0]
+		fail = f.fails[0]
 		f.fails = f.fails[1:]
 	}
 	f.mu.Unlock()
