@@ -41,8 +41,8 @@ type id string
 
 func (v *id) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		s, err := unquote(b)
+		if err != nil {
 			return err
 		}
 		if len(s) > maxID {
@@ -66,6 +66,17 @@ func (v *id) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// unquote reads a JSON string the decoder has already validated; the
+// common case, no escapes, is a plain copy.
+func unquote(b []byte) (string, error) {
+	if len(b) >= 2 && bytes.IndexByte(b, '\\') < 0 {
+		return string(b[1 : len(b)-1]), nil
+	}
+	var s string
+	err := json.Unmarshal(b, &s)
+	return s, err
+}
+
 // number is an integer that Meta sends as a JSON number or, in its test
 // payloads, as a numeric string.
 type number int64
@@ -75,9 +86,9 @@ func (n *number) UnmarshalJSON(b []byte) error {
 	if s == "null" {
 		return nil
 	}
-	if len(s) >= 2 && s[0] == '"' {
+	if len(b) > 0 && b[0] == '"' {
 		var err error
-		if s, err = strconv.Unquote(s); err != nil {
+		if s, err = unquote(b); err != nil {
 			return err
 		}
 		if s == "" {
@@ -103,8 +114,8 @@ type graphTime struct{ time.Time }
 
 func (t *graphTime) UnmarshalJSON(b []byte) error {
 	if len(b) > 0 && b[0] == '"' {
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
+		s, err := unquote(b)
+		if err != nil {
 			return err
 		}
 		for _, layout := range []string{"2006-01-02T15:04:05-0700", time.RFC3339} {
