@@ -107,8 +107,14 @@ func (s *Sender) direct(ctx context.Context, d outbox.Delivery) (string, error) 
 		if len(d.Files) > 0 {
 			return "", &outbox.Error{Permanent: true, Body: "A private reply to a comment is a single text message: send the text now and the file once the customer answers."}
 		}
+		// A visitor post on the Page has an id "{page-id}_{n}"; a comment
+		// "{post-n}_{n}". Private replies name the one or the other.
+		field := "comment_id"
+		if acct := d.Channel.Settings["account_id"]; s.Kind == KindFacebook && acct != "" && strings.HasPrefix(d.Origin, acct+"_") {
+			field = "post_id"
+		}
 		body := map[string]any{
-			"recipient": map[string]string{"comment_id": d.Origin},
+			"recipient": map[string]string{field: d.Origin},
 			"message":   map[string]string{"text": d.Message.Body},
 		}
 		return s.postJSON(ctx, d, s.messagesURL(d), body)

@@ -69,6 +69,8 @@ func TestSendDirect(t *testing.T) {
 			path: "/104000000000001/messages", recipient: "comment_id", wantRecipID: "122_555"},
 		{name: "moved from a comment, customer DM'd since: plain DM", kind: meta.KindFacebook, edit: func(d *outbox.Delivery) { d.Origin = "122_555" },
 			path: "/104000000000001/messages", messaging: "RESPONSE", recipient: "id", wantRecipID: "24000000001"},
+		{name: "moved from a visitor post: private reply names the post", kind: meta.KindFacebook, edit: func(d *outbox.Delivery) { d.Origin, d.LastInbound = "104000000000001_77", time.Time{} },
+			path: "/104000000000001/messages", recipient: "post_id", wantRecipID: "104000000000001_77"},
 		{name: "instagram private reply to a comment", kind: meta.KindInstagram, edit: func(d *outbox.Delivery) { d.Origin, d.LastInbound = "17900001", now.Add(-48*time.Hour) },
 			path: "/me/messages", recipient: "comment_id", wantRecipID: "17900001"},
 	}
