@@ -15,21 +15,22 @@ import (
 // GraphError is the error object the Graph API answers with:
 // {"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}.
 type GraphError struct {
-	Message      string `json:"message"`
-	Type         string `json:"type,omitempty"`
-	Code         int    `json:"code"`
-	Subcode      int    `json:"error_subcode,omitempty"`
-	IsTransient  bool   `json:"is_transient,omitempty"`
-	UserTitle    string `json:"error_user_title,omitempty"`
-	UserMessage  string `json:"error_user_msg,omitempty"`
-	FBTraceID    string `json:"fbtrace_id,omitempty"`
-	HTTPStatus   int    `json:"-"`
-	RetryAfter   time.Duration
+	Message      string        `json:"message"`
+	Type         string        `json:"type,omitempty"`
+	Code         int           `json:"code"`
+	Subcode      int           `json:"error_subcode,omitempty"`
+	IsTransient  bool          `json:"is_transient,omitempty"`
+	UserTitle    string        `json:"error_user_title,omitempty"`
+	UserMessage  string        `json:"error_user_msg,omitempty"`
+	FBTraceID    string        `json:"fbtrace_id,omitempty"`
+	HTTPStatus   int           `json:"-"` // the answer's status
+	RetryAfter   time.Duration `json:"-"` // from Retry-After or X-Business-Use-Case-Usage
 	rawBody      string
 	unparseable  bool
 	retryAfterOK bool
 }
 
+// Error is Meta's code and message, as an admin would search for them.
 func (e *GraphError) Error() string {
 	if e.unparseable {
 		return fmt.Sprintf("Meta answered %d: %s", e.HTTPStatus, e.rawBody)

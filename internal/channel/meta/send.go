@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -75,11 +76,11 @@ func (s *Sender) comment(ctx context.Context, d outbox.Delivery) (string, error)
 		if len(d.Files) > 0 {
 			return "", &outbox.Error{Permanent: true, Body: "Instagram comment replies can only be text: remove the file, or move the conversation to private and send it there."}
 		}
-		return s.postJSON(ctx, d, endpoint(d.Channel, target, "replies"), map[string]string{"message": text})
+		return s.postParams(ctx, d, endpoint(d.Channel, target, "replies"), text)
 	}
 	switch len(d.Files) {
 	case 0:
-		return s.postJSON(ctx, d, endpoint(d.Channel, target, "comments"), map[string]string{"message": text})
+		return s.postParams(ctx, d, endpoint(d.Channel, target, "comments"), text)
 	case 1:
 		f := d.Files[0]
 		if !strings.HasPrefix(f.ContentType, "image/") {
@@ -216,6 +217,13 @@ func (s *Sender) postJSON(ctx context.Context, d outbox.Delivery, target string,
 		return "", &outbox.Error{Permanent: true, Err: err}
 	}
 	return s.do(ctx, d, target, "application/json", raw)
+}
+
+// postParams posts a comment's message as a Graph parameter
+// (form-encoded: the documented "?message=" without putting the text in
+// the URL).
+func (s *Sender) postParams(ctx context.Context, d outbox.Delivery, target, message string) (string, error) {
+	return s.do(ctx, d, target, "application/x-www-form-urlencoded", []byte(url.Values{"message": {message}}.Encode()))
 }
 
 type formPart struct {

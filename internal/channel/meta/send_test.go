@@ -181,6 +181,9 @@ func TestSendComment(t *testing.T) {
 				t.Fatalf("Send = %q, %v", id, err)
 			}
 			r := f.Requests()[0]
+			if tt.files == nil && r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
+				t.Errorf("content type %q", r.Header.Get("Content-Type"))
+			}
 			if r.Path != tt.path || r.Form["message"] != d.Message.Body {
 				t.Errorf("got %s message %q", r.Path, r.Form["message"])
 			}

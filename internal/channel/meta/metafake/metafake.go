@@ -55,13 +55,13 @@ type Error struct {
 
 // Fake is a Graph API for one Facebook Page or Instagram account.
 type Fake struct {
-	Kind      string
-	AccountID string
-	Name      string
-	Username  string // Instagram
-	AppSecret string
-	Token     string
-	Verify    string
+	Kind      string // meta.KindFacebook or meta.KindInstagram
+	AccountID string // the Page or Instagram account id (entry[].id)
+	Name      string // what GET /{id}?fields=name answers
+	Username  string // Instagram's fields=username
+	AppSecret string // signs Post's deliveries
+	Token     string // the only access token the API accepts
+	Verify    string // the verify token in Settings
 
 	srv *httptest.Server
 
