@@ -147,17 +147,31 @@ func unixAuto(n int64) time.Time {
 	}
 }
 
-type payload struct {
-	Object string  `json:"object"`
-	Entry  []entry `json:"entry"`
+// payload is a delivery. C is the change type: typedChange decodes every
+// change value in the same pass (the fast path); rawChange keeps values raw
+// so that changes webcare ignores cannot fail a delivery with shapes of
+// their own (the fallback when the fast path trips over one).
+type payload[C any] struct {
+	Object string     `json:"object"`
+	Entry  []entry[C] `json:"entry"`
 }
 
-type entry struct {
+type entry[C any] struct {
 	ID        id          `json:"id"`
 	Time      number      `json:"time"`
 	Messaging []messaging `json:"messaging"`
 	Standby   []messaging `json:"standby"`
-	Changes   []change    `json:"changes"`
+	Changes   []C         `json:"changes"`
+}
+
+type typedChange struct {
+	Field string       `json:"field"`
+	Value *changeValue `json:"value"`
+}
+
+type rawChange struct {
+	Field string          `json:"field"`
+	Value json.RawMessage `json:"value"`
 }
 
 type party struct {
@@ -221,24 +235,15 @@ type postback struct {
 	Payload string `json:"payload"`
 }
 
-// change keeps its value raw: only the fields webcare reads are decoded,
-// so that the many feed items it ignores (likes, shares, ratings) cannot
-// fail a delivery with shapes of their own.
-type change struct {
-	Field string          `json:"field"`
-	Value json.RawMessage `json:"value"`
-}
-
-// commentValue covers a Page "feed" change and an Instagram "comments"
-// change.
-type commentValue struct {
+// changeValue covers a Page "feed" change, an Instagram "comments" change
+// and a messaging event wrapped as a change.
+type changeValue struct {
 	// feed
 	Item        string    `json:"item"`
 	Verb        string    `json:"verb"`
 	CommentID   id        `json:"comment_id"`
 	PostID      id        `json:"post_id"`
 	ParentID    id        `json:"parent_id"`
-	Message     string    `json:"message"`
 	CreatedTime graphTime `json:"created_time"`
 	SenderID    id        `json:"sender_id"` // older feed payloads name the author here
 	SenderName  string    `json:"sender_name"`
@@ -251,12 +256,74 @@ type commentValue struct {
 	Media *struct {
 		ID id `json:"id"`
 	} `json:"media"`
-	// both
+	// feed and instagram comments
 	From *struct {
 		ID       id     `json:"id"`
 		Name     string `json:"name"`
 		Username string `json:"username"`
 	} `json:"from"`
+	// Message is a feed item's text (a string) or a wrapped messaging
+	// event's message (an object).
+	Message json.RawMessage `json:"message"`
+	// a wrapped messaging event
+	Sender    party     `json:"sender"`
+	Recipient party     `json:"recipient"`
+	Timestamp number    `json:"timestamp"`
+	Delivery  *delivery `json:"delivery"`
+	Read      *read     `json:"read"`
+	Postback  *postback `json:"postback"`
+}
+
+// handles reports whether webcare reads changes of field; others
+// (mentions, ratings, reactions…) have nothing to answer.
+func (w *Webhook) handles(field string) bool {
+	switch {
+	case strings.HasPrefix(field, "messag"):
+		// Meta's dashboard "Test" button and some Instagram Login apps
+		// send messaging events wrapped as a change.
+		return true
+	case w.Kind == KindFacebook:
+		return field == "feed"
+	default:
+		return field == "comments" || field == "live_comments"
+	}
+}
+
+// decode reads a delivery in one pass, or, when a change webcare ignores
+// has a shape of its own, in two: the handled changes' values only.
+func (w *Webhook) decode(body []byte) (payload[typedChange], error) {
+	var p payload[typedChange]
+	fastErr := json.Unmarshal(body, &p)
+	if fastErr == nil {
+		return p, nil
+	}
+	var raw payload[rawChange]
+	if err := json.Unmarshal(body, &raw); err != nil {
+		return p, err
+	}
+	p = payload[typedChange]{Object: raw.Object, Entry: make([]entry[typedChange], len(raw.Entry))}
+	for i, e := range raw.Entry {
+		p.Entry[i] = entry[typedChange]{ID: e.ID, Time: e.Time, Messaging: e.Messaging, Standby: e.Standby, Changes: make([]typedChange, len(e.Changes))}
+		for j, c := range e.Changes {
+			p.Entry[i].Changes[j].Field = c.Field
+			if !w.handles(c.Field) || len(c.Value) == 0 || bytes.Equal(c.Value, []byte("null")) {
+				continue
+			}
+			v := new(changeValue)
+			if err := json.Unmarshal(c.Value, v); err != nil {
+				var kind struct {
+					Item string `json:"item"`
+				}
+				if c.Field == "feed" && json.Unmarshal(c.Value, &kind) == nil && !feedItems[kind.Item] {
+					p.Entry[i].Changes[j].Field = "" // a like or share with a shape of its own: skipped
+					continue
+				}
+				return p, fmt.Errorf("entry %d change %d: %v", i, j, err)
+			}
+			p.Entry[i].Changes[j].Value = v
+		}
+	}
+	return p, nil
 }
 
 // Parse reads a verified delivery. Messenger and Instagram DMs become
@@ -264,8 +331,8 @@ type commentValue struct {
 // public ones; delivery receipts and Instagram read receipts become
 // statuses. The Page's or account's own messages and comments are skipped.
 func (w *Webhook) Parse(ch store.Channel, body []byte) (channel.Batch, error) {
-	var p payload
-	if err := json.Unmarshal(body, &p); err != nil {
+	p, err := w.decode(body)
+	if err != nil {
 		return channel.Batch{}, fmt.Errorf("%w: %v", channel.ErrPayload, err)
 	}
 	want := "page"
@@ -399,38 +466,46 @@ func readMessaging(b *channel.Batch, m *messaging, acct, self string) error {
 	return nil
 }
 
-func (w *Webhook) readChange(b *channel.Batch, c *change, acct, self string, entryTime time.Time) error {
-	switch {
-	case w.Kind == KindFacebook && c.Field == "feed",
-		w.Kind == KindInstagram && (c.Field == "comments" || c.Field == "live_comments"):
-	case strings.HasPrefix(c.Field, "messag"):
-		// Meta's dashboard "Test" button and some Instagram Login apps
-		// send messaging events wrapped as a change.
-		if len(c.Value) == 0 {
-			return nil
-		}
-		var m messaging
-		if err := json.Unmarshal(c.Value, &m); err != nil {
-			return err
-		}
-		return readMessaging(b, &m, acct, self)
-	default:
-		return nil // mentions, ratings, reactions…: nothing to answer
+func (w *Webhook) readChange(b *channel.Batch, c *typedChange, acct, self string, entryTime time.Time) error {
+	if !w.handles(c.Field) {
+		return nil
 	}
-	if len(c.Value) == 0 || bytes.Equal(c.Value, []byte("null")) {
+	v := c.Value
+	if v == nil {
 		return fmt.Errorf("%s change without value", c.Field)
 	}
-	var v commentValue
-	if err := json.Unmarshal(c.Value, &v); err != nil {
-		return err
+	switch {
+	case strings.HasPrefix(c.Field, "messag"):
+		m := messaging{Sender: v.Sender, Recipient: v.Recipient, Timestamp: v.Timestamp, Delivery: v.Delivery, Read: v.Read, Postback: v.Postback}
+		if len(v.Message) > 0 && v.Message[0] == '{' {
+			m.Message = new(message)
+			if err := json.Unmarshal(v.Message, m.Message); err != nil {
+				return err
+			}
+		}
+		return readMessaging(b, &m, acct, self)
+	case w.Kind == KindInstagram:
+		return readInstagramComment(b, v, acct, self, entryTime)
+	default:
+		return readFeed(b, v, acct, self)
 	}
-	if w.Kind == KindInstagram {
-		return readInstagramComment(b, &v, acct, self, entryTime)
-	}
-	return readFeed(b, &v, acct, self)
 }
 
-func readFeed(b *channel.Batch, v *commentValue, acct, self string) error {
+// text reads a feed item's message, a JSON string or nothing.
+func text(raw json.RawMessage) (string, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	if raw[0] != '"' {
+		return "", fmt.Errorf("message is not text")
+	}
+	return unquote(raw)
+}
+
+// feedItems are the feed items webcare reads: comments and visitor posts.
+var feedItems = map[string]bool{"comment": true, "status": true, "post": true, "photo": true, "video": true}
+
+func readFeed(b *channel.Batch, v *changeValue, acct, self string) error {
 	// Edits arrive under the comment's own id: ingest keeps the first
 	// version and drops the edit as a duplicate, but a comment whose "add"
 	// was missed still arrives. Removals and hides retract nothing.
@@ -468,8 +543,12 @@ func readFeed(b *channel.Batch, v *commentValue, acct, self string) error {
 		// (the app lacks pages_read_user_content): nothing to answer.
 		return nil
 	}
+	msg, err := text(v.Message)
+	if err != nil {
+		return err
+	}
 	out := channel.Message{
-		PlatformID: pid, From: author, Text: v.Message, ReplyTo: replyTo,
+		PlatformID: pid, From: author, Text: msg, ReplyTo: replyTo,
 		SentAt: v.CreatedTime.Time, Account: acct,
 	}
 	for _, u := range []struct{ kind, url string }{{"image", v.Photo}, {"video", v.Video}} {
@@ -484,7 +563,7 @@ func readFeed(b *channel.Batch, v *commentValue, acct, self string) error {
 	return nil
 }
 
-func readInstagramComment(b *channel.Batch, v *commentValue, acct, self string, at time.Time) error {
+func readInstagramComment(b *channel.Batch, v *changeValue, acct, self string, at time.Time) error {
 	if v.ID == "" {
 		return fmt.Errorf("comment without id")
 	}

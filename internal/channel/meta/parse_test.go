@@ -267,6 +267,7 @@ func TestParseRejects(t *testing.T) {
 		{"timestamp is text", meta.KindFacebook, `{"object":"page","entry":[{"id":"1","messaging":[{"sender":{"id":"2"},"timestamp":"soon","message":{"mid":"m"}}]}]}`},
 		{"timestamp overflows", meta.KindFacebook, `{"object":"page","entry":[{"id":"1","time":1e400}]}`},
 		{"attachments is an object", meta.KindFacebook, `{"object":"page","entry":[{"id":"1","messaging":[{"sender":{"id":"2"},"message":{"mid":"m","attachments":{"type":"image"}}}]}]}`},
+		{"feed message is an object", meta.KindFacebook, `{"object":"page","entry":[{"id":"1","changes":[{"field":"feed","value":{"item":"comment","verb":"add","comment_id":"2_3","from":{"id":"2"},"message":{"t":1}}}]}]}`},
 		{"feed value is a string", meta.KindFacebook, `{"object":"page","entry":[{"id":"1","changes":[{"field":"feed","value":"comment"}]}]}`},
 		{"feed comment without id", meta.KindFacebook, `{"object":"page","entry":[{"id":"1","changes":[{"field":"feed","value":{"item":"comment","verb":"add","from":{"id":"2"}}}]}]}`},
 		{"feed comment without value", meta.KindFacebook, `{"object":"page","entry":[{"id":"1","changes":[{"field":"feed"}]}]}`},
@@ -308,6 +309,21 @@ func TestParseLenient(t *testing.T) {
 			"author in sender_id, edited comment arrives under its own id", meta.KindFacebook,
 			`{"object":"page","entry":[{"id":"1","time":1700000000,"changes":[{"field":"feed","value":{"item":"comment","verb":"edited","comment_id":"2_3","post_id":"1_2","parent_id":"1_2","sender_id":"44","sender_name":"Eve","message":"fixed typo","created_time":1700000000}}]}]}`,
 			channel.Message{PlatformID: "2_3", From: channel.Author{ExternalID: "44", Name: "Eve"}, Text: "fixed typo", ReplyTo: "1_2", SentAt: time.Unix(1700000000, 0).UTC(), Account: "1"},
+		},
+		{
+			"an ignored change with clashing types does not fail the comment next to it", meta.KindFacebook,
+			`{"object":"page","entry":[{"id":"1","time":1700000000,"changes":[{"field":"ratings","value":{"message":{"x":1},"from":"someone","created_time":[1]}},{"field":"feed","value":{"item":"comment","verb":"add","comment_id":"2_3","post_id":"1_2","from":{"id":"44","name":"Eve"},"message":"goed","created_time":1700000000}}]}]}`,
+			channel.Message{PlatformID: "2_3", From: channel.Author{ExternalID: "44", Name: "Eve"}, Text: "goed", ReplyTo: "1_2", SentAt: time.Unix(1700000000, 0).UTC(), Account: "1"},
+		},
+		{
+			"an ignored feed item with clashing types", meta.KindFacebook,
+			`{"object":"page","entry":[{"id":"1","changes":[{"field":"feed","value":{"item":"like","verb":"add","from":{"id":5,"name":["x"]},"post_id":"1_2","message":{"x":1}}},{"field":"feed","value":{"item":"comment","verb":"add","comment_id":"2_4","post_id":"1_2","from":{"id":"45"},"message":"ok"}}]}]}`,
+			channel.Message{PlatformID: "2_4", From: channel.Author{ExternalID: "45"}, Text: "ok", ReplyTo: "1_2", Account: "1"},
+		},
+		{
+			"instagram mention with its own shape next to a comment", meta.KindInstagram,
+			`{"object":"instagram","entry":[{"id":"1","time":1700000000,"changes":[{"field":"mentions","value":{"media_id":"9","text":{"rich":true},"id":[1]}},{"field":"comments","value":{"id":"77","text":"hoi","from":{"id":"8","username":"u"},"media":{"id":"9"}}}]}]}`,
+			channel.Message{PlatformID: "77", From: channel.Author{ExternalID: "8", Handle: "u"}, Text: "hoi", ReplyTo: "9", SentAt: time.Unix(1700000000, 0).UTC(), Account: "1"},
 		},
 	}
 	for _, tt := range tests {
