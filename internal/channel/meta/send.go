@@ -248,7 +248,11 @@ func (s *Sender) postForm(ctx context.Context, d outbox.Delivery, target string,
 			name = "file"
 		}
 		h.Set("Content-Disposition", fmt.Sprintf(`form-data; name=%q; filename=%q`, p.name, name))
-		h.Set("Content-Type", p.file.ContentType)
+		ct := p.file.ContentType
+		if ct == "" {
+			ct = "application/octet-stream"
+		}
+		h.Set("Content-Type", ct)
 		w, err := mw.CreatePart(h)
 		if err == nil {
 			_, err = w.Write(p.file.Data)
