@@ -45,8 +45,11 @@ func (c *Checker) Check(ctx context.Context, ch store.Channel) (string, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		oe := outboxError(readGraphError(resp, time.Now()), c.Kind)
-		return "", errors.New(oe.Body)
+		ge := readGraphError(resp, time.Now())
+		if ge.Code == 100 || ge.Code == 803 {
+			return "", fmt.Errorf("Meta does not know account %s, or the token cannot see it: check the account id and that the token belongs to this %s (%v)", acct, pageOrAccount(c.Kind), ge)
+		}
+		return "", errors.New(outboxError(ge, c.Kind).Body)
 	}
 	var out struct {
 		ID       string `json:"id"`

@@ -284,10 +284,16 @@ func (s *Sender) do(ctx context.Context, d outbox.Delivery, target, contentType 
 	}
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	var out struct {
-		ID        string `json:"id"`
-		MessageID string `json:"message_id"`
+		ID        string      `json:"id"`
+		MessageID string      `json:"message_id"`
+		Error     *GraphError `json:"error"`
 	}
-	if err := json.Unmarshal(raw, &out); err != nil || (out.ID == "" && out.MessageID == "") {
+	err = json.Unmarshal(raw, &out)
+	if err == nil && out.Error != nil && out.ID == "" && out.MessageID == "" {
+		out.Error.HTTPStatus = resp.StatusCode
+		return "", outboxError(out.Error, s.Kind)
+	}
+	if err != nil || (out.ID == "" && out.MessageID == "") {
 		// Sent, but we cannot tell its id: retrying would send it twice.
 		return "", &outbox.Error{Permanent: true, Status: resp.StatusCode, Body: "Meta accepted the reply but did not say its id; it was probably delivered: check the conversation on " + s.Kind + " before resending. Answer: " + shorten(string(raw))}
 	}

@@ -373,6 +373,12 @@ func TestChecker(t *testing.T) {
 			if r := f.Requests()[0]; r.Method != http.MethodGet || r.Path != "/"+f.AccountID {
 				t.Errorf("request %s %s?%s", r.Method, r.Path, r.Query)
 			}
+			other := ch
+			other.Settings = f.Settings()
+			other.Settings["account_id"] = "999"
+			if _, err := c.Check(context.Background(), other); err == nil || !strings.Contains(err.Error(), "does not know account 999") {
+				t.Errorf("wrong account: %v", err)
+			}
 			ch.Settings["access_token"] = "expired"
 			if _, err := c.Check(context.Background(), ch); err == nil || !strings.Contains(err.Error(), "access token") {
 				t.Errorf("bad token: %v", err)
