@@ -38,7 +38,7 @@ func (s settingsFlag) Set(v string) error {
 // applySettings checks settings against the kind's fields, so that a typo
 // is an error rather than a setting nobody reads.
 func applySettings(c *store.Channel, set settingsFlag) error {
-	ad := app.Adapters(nil)[c.Kind]
+	ad := app.Adapters(nil, nil)[c.Kind]
 	for k, v := range set {
 		if _, ok := ad.Field(k); !ok {
 			var keys []string
@@ -61,7 +61,7 @@ func applySettings(c *store.Channel, set settingsFlag) error {
 
 // channelHelp prints what a kind needs and where the platform sends to.
 func channelHelp(e env, baseURL string, c store.Channel) {
-	ad := app.Adapters(nil)[c.Kind]
+	ad := app.Adapters(nil, nil)[c.Kind]
 	if ad.Webhook != nil {
 		fmt.Fprintf(e.stdout, "webhook URL:     %s/hooks/%d   (paste into the platform's console)\n", baseURL, c.ID)
 	}
@@ -136,7 +136,7 @@ func channelTest(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ad := app.Adapters(nil)[c.Kind]
+	ad := app.Adapters(nil, nil)[c.Kind]
 	if ad.Connect != nil {
 		hook := fmt.Sprintf("%s/hooks/%d", cfg.BaseURL, c.ID)
 		learned, err := ad.Connect(ctx, c, hook)
@@ -206,7 +206,7 @@ func channelAdd(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	var generated []string
-	for _, f := range app.Adapters(nil)[c.Kind].Fields {
+	for _, f := range app.Adapters(nil, nil)[c.Kind].Fields {
 		if f.Generated && c.Settings[f.Key] == "" {
 			v, _ := auth.NewToken("")
 			c.Settings[f.Key] = v

@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 	"github.com/webcare/webcare/internal/bus"
 	"github.com/webcare/webcare/internal/bus/natsbus"
 	"github.com/webcare/webcare/internal/channel"
+	"github.com/webcare/webcare/internal/channel/email"
 	"github.com/webcare/webcare/internal/config"
 	"github.com/webcare/webcare/internal/ingest"
 	"github.com/webcare/webcare/internal/metrics"
@@ -77,7 +79,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 	m := metrics.New(st, log)
 	a.Pipeline = ingest.New(st, a.Bus, ingest.Options{Stages: o.Stages, Log: log.With("part", "ingest"), Metrics: m.Ingest()})
 
-	a.Adapters = Adapters(nil)
+	a.Adapters = Adapters(nil, log.With("part", "channel"))
 	senders, rates := map[string]outbox.Sender{}, map[string]float64{}
 	for kind, ad := range a.Adapters {
 		if ad.Sender != nil {
@@ -169,8 +171,24 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	pollDone := make(chan error, 1)
 	go func() { pollDone <- a.Poll.Run(workCtx) }()
 
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
+	stopMail := func() {}
+	if mail := a.mailListener(); mail != nil {
+		mailLn, err := net.Listen("tcp", a.Config.SMTPAddr)
+		if err != nil {
+			stopWork()
+			ln.Close()
+			return errors.Join(fmt.Errorf("mail listener: %w", err), a.Close())
+		}
+		go func() {
+			if err := mail.Serve(mailLn); err != nil && ctx.Err() == nil {
+				serveErr <- fmt.Errorf("mail listener: %w", err)
+			}
+		}()
+		stopMail = func() { mail.Close() }
+		a.Log.Info("listening for mail", "addr", mailLn.Addr().String())
+	}
 	a.Log.Info("webcare listening", "addr", ln.Addr().String(), "url", a.Config.BaseURL, "db", a.Config.Database())
 	if ready != nil {
 		ready(ln.Addr().String())
@@ -186,6 +204,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	if serr := srv.Shutdown(shutCtx); serr != nil {
 		srv.Close() // event streams do not end on their own
 	}
+	stopMail() // mail in flight is answered 451 and sent again later
 	stopWork()
 	<-workerDone
 	<-pollDone
@@ -193,6 +212,39 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		err = nil
 	}
 	return errors.Join(err, a.Close())
+}
+
+// mailListener is the SMTP server for e-mail channels, when an address is
+// configured: mail to a channel's address is stored before the sending
+// server hears 250, and bounces of our replies mark them failed.
+func (a *App) mailListener() *email.Listener {
+	if a.Config.SMTPAddr == "" {
+		return nil
+	}
+	host := "localhost"
+	if u, err := url.Parse(a.Config.BaseURL); err == nil && u.Hostname() != "" {
+		host = u.Hostname()
+	}
+	return email.NewListener(email.ListenerOptions{
+		Addr: a.Config.SMTPAddr, Domain: host, Log: a.Log.With("part", "smtp"),
+		Lookup: func(ctx context.Context, rcpt string) (store.Channel, bool) {
+			chs, err := a.Store.Channels(ctx)
+			if err != nil {
+				return store.Channel{}, false
+			}
+			for _, c := range chs {
+				if c.Kind == "email" && !c.Disabled && strings.EqualFold(c.Settings["address"], rcpt) {
+					return c, true
+				}
+			}
+			return store.Channel{}, false
+		},
+		Ingest: a.Pipeline.Ingest,
+		Status: func(ctx context.Context, ch store.Channel, s channel.Status) error {
+			_, err := a.Pipeline.Receive(ctx, ch, a.Adapters["email"], channel.Batch{Statuses: []channel.Status{s}})
+			return err
+		},
+	})
 }
 
 // EnsureSetup prints a one-time setup link when nobody can log in yet.

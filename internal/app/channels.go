@@ -2,12 +2,15 @@ package app
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/channel/apichannel"
+	"github.com/webcare/webcare/internal/channel/email"
+	"github.com/webcare/webcare/internal/channel/meta"
 	"github.com/webcare/webcare/internal/channel/telegram"
 	"github.com/webcare/webcare/internal/channel/whatsapp"
 	"github.com/webcare/webcare/internal/store"
@@ -16,7 +19,10 @@ import (
 // Adapters are the platforms this build speaks, by channel kind. client
 // makes every platform call; nil gives each adapter its own default (a
 // timeout, and no redirects followed on a POST).
-func Adapters(client *http.Client) map[string]channel.Adapter {
+func Adapters(client *http.Client, log *slog.Logger) map[string]channel.Adapter {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	tg := telegram.New(client)
 	tg.Connect = func(ctx context.Context, ch store.Channel, hookURL string) (map[string]string, error) {
 		me, err := telegram.GetMe(ctx, client, ch)
@@ -29,7 +35,10 @@ func Adapters(client *http.Client) map[string]channel.Adapter {
 		return map[string]string{"account_id": strconv.FormatInt(me.ID, 10), telegram.SettingBotUsername: me.Username}, nil
 	}
 	list := []channel.Adapter{
+		meta.Facebook(client),
+		meta.Instagram(client),
 		whatsapp.New(client),
+		email.New(log.With("channel", "email")),
 		tg,
 		{Kind: "api", Sender: &apichannel.Sender{Client: apiClient(client)}, Fields: []channel.Field{
 			{Key: "callback_url", Label: "Callback URL", Help: "Where webcare posts the agents' replies (signed with the callback secret)."},

@@ -29,6 +29,7 @@ type Config struct {
 	LogFormat     string        // text or json
 	SecureCookies bool          // set behind HTTPS
 	SessionTTL    time.Duration // how long a login lasts
+	SMTPAddr      string        // where the inbound mail listener listens; empty: none
 }
 
 // Getenv is how settings are looked up; os.Getenv in production.
@@ -61,6 +62,7 @@ func Register(fs *flag.FlagSet, getenv Getenv) func() (Config, error) {
 	fs.StringVar(&c.DatabaseURL, "database-url", env("WEBCARE_DATABASE_URL", ""), "PostgreSQL URL; empty uses the embedded database (WEBCARE_DATABASE_URL, or _FILE)")
 	fs.StringVar(&c.NATSURL, "nats-url", env("WEBCARE_NATS_URL", ""), "NATS URL; empty uses the in-process bus (WEBCARE_NATS_URL, or _FILE)")
 	fs.StringVar(&c.NATSPrefix, "nats-prefix", env("WEBCARE_NATS_PREFIX", "webcare"), "NATS subject prefix; the stream is named after it (WEBCARE_NATS_PREFIX)")
+	fs.StringVar(&c.SMTPAddr, "smtp-addr", env("WEBCARE_SMTP_ADDR", ""), "listen for inbound mail to e-mail channels here, e.g. :25 (WEBCARE_SMTP_ADDR; empty: no listener)")
 	fs.StringVar(&c.LogLevel, "log-level", env("WEBCARE_LOG_LEVEL", "info"), "debug, info, warn or error (WEBCARE_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("WEBCARE_LOG_FORMAT", "text"), "text or json (WEBCARE_LOG_FORMAT)")
 	secure, err := parseBool(env("WEBCARE_SECURE_COOKIES", "false"))
@@ -174,7 +176,7 @@ func (c Config) Print(w io.Writer) {
 		{"addr", c.Addr}, {"base-url", c.BaseURL}, {"db", c.DatabasePath},
 		{"database-url", maskURL(c.DatabaseURL)}, {"nats-url", maskURL(c.NATSURL)}, {"nats-prefix", c.NATSPrefix},
 		{"log-level", c.LogLevel}, {"log-format", c.LogFormat},
-		{"secure-cookies", strconv.FormatBool(c.SecureCookies)}, {"session-ttl", c.SessionTTL.String()},
+		{"secure-cookies", strconv.FormatBool(c.SecureCookies)}, {"session-ttl", c.SessionTTL.String()}, {"smtp-addr", c.SMTPAddr},
 	}
 	for _, r := range rows {
 		v := r[1]
