@@ -47,7 +47,10 @@ func runDemo(ctx context.Context, e env, args []string) error {
 	// documented format and never reach a real platform. Kinds without a
 	// fake (the API channel, whose integration is the user's own) get the
 	// simulated sender.
-	platforms := demo.StartPlatforms()
+	platforms, err := demo.StartPlatforms()
+	if err != nil {
+		return err
+	}
 	defer platforms.Close()
 	simulated := demo.NewPlatformSimulator(uint64(time.Now().UnixNano()))
 	senders := map[string]outbox.Sender{}
@@ -73,6 +76,14 @@ func runDemo(ctx context.Context, e env, args []string) error {
 	if err := platforms.Connect(ctx, a.Store, seeded.Channels, seeded.Regulars); err != nil {
 		a.Close()
 		return err
+	}
+	// Mail is fetched, not pushed: in the demo, every few seconds rather
+	// than the half minute a real mailbox gets.
+	for kind, ad := range a.Adapters {
+		if ad.Poller != nil {
+			ad.PollEvery = 3 * time.Second
+			a.Adapters[kind] = ad
+		}
 	}
 	sim := &demo.Simulator{Channels: seeded.Channels, Regulars: seeded.Regulars, Rate: *rate, Log: log.With("part", "simulator"), Platforms: platforms}
 	if *surge {

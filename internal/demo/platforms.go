@@ -7,6 +7,8 @@ import (
 	"strconv"
 
 	"github.com/webcare/webcare/internal/channel"
+	"github.com/webcare/webcare/internal/channel/email/emailfake"
+	"github.com/webcare/webcare/internal/channel/meta/metafake"
 	"github.com/webcare/webcare/internal/channel/telegram/telegramfake"
 	"github.com/webcare/webcare/internal/channel/whatsapp/whatsappfake"
 	"github.com/webcare/webcare/internal/store"
@@ -19,11 +21,21 @@ import (
 type Platforms map[string]channel.Fake
 
 // StartPlatforms starts a fake for every platform that has one.
-func StartPlatforms() Platforms {
-	return Platforms{
-		"whatsapp": whatsappfake.New(),
-		"telegram": telegramfake.New(),
+func StartPlatforms() (Platforms, error) {
+	p := Platforms{
+		"facebook":  metafake.New("facebook"),
+		"instagram": metafake.New("instagram"),
+		"whatsapp":  whatsappfake.New(),
+		"telegram":  telegramfake.New(),
 	}
+	mail, err := emailfake.New()
+	if err != nil {
+		p.Close()
+		return nil, fmt.Errorf("demo: the fake mail server: %w", err)
+	}
+	mail.Address = "care@heron.example" // Heron's mailbox, as seeded
+	p["email"] = mail
+	return p, nil
 }
 
 // Close stops every fake.
@@ -58,7 +70,13 @@ func (p Platforms) Connect(ctx context.Context, st store.Store, chs []SeededChan
 		if settings == nil {
 			settings = map[string]string{}
 		}
-		maps.Copy(settings, f.Settings())
+		// What the seed named (the shop's own address) stays; the rest
+		// points at the fake.
+		for k, v := range f.Settings() {
+			if _, named := settings[k]; !named {
+				settings[k] = v
+			}
+		}
 		c.Settings = settings
 		if err := st.UpdateChannel(ctx, &c, seedActor); err != nil {
 			return fmt.Errorf("demo: connecting %s to its fake platform: %w", c.Name, err)

@@ -48,6 +48,11 @@ type Sent struct {
 
 // Fake is the provider: SMTP for webcare's replies, IMAP for its mailbox.
 type Fake struct {
+	// Address is the mailbox's address: customers write to it and the
+	// SMTP server lets webcare send only from it. Default: the constant
+	// Address; set it before use.
+	Address string
+
 	imapSrv *imapserver.Server
 	mem     *imapmemserver.Server
 	user    *imapmemserver.User
@@ -65,7 +70,7 @@ var _ channel.Fake = (*Fake)(nil)
 
 // New starts both servers on 127.0.0.1.
 func New() (*Fake, error) {
-	f := &Fake{mem: imapmemserver.New()}
+	f := &Fake{mem: imapmemserver.New(), Address: Address}
 	f.user = imapmemserver.NewUser(User, Password)
 	if err := f.user.Create(Mailbox, nil); err != nil {
 		return nil, err
@@ -107,7 +112,7 @@ func (f *Fake) Settings() map[string]string {
 	ih, ip, _ := net.SplitHostPort(f.imapLn.Addr().String())
 	sh, sp, _ := net.SplitHostPort(f.smtpLn.Addr().String())
 	return map[string]string{
-		"address": Address, "display_name": "Webcare Test Support",
+		"address": f.Address, "display_name": "Webcare Test Support",
 		"imap_host": ih, "imap_port": ip, "imap_user": User, "imap_password": Password, "imap_tls": "none", "imap_mailbox": Mailbox,
 		"smtp_host": sh, "smtp_port": sp, "smtp_user": User, "smtp_password": Password, "smtp_tls": "none",
 	}
@@ -116,7 +121,7 @@ func (f *Fake) Settings() map[string]string {
 // Post puts a customer's mail, built from m, into the IMAP mailbox for the
 // poller. baseURL is not used: mail is fetched, not pushed.
 func (f *Fake) Post(_ context.Context, _ string, _ store.Channel, m channel.Message) error {
-	raw, err := f.Compose(m, Address)
+	raw, err := f.Compose(m, f.Address)
 	if err != nil {
 		return err
 	}
@@ -310,7 +315,7 @@ func (s *session) Mail(from string, _ *smtp.MailOptions) error {
 	if !s.authed {
 		return smtp.ErrAuthRequired
 	}
-	if !strings.EqualFold(from, Address) {
+	if !strings.EqualFold(from, s.f.Address) {
 		return &smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Sender address not owned by user " + User}
 	}
 	s.from = from
