@@ -260,4 +260,3 @@ func rateLimitReset(h http.Header, now time.Time) time.Duration {
 	}
 	return apichannel.RetryAfter(h.Get("Retry-After"), now)
 }
-

@@ -79,21 +79,20 @@ type notification struct {
 type Fake struct {
 	srv *httptest.Server
 
-	mu        sync.Mutex
-	access    map[string]bool // token → valid (false: expired)
-	refresh   map[string]bool
-	logins    int
-	posts     map[string]*post // by uri
-	notes     []notification   // oldest first
-	sent      []*post
-	chats     []ChatMessage
-	noDMs     map[string]bool
-	blobs     map[string][]byte // did/cid → bytes
-	last      time.Time
-	fails     []Failure
-	reqs      []Request
-	profiles  map[string]profile
-	clockSkew time.Duration
+	mu       sync.Mutex
+	access   map[string]bool // token → valid (false: expired)
+	refresh  map[string]bool
+	logins   int
+	posts    map[string]*post // by uri
+	notes    []notification   // oldest first
+	sent     []*post
+	chats    []ChatMessage
+	noDMs    map[string]bool
+	blobs    map[string][]byte // did/cid → bytes
+	last     time.Time
+	fails    []Failure
+	reqs     []Request
+	profiles map[string]profile
 }
 
 // ChatMessage is a private message webcare sent.
