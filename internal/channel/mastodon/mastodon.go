@@ -57,7 +57,7 @@ var Fields = []channel.Field{
 	{Key: SettingAPIBase, Label: "Server", Required: true,
 		Help: "The address of the Mastodon server the account lives on, e.g. https://mastodon.social."},
 	{Key: SettingAccessToken, Label: "Access token", Secret: true, Required: true,
-		Help: "In Mastodon: Preferences → Development → New application, with the scopes read:notifications, read:statuses, write:statuses and write:media; save, open the application and copy \"Your access token\"."},
+		Help: "In Mastodon: Preferences → Development → New application, with the scopes profile (or read:accounts), read:notifications, read:statuses, write:statuses and write:media; save, open the application and copy \"Your access token\"."},
 	{Key: SettingAccountID, Label: "Account id",
 		Help: "The numeric id of the account. Optional: Test connection shows it, and webcare looks it up itself when it is empty."},
 }
@@ -302,7 +302,7 @@ func plainError(err error) error {
 	case http.StatusUnauthorized:
 		return fmt.Errorf("the access token was refused (revoked or mistyped): create a new one in Mastodon under Preferences → Development and paste it in Admin → Channels (%s)", ae.Message)
 	case http.StatusForbidden:
-		return fmt.Errorf("the access token lacks a scope or the account is suspended: it needs read:notifications, read:statuses, write:statuses and write:media (%s)", ae.Message)
+		return fmt.Errorf("the access token lacks a scope or the account is suspended: it needs profile (or read:accounts), read:notifications, read:statuses, write:statuses and write:media (%s)", ae.Message)
 	case http.StatusNotFound:
 		return fmt.Errorf("no Mastodon API at this address: check the server address (%s)", ae.Message)
 	}
