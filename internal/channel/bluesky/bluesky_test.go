@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -542,4 +543,25 @@ func BenchmarkParse(b *testing.B) {
 		bluesky.Parse(body, blueskyfake.OwnDID)
 	}
 	b.ReportMetric(float64(b.N*40)/b.Elapsed().Seconds(), "payloads/s")
+}
+
+func TestParseOutOfOrder(t *testing.T) {
+	var p struct {
+		Notifications []json.RawMessage `json:"notifications"`
+	}
+	if err := json.Unmarshal(fixture(t), &p); err != nil {
+		t.Fatal(err)
+	}
+	slices.Reverse(p.Notifications)
+	reversed, _ := json.Marshal(p)
+	a, errA := bluesky.Parse(fixture(t), blueskyfake.OwnDID)
+	b, errB := bluesky.Parse(reversed, blueskyfake.OwnDID)
+	if errA != nil || errB != nil || len(a) != len(b) {
+		t.Fatalf("%v %v %d %d", errA, errB, len(a), len(b))
+	}
+	for i := range a {
+		if a[i].PlatformID != b[len(b)-1-i].PlatformID {
+			t.Errorf("message %d differs", i)
+		}
+	}
 }

@@ -271,8 +271,10 @@ func (c *Client) Poll(ctx context.Context, ch store.Channel, cur string) (channe
 			n := &p.Notifications[i]
 			t := parseTime(n.IndexedAt)
 			if !t.IsZero() && t.Before(pos.Since) {
+				// Seen before. Not a reason to stop at once: a page
+				// slightly out of order may hold newer ones after it.
 				reached = true
-				break
+				continue
 			}
 			take(n, did)
 			if t.After(next.Top) {

@@ -2,11 +2,13 @@ package mastodon_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -453,4 +455,27 @@ func BenchmarkParse(b *testing.B) {
 		mastodon.Parse(body, "1")
 	}
 	b.ReportMetric(float64(b.N*40)/b.Elapsed().Seconds(), "payloads/s")
+}
+
+func TestParseOutOfOrder(t *testing.T) {
+	var page []json.RawMessage
+	if err := json.Unmarshal(fixture(t), &page); err != nil {
+		t.Fatal(err)
+	}
+	slices.Reverse(page)
+	reversed, _ := json.Marshal(page)
+	a, newestA, _, errA := mastodon.Parse(fixture(t), "14715")
+	b, newestB, _, errB := mastodon.Parse(reversed, "14715")
+	if errA != nil || errB != nil || newestA != newestB || len(a) != len(b) {
+		t.Fatalf("%v %v %q %q", errA, errB, newestA, newestB)
+	}
+	ids := map[string]bool{}
+	for _, m := range a {
+		ids[m.PlatformID] = true
+	}
+	for _, m := range b {
+		if !ids[m.PlatformID] {
+			t.Errorf("%s only in the reversed page", m.PlatformID)
+		}
+	}
 }

@@ -248,13 +248,14 @@ func (f *Fake) Post(ctx context.Context, baseURL string, ch store.Channel, m cha
 func (f *Fake) Mention(m channel.Message) (string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	did := m.From.ExternalID
-	if did == "" {
-		did = "did:plc:customer" + strconv.Itoa(len(f.notes))
-	}
 	handle := strings.TrimPrefix(m.From.Handle, "@")
 	if handle == "" {
 		handle = "customer.bsky.social"
+	}
+	did := m.From.ExternalID
+	if did == "" {
+		// The same customer always has the same DID.
+		did = "did:plc:" + cidOf(handle)[7:31]
 	}
 	author := profile{DID: did, Handle: handle, DisplayName: m.From.Name}
 	f.profiles[did] = author

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"html"
 	"io"
 	"net/http"
@@ -220,7 +221,10 @@ func (f *Fake) Mention(m channel.Message) (string, error) {
 	}
 	id := m.From.ExternalID
 	if id == "" {
-		id = "2" + strconv.Itoa(len(acct)*7919+len(f.notes))
+		// The same customer always has the same account id.
+		h := fnv.New32a()
+		h.Write([]byte(acct))
+		id = "2" + strconv.FormatUint(uint64(h.Sum32()), 10)
 	}
 	name := m.From.Name
 	a := account{ID: id, Username: strings.SplitN(acct, "@", 2)[0], Acct: acct, DisplayName: name, URL: "https://example.social/@" + acct}
