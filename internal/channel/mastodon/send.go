@@ -65,7 +65,8 @@ func (c *Client) Send(ctx context.Context, d outbox.Delivery) (string, error) {
 	} else {
 		form.Set("visibility", PublicVisibility)
 	}
-	if lang := d.Conversation.Language; len(lang) == 2 || len(lang) == 3 {
+	// Mastodon takes an ISO 639 code: "pt" of "pt-BR".
+	if lang, _, _ := strings.Cut(d.Conversation.Language, "-"); len(lang) == 2 || len(lang) == 3 {
 		form.Set("language", strings.ToLower(lang))
 	}
 	for i, f := range d.Files {

@@ -170,8 +170,8 @@ func (f *Fake) Requests() []Request {
 	return slices.Clone(f.reqs)
 }
 
-// Sent returns the statuses webcare posted, as JSON-able maps' source:
-// id, text (HTML), visibility, in_reply_to_id, media count.
+// Sent returns the statuses webcare posted, oldest first, with their text
+// as webcare sent it.
 func (f *Fake) Sent() []SentStatus {
 	f.mu.Lock()
 	defer f.mu.Unlock()
