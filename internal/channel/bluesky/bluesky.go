@@ -71,6 +71,10 @@ type Client struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session
+	// loginMu serialises first sign-ins, so that a poll and a send
+	// starting together sign in once (Bluesky allows 30 sign-ins per 5
+	// minutes per account).
+	loginMu sync.Mutex
 }
 
 var (
@@ -275,6 +279,14 @@ func (c *Client) login(ctx context.Context, chID int64, a account) (*session, er
 func (c *Client) session(ctx context.Context, chID int64, a account) (*session, error) {
 	c.mu.Lock()
 	s := c.sessions[a.key(chID)]
+	c.mu.Unlock()
+	if s != nil {
+		return s, nil
+	}
+	c.loginMu.Lock()
+	defer c.loginMu.Unlock()
+	c.mu.Lock()
+	s = c.sessions[a.key(chID)]
 	c.mu.Unlock()
 	if s != nil {
 		return s, nil

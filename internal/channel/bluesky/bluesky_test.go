@@ -229,8 +229,17 @@ func TestSessionRefresh(t *testing.T) {
 	defer f.Close()
 	ch := newChannel(f)
 	c := bluesky.NewClient(nil)
-	if _, _, err := c.Poll(ctx, ch, ""); err != nil {
-		t.Fatal(err)
+	var start sync.WaitGroup
+	for range 3 {
+		start.Go(func() {
+			if _, _, err := c.Poll(ctx, ch, ""); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	start.Wait()
+	if f.Logins() != 1 {
+		t.Fatalf("%d sign-ins for three polls starting together", f.Logins())
 	}
 	f.Expire()
 	var wg sync.WaitGroup
