@@ -303,6 +303,17 @@ func TestSend(t *testing.T) {
 		t.Errorf("headers %v", post.Header)
 	}
 
+	// A followers-only mention is answered followers-only.
+	f.NextVisibility = "private"
+	fo, _ := f.Mention(channel.Message{From: channel.Author{ExternalID: "42", Handle: "jan@example.nl"}, Text: "quiet question"})
+	d.Key, d.Message.ReplyTo = "key-fo", fo
+	if _, err := c.Send(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if s := f.Sent()[1]; s.Visibility != "private" || s.InReplyToID != fo {
+		t.Errorf("followers-only reply: %+v", s)
+	}
+
 	// Private, already mentioning, with a picture processed in the background.
 	f.Slow = true
 	d.Key = "key-2"
@@ -312,7 +323,7 @@ func TestSend(t *testing.T) {
 	if _, err := c.Send(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	s = f.Sent()[1]
+	s = f.Sent()[2]
 	if s.Text != "@Jan@Example.nl sent you a DM 🙂" || s.Visibility != "direct" || s.Media != 1 {
 		t.Errorf("posted %+v", s)
 	}

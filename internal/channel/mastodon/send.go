@@ -63,7 +63,11 @@ func (c *Client) Send(ctx context.Context, d outbox.Delivery) (string, error) {
 	if d.Conversation.Visibility == store.Visibility("private") {
 		form.Set("visibility", "direct")
 	} else {
-		form.Set("visibility", PublicVisibility)
+		vis, err := c.replyVisibility(ctx, s, d.Message.ReplyTo)
+		if err != nil {
+			return "", c.sendError(err)
+		}
+		form.Set("visibility", vis)
 	}
 	// Mastodon takes an ISO 639 code: "pt" of "pt-BR".
 	if lang, _, _ := strings.Cut(d.Conversation.Language, "-"); len(lang) == 2 || len(lang) == 3 {
@@ -88,6 +92,27 @@ func (c *Client) Send(ctx context.Context, d outbox.Delivery) (string, error) {
 		return "", &outbox.Error{Body: "Mastodon answered without a status id"}
 	}
 	return st.ID, nil
+}
+
+// replyVisibility is PublicVisibility, or the visibility of the status
+// answered when that is narrower: as Mastodon's own apps do, a reply to a
+// followers-only or direct status is never shown to more people than the
+// status itself.
+func (c *Client) replyVisibility(ctx context.Context, s server, replyTo string) (string, error) {
+	if replyTo == "" {
+		return PublicVisibility, nil
+	}
+	var st struct {
+		Visibility string `json:"visibility"`
+	}
+	if _, err := c.do(ctx, s, http.MethodGet, "/api/v1/statuses/"+url.PathEscape(replyTo), nil, "", nil, &st); err != nil {
+		return "", err
+	}
+	switch st.Visibility {
+	case "private", "direct":
+		return st.Visibility, nil
+	}
+	return PublicVisibility, nil
 }
 
 // upload sends one file with POST /api/v2/media and waits briefly for a

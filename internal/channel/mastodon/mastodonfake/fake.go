@@ -109,6 +109,9 @@ type Fake struct {
 	fails    []Failure
 	reqs     []Request
 	Slow     bool // answer media uploads with 202 (processed in the background)
+	// NextVisibility, if set, is the visibility of the next Mention
+	// ("private" for followers-only); it is then cleared.
+	NextVisibility string
 }
 
 var _ channel.Fake = (*Fake)(nil)
@@ -240,6 +243,9 @@ func (f *Fake) Mention(m channel.Message) (string, error) {
 	if m.Private {
 		vis = "direct"
 	}
+	if f.NextVisibility != "" {
+		vis, f.NextVisibility = f.NextVisibility, ""
+	}
 	content := "<p><span class=\"h-card\"><a href=\"" + f.own.URL + "\" class=\"u-url mention\">@<span>support</span></a></span> " +
 		strings.ReplaceAll(html.EscapeString(m.Text), "\n", "<br />") + "</p>"
 	st := &status{ID: sid, URI: f.srv.URL + "/users/" + a.Username + "/statuses/" + sid, CreatedAt: at.UTC().Format("2006-01-02T15:04:05.000Z"),
@@ -326,6 +332,19 @@ func (f *Fake) serve(w http.ResponseWriter, r *http.Request) {
 		f.postStatus(w, r, req.Form)
 	case r.Method == http.MethodPost && r.URL.Path == "/api/v2/media":
 		f.postMedia(w, r, body)
+	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/v1/statuses/"):
+		f.mu.Lock()
+		st, ok := f.statuses[strings.TrimPrefix(r.URL.Path, "/api/v1/statuses/")]
+		var out status
+		if ok {
+			out = *st
+		}
+		f.mu.Unlock()
+		if !ok {
+			fail(w, http.StatusNotFound, "Record not found")
+			return
+		}
+		writeJSON(w, 200, out)
 	case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, "/api/v1/media/"):
 		f.getMedia(w, strings.TrimPrefix(r.URL.Path, "/api/v1/media/"))
 	default:
