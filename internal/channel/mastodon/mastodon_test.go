@@ -421,7 +421,6 @@ func TestAdapter(t *testing.T) {
 	if err := fake.Post(context.Background(), "", store.Channel{}, channel.Message{Text: "hi"}); err != nil {
 		t.Fatal(err)
 	}
-	_ = http.StatusOK
 }
 
 func FuzzParse(f *testing.F) {
