@@ -166,7 +166,7 @@ type dmUser struct {
 // without its ids, gives ErrPayload.
 func (Webhook) Parse(ch store.Channel, body []byte) (channel.Batch, error) {
 	var a activity
-	if err := json.Unmarshal(body, &a); err != nil {
+	if err := parseActivity(body, &a); err != nil {
 		return channel.Batch{}, fmt.Errorf("%w: %v", channel.ErrPayload, err)
 	}
 	if a.ForUserID == "" && (len(a.Tweets) > 0 || len(a.DMs) > 0) {
