@@ -111,8 +111,8 @@ func TestParse(t *testing.T) {
 	}{
 		{"tweet_mention.json", []channel.Message{{
 			ChannelID: 7, PlatformID: "1850123456789012345",
-			From: channel.Author{ExternalID: "9007199254740993123", Handle: "@jandevries", Name: "Jan de Vries 🚢"},
-			Text: "@webcare_demo Mijn bestelling #4521 is nog steeds niet geleverd & de tracking zegt <onbekend>. Ik heb al drie keer gebeld en niemand kan me zeggen waar mijn pakket is. Dit is echt de laatste keer dat ik bij jullie bestel 😡📦",
+			From:     channel.Author{ExternalID: "9007199254740993123", Handle: "@jandevries", Name: "Jan de Vries 🚢"},
+			Text:     "@webcare_demo Mijn bestelling #4521 is nog steeds niet geleverd & de tracking zegt <onbekend>. Ik heb al drie keer gebeld en niemand kan me zeggen waar mijn pakket is. Dit is echt de laatste keer dat ik bij jullie bestel 😡📦",
 			SentAt:   time.Date(2018, 10, 10, 20, 19, 24, 0, time.UTC),
 			Language: "nl",
 			Files: []channel.File{
