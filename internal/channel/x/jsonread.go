@@ -192,16 +192,22 @@ func (r *reader) rawString() ([]byte, bool) {
 	start := r.i
 	escaped := false
 	for {
-		j := indexQuoteOrBackslash(r.b[r.i:])
-		if j < 0 {
+		// The closing quote is found fast; the bytes before it are then
+		// checked once for a backslash or a control character.
+		q := bytes.IndexByte(r.b[r.i:], '"')
+		if q < 0 {
 			r.fail("unterminated string")
 			return nil, false
 		}
-		seg := r.b[r.i : r.i+j]
-		for _, c := range seg {
+		j := q
+		for k, c := range r.b[r.i : r.i+q] {
 			if c < 0x20 {
 				r.fail("control character in string")
 				return nil, false
+			}
+			if c == '\\' {
+				j = k
+				break
 			}
 		}
 		r.i += j
@@ -230,17 +236,6 @@ func (r *reader) rawString() ([]byte, bool) {
 			return nil, false
 		}
 	}
-}
-
-func indexQuoteOrBackslash(b []byte) int {
-	q := bytes.IndexByte(b, '"')
-	if q < 0 {
-		return -1
-	}
-	if s := bytes.IndexByte(b[:q], '\\'); s >= 0 {
-		return s
-	}
-	return q
 }
 
 func isHex4(b []byte) bool {

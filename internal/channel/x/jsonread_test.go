@@ -1,6 +1,7 @@
 package x
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -94,6 +95,49 @@ func normalize(a *activity) {
 		if x := a.Tweets[i].Extended; x != nil {
 			ent(&x.Entities)
 			ent(&x.ExtendedEntities)
+		}
+	}
+}
+
+// The reader against encoding/json on the same delivery: why the reader
+// exists.
+func BenchmarkDecode(b *testing.B) {
+	raw, _ := os.ReadFile(filepath.Join("testdata", "tweet_mention.json"))
+	var compact bytes.Buffer
+	_ = json.Compact(&compact, raw)
+	body := compact.Bytes()
+	b.Run("reader", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var a activity
+			if err := parseActivity(body, &a); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var a activity
+			if err := json.Unmarshal(body, &a); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func TestUnescape(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":             "plain",
+		"a &amp; b":         "a & b",
+		"&lt;b&gt;":         "<b>",
+		"&amp;lt; typed":    "&lt; typed",
+		"a & b &gt":         "a & b &gt",
+		"&&amp;&":           "&&&",
+		"ééé &amp; 📦 &amp;": "ééé & 📦 &",
+	} {
+		if got := unescape(in); got != want {
+			t.Errorf("unescape(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

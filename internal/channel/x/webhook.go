@@ -283,13 +283,35 @@ func addMedia(text string, files []channel.File, ms []media) (string, []channel.
 	return text, files
 }
 
-// X's v1.1 objects escape &, < and > in text as HTML entities; nothing
-// else. One pass, so "&amp;lt;" (a customer who typed "&lt;") stays "&lt;".
-var unescaper = strings.NewReplacer("&amp;", "&", "&lt;", "<", "&gt;", ">")
-
+// unescape undoes X's v1.1 escaping of &, < and > in text as HTML
+// entities; nothing else is escaped. One pass, so "&amp;lt;" (a customer
+// who typed "&lt;") stays "&lt;".
 func unescape(s string) string {
-	if !strings.Contains(s, "&") {
+	i := strings.IndexByte(s, '&')
+	if i < 0 {
 		return s
 	}
-	return unescaper.Replace(s)
+	var b strings.Builder
+	b.Grow(len(s))
+	for i >= 0 {
+		b.WriteString(s[:i])
+		s = s[i:]
+		switch {
+		case strings.HasPrefix(s, "&amp;"):
+			b.WriteByte('&')
+			s = s[5:]
+		case strings.HasPrefix(s, "&lt;"):
+			b.WriteByte('<')
+			s = s[4:]
+		case strings.HasPrefix(s, "&gt;"):
+			b.WriteByte('>')
+			s = s[4:]
+		default:
+			b.WriteByte('&')
+			s = s[1:]
+		}
+		i = strings.IndexByte(s, '&')
+	}
+	b.WriteString(s)
+	return b.String()
 }
