@@ -321,7 +321,7 @@ func (a *API) failure(resp *http.Response, answer []byte, private bool) *outbox.
 	case status == http.StatusUnauthorized:
 		e.Permanent = true
 		e.Body = "The access token was revoked or is wrong: reconnect the channel in Admin → Channels with a new access token and secret" + x
-	case status == http.StatusForbidden && (strings.Contains(lower, "oauth1") || strings.Contains(lower, "client-not-enrolled") || strings.Contains(lower, "permission") && strings.Contains(lower, "app")):
+	case status == http.StatusForbidden && (strings.Contains(lower, "oauth1") || strings.Contains(lower, "client-not-enrolled") || strings.Contains(lower, "client-forbidden") || strings.Contains(lower, "app permissions")):
 		e.Permanent = true
 		e.Body = "The X app may not do this: in the Developer Portal set the app's permissions to Read, Write and Direct Messages, generate a new access token and secret, and reconnect the channel" + x
 	case status == http.StatusForbidden && isDuplicate(answer):

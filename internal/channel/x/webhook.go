@@ -266,14 +266,15 @@ func (t *tweet) message(channelID int64, account string) channel.Message {
 
 // addMedia adds the photos among ms as files to fetch, and takes the t.co
 // link X appends for them off the end of the text: the customer did not
-// type it.
+// type it. For a video or GIF, which webcare does not fetch, the link
+// stays, so the agent can open it.
 func addMedia(text string, files []channel.File, ms []media) (string, []channel.File) {
 	for _, md := range ms {
-		if md.URL != "" {
-			text = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(text), md.URL))
-		}
 		if md.Type != "photo" || !strings.HasPrefix(md.MediaURLHTTPS, "https://") && !strings.HasPrefix(md.MediaURLHTTPS, "http://") {
 			continue
+		}
+		if md.URL != "" {
+			text = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(text), md.URL))
 		}
 		if len(files) >= 10 {
 			break

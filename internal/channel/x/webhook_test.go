@@ -289,3 +289,12 @@ func BenchmarkVerifyParse(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "payloads/s")
 }
+
+func TestParseVideoKeepsLink(t *testing.T) {
+	body := `{"for_user_id":"1","tweet_create_events":[{"id_str":"2","text":"kijk dan https://t.co/vid","user":{"id_str":"3"},
+		"extended_entities":{"media":[{"type":"video","media_url_https":"https://pbs.twimg.com/ext_tw_video_thumb/1/pu/img/a.jpg","url":"https://t.co/vid"}]}}]}`
+	b, err := x.Webhook{}.Parse(testChannel(), []byte(body))
+	if err != nil || len(b.Messages) != 1 || b.Messages[0].Text != "kijk dan https://t.co/vid" || len(b.Messages[0].Files) != 0 {
+		t.Fatalf("%+v %v", b, err)
+	}
+}

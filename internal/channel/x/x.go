@@ -71,8 +71,7 @@ func New(client *http.Client) channel.Adapter {
 		// POST /2/tweets allows 100 requests per 15 minutes per user on
 		// the Pro tier (less on Basic); DMs 200 per 15 minutes. Keep to
 		// the lower of the two.
-		Rate:       100.0 / (15 * 60),
-		WindowNote: "",
+		Rate: 100.0 / (15 * 60),
 	}
 }
 
