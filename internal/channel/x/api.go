@@ -327,7 +327,7 @@ func (a *API) failure(resp *http.Response, answer []byte, private bool) *outbox.
 	case status == http.StatusForbidden && isDuplicate(answer):
 		e.Permanent = true
 		e.Body = "X refused the post because the account posted the same text recently: reword the reply and send it again" + x
-	case status == http.StatusForbidden && strings.Contains(lower, "too long"):
+	case status == http.StatusForbidden && (strings.Contains(lower, "too long") || strings.Contains(lower, "bit shorter")):
 		e.Permanent = true
 		e.Body = "The post is too long for X: shorten it, or answer by Direct Message" + x
 	case status == http.StatusForbidden && private:

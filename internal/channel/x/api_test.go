@@ -215,6 +215,7 @@ func TestSendFailures(t *testing.T) {
 		{"reply not allowed", 403, xfake.ReplyNotAllowed, false, true, 0, "does not allow this reply"},
 		{"app permissions", 403, xfake.OAuth1Permission, false, true, 0, "Read, Write and Direct Messages"},
 		{"not enrolled", 403, xfake.NotEnrolled, true, true, 0, "Read, Write and Direct Messages"},
+		{"too long after all", 403, `{"errors":[{"code":186,"message":"Tweet needs to be a bit shorter."}]}`, false, true, 0, "too long for X"},
 		{"not found", 404, `{"title":"Not Found Error","detail":"Could not find tweet with id: [1].","type":"https://api.twitter.com/2/problems/resource-not-found"}`, false, true, 0, "no longer exists"},
 		{"invalid", 400, `{"errors":[{"parameters":{"reply.in_reply_to_tweet_id":["x"]},"message":"The ` + "`reply.in_reply_to_tweet_id`" + ` query parameter value [x] is not valid"}],"title":"Invalid Request","detail":"One or more parameters to your request was invalid.","type":"https://api.twitter.com/2/problems/invalid-request"}`, false, true, 0, "is not valid"},
 	}
