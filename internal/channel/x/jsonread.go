@@ -2,9 +2,9 @@ package x
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -188,54 +188,66 @@ func (r *reader) str(what string) string {
 // rawString consumes a string at r.i (which is '"') and returns its bytes
 // between the quotes, validated, and whether it holds escapes.
 func (r *reader) rawString() ([]byte, bool) {
+	b := r.b
 	r.i++
-	start := r.i
+	start, i := r.i, r.i
 	escaped := false
 	for {
-		// The closing quote is found fast; the bytes before it are then
-		// checked once for a backslash or a control character.
-		q := bytes.IndexByte(r.b[r.i:], '"')
-		if q < 0 {
+		// Eight bytes at a time while none is a quote, a backslash or a
+		// control character: most of a delivery is string content.
+		for i+8 <= len(b) && !special8(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
+		if i >= len(b) {
 			r.fail("unterminated string")
 			return nil, false
 		}
-		j := q
-		for k, c := range r.b[r.i : r.i+q] {
-			if c < 0x20 {
-				r.fail("control character in string")
+		switch c := b[i]; {
+		case c == '"':
+			r.i = i + 1
+			return b[start:i], escaped
+		case c == '\\':
+			escaped = true
+			if i+1 >= len(b) {
+				r.fail("unterminated string")
 				return nil, false
 			}
-			if c == '\\' {
-				j = k
-				break
+			switch b[i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				i += 2
+			case 'u':
+				if i+6 > len(b) || !isHex4(b[i+2:i+6]) {
+					r.i = i
+					r.fail("invalid \\u escape")
+					return nil, false
+				}
+				i += 6
+			default:
+				r.i = i
+				r.fail("invalid escape")
+				return nil, false
 			}
-		}
-		r.i += j
-		if r.b[r.i] == '"' {
-			s := r.b[start:r.i]
-			r.i++
-			return s, escaped
-		}
-		// A backslash: check the escape.
-		escaped = true
-		if r.i+1 >= len(r.b) {
-			r.fail("unterminated string")
+		case c < 0x20:
+			r.i = i
+			r.fail("control character in string")
 			return nil, false
-		}
-		switch r.b[r.i+1] {
-		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-			r.i += 2
-		case 'u':
-			if r.i+6 > len(r.b) || !isHex4(r.b[r.i+2:r.i+6]) {
-				r.fail("invalid \\u escape")
-				return nil, false
-			}
-			r.i += 6
 		default:
-			r.fail("invalid escape")
-			return nil, false
+			i++
 		}
 	}
+}
+
+// special8 reports whether any of the eight bytes of x is a quote, a
+// backslash or below 0x20 (the exact "has less than" and "has zero byte"
+// bit tricks: no false answers for existence).
+func special8(x uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	ctl := (x - lo*0x20) & ^x & hi
+	q := x ^ (lo * '"')
+	q = (q - lo) & ^q & hi
+	bs := x ^ (lo * '\\')
+	bs = (bs - lo) & ^bs & hi
+	return ctl|q|bs != 0
 }
 
 func isHex4(b []byte) bool {
@@ -248,23 +260,24 @@ func isHex4(b []byte) bool {
 }
 
 // unquote decodes the escapes of a validated JSON string; lone surrogates
-// and invalid UTF-8 become U+FFFD, as with encoding/json.
+// and invalid UTF-8 become U+FFFD.
 func unquote(raw []byte) string {
 	out := make([]byte, 0, len(raw))
-	for i := 0; i < len(raw); {
-		c := raw[i]
-		if c != '\\' {
-			if c < utf8.RuneSelf {
-				out = append(out, c)
-				i++
-				continue
-			}
-			r, n := utf8.DecodeRune(raw[i:])
-			out = utf8.AppendRune(out, r) // RuneError for invalid bytes
-			i += n
-			continue
+	for len(raw) > 0 {
+		j := bytes.IndexByte(raw, '\\')
+		if j < 0 {
+			j = len(raw)
 		}
-		switch raw[i+1] {
+		if chunk := raw[:j]; utf8.Valid(chunk) {
+			out = append(out, chunk...)
+		} else {
+			out = append(out, bytes.ToValidUTF8(chunk, []byte("\uFFFD"))...)
+		}
+		raw = raw[j:]
+		if len(raw) == 0 {
+			break
+		}
+		switch raw[1] {
 		case 'b':
 			out = append(out, '\b')
 		case 'f':
@@ -276,13 +289,13 @@ func unquote(raw []byte) string {
 		case 't':
 			out = append(out, '\t')
 		case 'u':
-			r1 := hex4(raw[i+2 : i+6])
-			i += 6
+			r1 := hex4(raw[2:6])
+			raw = raw[6:]
 			if utf16.IsSurrogate(r1) {
-				if i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
-					if r := utf16.DecodeRune(r1, hex4(raw[i+2:i+6])); r != utf8.RuneError {
+				if len(raw) >= 6 && raw[0] == '\\' && raw[1] == 'u' {
+					if r := utf16.DecodeRune(r1, hex4(raw[2:6])); r != utf8.RuneError {
 						out = utf8.AppendRune(out, r)
-						i += 6
+						raw = raw[6:]
 						continue
 					}
 				}
@@ -291,16 +304,28 @@ func unquote(raw []byte) string {
 			out = utf8.AppendRune(out, r1)
 			continue
 		default: // " \ /
-			out = append(out, raw[i+1])
+			out = append(out, raw[1])
 		}
-		i += 2
+		raw = raw[2:]
 	}
 	return string(out)
 }
 
+// hex4 reads four hex digits, already validated.
 func hex4(b []byte) rune {
-	n, _ := strconv.ParseUint(string(b), 16, 32)
-	return rune(n)
+	var n rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= 'a':
+			c -= 'a' - 10
+		case c >= 'A':
+			c -= 'A' - 10
+		default:
+			c -= '0'
+		}
+		n = n<<4 | rune(c)
+	}
+	return n
 }
 
 // skip consumes any value, checking its syntax.

@@ -141,3 +141,37 @@ func TestUnescape(t *testing.T) {
 		}
 	}
 }
+
+func TestSpecial8(t *testing.T) {
+	for c := 0; c < 256; c++ {
+		want := c < 0x20 || c == '"' || c == '\\'
+		for pos := range 8 {
+			var w [8]byte
+			for k := range w {
+				w[k] = 'a'
+			}
+			w[pos] = byte(c)
+			x := uint64(0)
+			for k := 7; k >= 0; k-- {
+				x = x<<8 | uint64(w[k])
+			}
+			if got := special8(x); got != want {
+				t.Fatalf("byte %#x at %d: %v, want %v", c, pos, got, want)
+			}
+		}
+	}
+	// Neighbours that could borrow into each other.
+	for _, s := range []string{"\x20\x20\x20\x20\x20\x20\x20\x21", "\xff\xff\xff\xff\xff\xff\xff\xff", "\x21\x23\x5b\x5d\x1f\x20\x20\x20", "\x80\x81\x5d\x5b\x22\x00\x00\x00"} {
+		x := uint64(0)
+		want := false
+		for k := 7; k >= 0; k-- {
+			x = x<<8 | uint64(s[k])
+			if s[k] < 0x20 || s[k] == '"' || s[k] == '\\' {
+				want = true
+			}
+		}
+		if special8(x) != want {
+			t.Errorf("%q: %v", s, !want)
+		}
+	}
+}
