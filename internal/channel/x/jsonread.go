@@ -442,7 +442,7 @@ func parseActivity(body []byte, a *activity) error {
 			}
 		})
 	}
-	if r.err == nil && r.peek() != 0 {
+	if r.ws(); r.err == nil && r.i < len(r.b) {
 		r.fail("data after the JSON value")
 	}
 	return r.err
