@@ -400,6 +400,17 @@ func TestFakeDeliversToWebhook(t *testing.T) {
 		if _, data, err := a.Fetcher.Fetch(ctx, ch, ref); err != nil || !bytes.Equal(data, img) {
 			t.Fatalf("Fetch: %v", err)
 		}
+		// The customer reads webcare's answer.
+		id, err := a.Sender.Send(ctx, dm(ch, "Dank je, we kijken ernaar."))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Read(ctx, srv.URL, ch, "9007199254740993123", id); err != nil {
+			t.Fatal(err)
+		}
+		if b := <-got; len(b.Statuses) != 1 || b.Statuses[0].PlatformID != id || b.Statuses[0].State != store.Read {
+			t.Fatalf("statuses %+v", b.Statuses)
+		}
 		resp, err := http.Get(ref)
 		if err != nil {
 			t.Fatal(err)

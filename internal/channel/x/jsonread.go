@@ -419,6 +419,24 @@ func parseActivity(body []byte, a *activity) error {
 					a.DMs = append(a.DMs, dmEvent{})
 					r.dmEvent(&a.DMs[len(a.DMs)-1])
 				})
+			case "direct_message_mark_read_events":
+				a.Reads = a.Reads[:0]
+				r.array("direct_message_mark_read_events", func(int) {
+					var e readEvent
+					r.object("a read event", func(k []byte) {
+						switch string(k) {
+						case "created_timestamp":
+							e.CreatedTimestamp = r.str("created_timestamp")
+						case "sender_id":
+							e.SenderID = r.str("sender_id")
+						case "last_read_event_id":
+							e.LastReadEventID = r.str("last_read_event_id")
+						default:
+							r.skip()
+						}
+					})
+					a.Reads = append(a.Reads, e)
+				})
 			case "users":
 				r.object("users", func(id []byte) {
 					var u dmUser

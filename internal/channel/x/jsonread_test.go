@@ -84,6 +84,9 @@ func normalize(a *activity) {
 	if len(a.Users) == 0 {
 		a.Users = nil
 	}
+	if len(a.Reads) == 0 {
+		a.Reads = nil
+	}
 	ent := func(e *entities) {
 		if len(e.Media) == 0 {
 			e.Media = nil

@@ -91,7 +91,15 @@ type activity struct {
 	ForUserID string            `json:"for_user_id"`
 	Tweets    []tweet           `json:"tweet_create_events"`
 	DMs       []dmEvent         `json:"direct_message_events"`
+	Reads     []readEvent       `json:"direct_message_mark_read_events"`
 	Users     map[string]dmUser `json:"users"`
+}
+
+// readEvent says someone read a Direct Message conversation up to an event.
+type readEvent struct {
+	CreatedTimestamp string `json:"created_timestamp"`
+	SenderID         string `json:"sender_id"`
+	LastReadEventID  string `json:"last_read_event_id"`
 }
 
 // tweet is a v1.1 Tweet object.
@@ -159,7 +167,9 @@ type dmUser struct {
 
 // Parse turns an Account Activity delivery into messages: mentions,
 // replies and quotes in tweet_create_events become public messages;
-// message_create events in direct_message_events become private ones.
+// message_create events in direct_message_events become private ones;
+// the customer's read receipts (direct_message_mark_read_events) become
+// Read statuses of the Direct Message they name.
 // The account's own posts and Direct Messages (webcare's replies coming
 // back), retweets, which carry no words of the customer's, and every other
 // event type are skipped. A body that is not such a delivery, or an event
@@ -223,6 +233,18 @@ func (Webhook) Parse(ch store.Channel, body []byte) (channel.Batch, error) {
 		}
 		m.Text = unescape(m.Text)
 		b.Messages = append(b.Messages, m)
+	}
+	for _, e := range a.Reads {
+		// The customer read the conversation up to one of webcare's
+		// Direct Messages; the account reading the customer's is no news.
+		if e.LastReadEventID == "" || e.SenderID == "" || e.SenderID == a.ForUserID {
+			continue
+		}
+		st := channel.Status{PlatformID: e.LastReadEventID, State: store.Read, Account: account}
+		if ms, err := strconv.ParseInt(e.CreatedTimestamp, 10, 64); err == nil && ms > 0 {
+			st.At = time.UnixMilli(ms).UTC()
+		}
+		b.Statuses = append(b.Statuses, st)
 	}
 	return b, nil
 }

@@ -138,7 +138,7 @@ func TestParse(t *testing.T) {
 		{"favorite.json", nil},
 		{"follow.json", nil},
 		{"revoke.json", nil},
-		{"typing.json", nil},
+		{"typing.json", nil}, // its read receipt: TestParseReadReceipt
 		{"mixed.json", []channel.Message{
 			{ChannelID: 7, PlatformID: "1850123456789200002", ReplyTo: "1850123456789200001", From: channel.Author{ExternalID: "555", Handle: "@bee", Name: "B"},
 				Text: "@webcare_demo tweede bericht", SentAt: time.Date(2018, 10, 11, 9, 0, 2, 0, time.UTC)},
@@ -295,6 +295,19 @@ func TestParseVideoKeepsLink(t *testing.T) {
 		"extended_entities":{"media":[{"type":"video","media_url_https":"https://pbs.twimg.com/ext_tw_video_thumb/1/pu/img/a.jpg","url":"https://t.co/vid"}]}}]}`
 	b, err := x.Webhook{}.Parse(testChannel(), []byte(body))
 	if err != nil || len(b.Messages) != 1 || b.Messages[0].Text != "kijk dan https://t.co/vid" || len(b.Messages[0].Files) != 0 {
+		t.Fatalf("%+v %v", b, err)
+	}
+}
+
+func TestParseReadReceipt(t *testing.T) {
+	b, err := x.Webhook{}.Parse(testChannel(), fixture(t, "typing.json"))
+	want := []channel.Status{{PlatformID: "1850200000000000050", State: store.Read, At: time.UnixMilli(1518452444662).UTC()}}
+	if err != nil || !reflect.DeepEqual(b.Statuses, want) {
+		t.Fatalf("statuses %+v, %v", b.Statuses, err)
+	}
+	// The account reading the customer's messages is no news.
+	own := `{"for_user_id":"1","direct_message_mark_read_events":[{"created_timestamp":"1","sender_id":"1","target":{"recipient_id":"3"},"last_read_event_id":"9"}]}`
+	if b, err := (x.Webhook{}).Parse(testChannel(), []byte(own)); err != nil || len(b.Statuses) != 0 {
 		t.Fatalf("%+v %v", b, err)
 	}
 }

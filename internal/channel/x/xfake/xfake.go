@@ -559,6 +559,33 @@ func (f *Fake) Post(ctx context.Context, baseURL string, ch store.Channel, m cha
 	if err != nil {
 		return err
 	}
+	return f.deliver(ctx, baseURL, ch, body)
+}
+
+// Read makes the customer read the account's Direct Messages up to
+// eventID (the id the sender returned), delivered as X does: a
+// direct_message_mark_read_events delivery.
+func (f *Fake) Read(ctx context.Context, baseURL string, ch store.Channel, customerID, eventID string) error {
+	account := ch.Settings["account_id"]
+	if account == "" {
+		account = f.AccountID
+	}
+	body, err := json.Marshal(map[string]any{
+		"for_user_id": account,
+		"direct_message_mark_read_events": []any{map[string]any{
+			"created_timestamp": strconv.FormatInt(time.Now().UnixMilli(), 10), "sender_id": customerID,
+			"target": map[string]any{"recipient_id": account}, "last_read_event_id": eventID,
+		}},
+		"users": map[string]any{customerID: map[string]any{"id": customerID, "name": "Customer", "screen_name": "customer"}},
+	})
+	if err != nil {
+		return err
+	}
+	return f.deliver(ctx, baseURL, ch, body)
+}
+
+// deliver POSTs a signed Account Activity delivery to webcare.
+func (f *Fake) deliver(ctx context.Context, baseURL string, ch store.Channel, body []byte) error {
 	secret := ch.Settings["consumer_secret"]
 	if secret == "" {
 		secret = f.ConsumerSecret
