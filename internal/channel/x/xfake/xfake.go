@@ -181,6 +181,7 @@ type recorder struct {
 	status int
 }
 
+// WriteHeader notes the status for Requests.
 func (r *recorder) WriteHeader(s int) { r.status = s; r.ResponseWriter.WriteHeader(s) }
 
 // record logs every request, serves queued failures, and checks the
