@@ -9,10 +9,13 @@ import (
 
 	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/channel/apichannel"
+	"github.com/webcare/webcare/internal/channel/bluesky"
 	"github.com/webcare/webcare/internal/channel/email"
+	"github.com/webcare/webcare/internal/channel/mastodon"
 	"github.com/webcare/webcare/internal/channel/meta"
 	"github.com/webcare/webcare/internal/channel/telegram"
 	"github.com/webcare/webcare/internal/channel/whatsapp"
+	"github.com/webcare/webcare/internal/channel/x"
 	"github.com/webcare/webcare/internal/store"
 )
 
@@ -34,11 +37,16 @@ func Adapters(client *http.Client, log *slog.Logger) map[string]channel.Adapter 
 		}
 		return map[string]string{"account_id": strconv.FormatInt(me.ID, 10), telegram.SettingBotUsername: me.Username}, nil
 	}
+	xa := x.New(client)
+	xa.Length = x.Weight
 	list := []channel.Adapter{
+		xa,
 		meta.Facebook(client),
 		meta.Instagram(client),
 		whatsapp.New(client),
 		email.New(log.With("channel", "email")),
+		mastodon.New(client),
+		bluesky.New(client),
 		tg,
 		{Kind: "api", Sender: &apichannel.Sender{Client: apiClient(client)}, Fields: []channel.Field{
 			{Key: "callback_url", Label: "Callback URL", Help: "Where webcare posts the agents' replies (signed with the callback secret)."},

@@ -7,10 +7,13 @@ import (
 	"strconv"
 
 	"github.com/webcare/webcare/internal/channel"
+	"github.com/webcare/webcare/internal/channel/bluesky/blueskyfake"
 	"github.com/webcare/webcare/internal/channel/email/emailfake"
+	"github.com/webcare/webcare/internal/channel/mastodon/mastodonfake"
 	"github.com/webcare/webcare/internal/channel/meta/metafake"
 	"github.com/webcare/webcare/internal/channel/telegram/telegramfake"
 	"github.com/webcare/webcare/internal/channel/whatsapp/whatsappfake"
+	"github.com/webcare/webcare/internal/channel/x/xfake"
 	"github.com/webcare/webcare/internal/store"
 )
 
@@ -23,10 +26,13 @@ type Platforms map[string]channel.Fake
 // StartPlatforms starts a fake for every platform that has one.
 func StartPlatforms() (Platforms, error) {
 	p := Platforms{
+		"x":         xfake.New(),
 		"facebook":  metafake.New("facebook"),
 		"instagram": metafake.New("instagram"),
 		"whatsapp":  whatsappfake.New(),
 		"telegram":  telegramfake.New(),
+		"mastodon":  mastodonfake.New(),
+		"bluesky":   blueskyfake.New(),
 	}
 	mail, err := emailfake.New()
 	if err != nil {
