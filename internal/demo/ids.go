@@ -34,6 +34,9 @@ func (g *idSource) message(kind string, private bool, at time.Time, domain strin
 		// Mastodon's ids are milliseconds shifted left 16, plus a sequence.
 		ms := uint64(max(at.UnixMilli(), 0))
 		return strconv.FormatUint(ms<<16|(g.seq&0xff)<<8|uint64(g.r.IntN(256)), 10)
+	case "bluesky":
+		// A post's at:// URI; its record key is a TID (time-ordered).
+		return fmt.Sprintf("at://did:plc:%s/app.bsky.feed.post/3l%011x", base32ish(g.r, 24), uint64(at.UnixMicro())&0xfffffffffff)
 	case "facebook":
 		if private {
 			return "m_" + g.b64(base64.RawURLEncoding, 30)

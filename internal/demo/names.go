@@ -145,6 +145,9 @@ func newIdentity(r *rand.Rand, kind string, p person) identity {
 		inst := instances[r.IntN(len(instances))]
 		id.handle = "@" + user + "@" + inst
 		id.externalID = "https://" + inst + "/users/" + user
+	case "bluesky":
+		id.handle = "@" + p.firstSlug + p.lastSlug + ".bsky.example"
+		id.externalID = "did:plc:" + base32ish(r, 24)
 	case "email":
 		domains := mailDomains[p.lang]
 		if len(domains) == 0 || r.IntN(3) == 0 {
@@ -208,4 +211,14 @@ func phone(r *rand.Rand, lang string) (waID, shown string) {
 func Author(r *rand.Rand, lang string) (name, first, handle string) {
 	p := newPerson(r, lang)
 	return p.name, p.first, xHandle(r, p)
+}
+
+// base32ish is n characters of the lower-case base32 alphabet DIDs use.
+func base32ish(r *rand.Rand, n int) string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alphabet[r.IntN(len(alphabet))]
+	}
+	return string(b)
 }

@@ -76,13 +76,7 @@ func (p Platforms) Connect(ctx context.Context, st store.Store, chs []SeededChan
 		if settings == nil {
 			settings = map[string]string{}
 		}
-		// What the seed named (the shop's own address) stays; the rest
-		// points at the fake.
-		for k, v := range f.Settings() {
-			if _, named := settings[k]; !named {
-				settings[k] = v
-			}
-		}
+		maps.Copy(settings, f.Settings())
 		c.Settings = settings
 		if err := st.UpdateChannel(ctx, &c, seedActor); err != nil {
 			return fmt.Errorf("demo: connecting %s to its fake platform: %w", c.Name, err)

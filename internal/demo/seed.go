@@ -178,6 +178,7 @@ func channelSpecs() []store.Channel {
 		{Kind: "whatsapp", Name: "WhatsApp +31 6 1234 0000", Locale: "nl", Settings: map[string]string{"phone": "+31 6 1234 0000"}},
 		{Kind: "telegram", Name: "@HeronAirBot on Telegram", Locale: "en", Settings: map[string]string{"bot": "@HeronAirBot"}},
 		{Kind: "mastodon", Name: "@HeronAir@mastodon.example", Locale: "en", Settings: map[string]string{"handle": "@HeronAir@mastodon.example"}},
+		{Kind: "bluesky", Name: "@heronair.bsky.example on Bluesky", Locale: "en", Settings: map[string]string{"handle": "heronair.bsky.example"}},
 		{Kind: "email", Name: "care@heron.example", Locale: "nl", Settings: map[string]string{"address": "care@heron.example"}},
 		{Kind: "webchat", Name: "Chat on heron.example", Locale: "nl", Settings: map[string]string{"site": "https://heron.example"}},
 		{Kind: "api", Name: "Booking system", Locale: "nl", Settings: map[string]string{"source": "Manage my booking contact form"}},
