@@ -45,7 +45,7 @@
   var CSS = [
     ":host{all:initial}",
     "*{box-sizing:border-box;font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;font-size:15px;line-height:1.4}",
-    ".launch{position:fixed;right:20px;bottom:20px;z-index:2147483000;width:56px;height:56px;border-radius:50%;border:0;background:#1f5fbf;color:#fff;cursor:pointer;box-shadow:0 2px 10px rgba(0,0,0,.3);font-size:26px}",
+    ".launch{position:fixed;right:20px;bottom:20px;z-index:2147483000;width:56px;height:56px;border-radius:50%;border:0;background:#1f5fbf;color:#fff;cursor:pointer;box-shadow:0 2px 10px rgba(0,0,0,.3);display:flex;align-items:center;justify-content:center}",
     ".launch:focus-visible,button:focus-visible,textarea:focus-visible,input:focus-visible{outline:3px solid #f5a623;outline-offset:2px}",
     ".badge{position:absolute;top:-2px;right:-2px;min-width:20px;height:20px;border-radius:10px;background:#c62828;color:#fff;font-size:12px;line-height:20px;padding:0 5px}",
     ".panel{position:fixed;right:20px;bottom:90px;z-index:2147483001;width:360px;max-width:calc(100vw - 24px);height:520px;max-height:calc(100vh - 110px);display:flex;flex-direction:column;background:#fff;color:#1a1a1a;border-radius:12px;box-shadow:0 4px 24px rgba(0,0,0,.3);overflow:hidden}",
@@ -111,8 +111,17 @@
   }
 
   // --- the DOM, in a shadow root ---------------------------------------
-  var host = document.createElement("div");
+  // An element of its own name, so that the page's div rules miss it; its
+  // inline !important reset beats the page's !important rules too (CSSOM,
+  // which a page's style-src does not block).
+  var host = document.createElement("webcare-chat");
   host.setAttribute("data-webcare-chat", channel);
+  host.style.setProperty("all", "initial", "important");
+  host.style.setProperty("display", "block", "important");
+  host.style.setProperty("position", "fixed", "important");
+  host.style.setProperty("width", "0", "important");
+  host.style.setProperty("height", "0", "important");
+  host.style.setProperty("z-index", "2147483000", "important");
   var root = host.attachShadow({ mode: "open" });
   if (root.adoptedStyleSheets !== undefined && typeof CSSStyleSheet === "function" && "replaceSync" in CSSStyleSheet.prototype) {
     var sheet = new CSSStyleSheet();
@@ -134,7 +143,19 @@
   launch.type = "button";
   launch.setAttribute("aria-label", T.open);
   launch.setAttribute("aria-expanded", "false");
-  launch.appendChild(el("span", null, "\uD83D\uDCAC")).setAttribute("aria-hidden", "true");
+  // A speech bubble drawn, not an emoji: not every system has the font.
+  var svgNS = "http://www.w3.org/2000/svg";
+  var icon = document.createElementNS(svgNS, "svg");
+  icon.setAttribute("viewBox", "0 0 24 24");
+  icon.setAttribute("width", "28");
+  icon.setAttribute("height", "28");
+  icon.setAttribute("aria-hidden", "true");
+  icon.setAttribute("focusable", "false");
+  var path = document.createElementNS(svgNS, "path");
+  path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v9a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z");
+  path.setAttribute("fill", "currentColor");
+  icon.appendChild(path);
+  launch.appendChild(icon);
   var badge = el("span", "badge");
   badge.hidden = true;
   launch.appendChild(badge);
@@ -219,7 +240,7 @@
       e.appendChild(document.createTextNode(m.text || ""));
       (m.files || []).forEach(function (f) { e.appendChild(el("span", "state", T.files + f)); });
       log.appendChild(e);
-      if (m.from !== "visitor" && panel.hidden) {
+      if (m.from !== "visitor" && panel.hidden && m.id > (state.seen || 0)) {
         unread++;
         badge.textContent = String(unread);
         badge.hidden = false;
@@ -228,7 +249,14 @@
     e.setAttribute("data-id", String(m.id));
     shown[m.id] = e;
     if (m.id > lastID) lastID = m.id;
+    if (!panel.hidden) markRead();
     scrollDown();
+  }
+
+  // What the visitor has seen with the panel open, so that only newer
+  // answers count as unread after a reload.
+  function markRead() {
+    if (lastID > (state.seen || 0) && state.token) { state.seen = lastID; save(state); }
   }
 
   function showOffline(agentsOnline) {
@@ -253,7 +281,7 @@
       throw err;
     }).then(function (s) {
       session = s;
-      state = { visitor_id: s.visitor_id, token: s.token };
+      state = { visitor_id: s.visitor_id, token: s.token, seen: s.visitor_id === state.visitor_id ? state.seen : 0 };
       save(state);
       if (s.greeting && !log.querySelector(".greeting")) log.insertBefore(el("div", "msg agent greeting", s.greeting), log.firstChild);
       showOffline(s.agents_online);
@@ -384,6 +412,7 @@
     launch.setAttribute("aria-label", T.close);
     unread = 0;
     badge.hidden = true;
+    markRead();
     text.focus();
     start().catch(function () {});
   }
