@@ -97,7 +97,7 @@ type sessionAnswer struct {
 // token names. A token that does not verify is refused (401), so that the
 // widget knows to forget it and start afresh.
 func (w *Widget) startSession(rw http.ResponseWriter, r *http.Request, q *request) error {
-	if err := w.limit(rw, "ip:"+clientIP(r), w.limits.RequestsBurst, w.limits.RequestsPerMinute); err != nil {
+	if err := w.limit(rw, "ip:"+w.clientIP(r), w.limits.RequestsBurst, w.limits.RequestsPerMinute); err != nil {
 		return err
 	}
 	body, err := readBody(r)
@@ -155,7 +155,7 @@ func (w *Widget) postMessage(rw http.ResponseWriter, r *http.Request, q *request
 	if err := w.authenticate(r, q); err != nil {
 		return err
 	}
-	if err := w.limit(rw, "ip:"+clientIP(r), w.limits.RequestsBurst, w.limits.RequestsPerMinute); err != nil {
+	if err := w.limit(rw, "ip:"+w.clientIP(r), w.limits.RequestsBurst, w.limits.RequestsPerMinute); err != nil {
 		return err
 	}
 	body, err := readBody(r)
@@ -212,7 +212,7 @@ func (w *Widget) saveProfile(rw http.ResponseWriter, r *http.Request, q *request
 	if err := w.authenticate(r, q); err != nil {
 		return err
 	}
-	if err := w.limit(rw, "ip:"+clientIP(r), w.limits.RequestsBurst, w.limits.RequestsPerMinute); err != nil {
+	if err := w.limit(rw, "ip:"+w.clientIP(r), w.limits.RequestsBurst, w.limits.RequestsPerMinute); err != nil {
 		return err
 	}
 	body, err := readBody(r)
@@ -256,6 +256,9 @@ const maxHistory = 200
 // conversations on this channel after ?after=, oldest first.
 func (w *Widget) listMessages(rw http.ResponseWriter, r *http.Request, q *request) error {
 	if err := w.authenticate(r, q); err != nil {
+		return err
+	}
+	if err := w.limit(rw, "read:"+q.visitor, w.limits.RequestsBurst, w.limits.RequestsPerMinute); err != nil {
 		return err
 	}
 	var after int64
@@ -503,6 +506,9 @@ func (w *Widget) Connected(ctx context.Context, chID int64, visitor string) bool
 // when agents come online or go; comments as heartbeats.
 func (w *Widget) streamMessages(rw http.ResponseWriter, r *http.Request, q *request) error {
 	if err := w.authenticate(r, q); err != nil {
+		return err
+	}
+	if err := w.limit(rw, "read:"+q.visitor, w.limits.RequestsBurst, w.limits.RequestsPerMinute); err != nil {
 		return err
 	}
 	var last int64

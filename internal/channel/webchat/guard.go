@@ -196,10 +196,8 @@ func (w *Widget) limit(rw http.ResponseWriter, key string, burst int, perMinute 
 	return errorf(http.StatusTooManyRequests, "too many requests: wait %d seconds and try again", max(secs, 1))
 }
 
-// clientIP is the connecting address. Behind a reverse proxy every visitor
-// shares the proxy's address, so the per-address limit is generous; the
-// per-visitor limit is the one that bites.
-func clientIP(r *http.Request) string {
+// remoteIP is the connecting address: the default Options.ClientIP.
+func remoteIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr

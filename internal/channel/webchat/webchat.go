@@ -67,6 +67,12 @@ type Options struct {
 	// away wait in the widget, and the widget says so.
 	Mail func(ctx context.Context, to, subject, body string) error
 
+	// ClientIP names the client of a request for the per-address limit.
+	// Nil: the connection's address, which behind a reverse proxy is the
+	// proxy's for every visitor; then pass a function that reads the
+	// address your proxy adds (its X-Forwarded-For entry).
+	ClientIP func(r *http.Request) string
+
 	// Heartbeat is the stream's keep-alive interval; default 20 s. Tests
 	// make it short.
 	Heartbeat time.Duration
@@ -80,7 +86,8 @@ type Limits struct {
 	MessagesBurst     int
 	MessagesPerMinute float64
 	// RequestsBurst and RequestsPerMinute limit every POST per client
-	// address (sessions, messages, profile).
+	// address (sessions, messages, profile), and reads (history, stream
+	// connections) per visitor.
 	RequestsBurst     int
 	RequestsPerMinute float64
 	// Streams is how many open streams one visitor may hold.
@@ -99,6 +106,7 @@ type Widget struct {
 	mail      func(ctx context.Context, to, subject, body string) error
 	heartbeat time.Duration
 	limits    Limits
+	clientIP  func(r *http.Request) string
 
 	mux     *http.ServeMux
 	limiter *limiter
@@ -126,7 +134,7 @@ type visitorKey struct {
 func New(o Options) *Widget {
 	w := &Widget{
 		store: o.Store, bus: o.Bus, ingest: o.Ingest, log: o.Log, now: o.Now, mail: o.Mail,
-		heartbeat: o.Heartbeat, limits: o.Limits,
+		heartbeat: o.Heartbeat, limits: o.Limits, clientIP: o.ClientIP,
 		connected: map[visitorKey]int{}, convContact: map[int64]int64{}, contactIDs: map[int64][]string{},
 	}
 	if w.log == nil {
@@ -134,6 +142,9 @@ func New(o Options) *Widget {
 	}
 	if w.now == nil {
 		w.now = time.Now
+	}
+	if w.clientIP == nil {
+		w.clientIP = remoteIP
 	}
 	if w.heartbeat <= 0 {
 		w.heartbeat = 20 * time.Second
@@ -146,10 +157,10 @@ func New(o Options) *Widget {
 		l.MessagesPerMinute = 12
 	}
 	if l.RequestsBurst <= 0 {
-		l.RequestsBurst = 60
+		l.RequestsBurst = 120
 	}
 	if l.RequestsPerMinute <= 0 {
-		l.RequestsPerMinute = 60
+		l.RequestsPerMinute = 120
 	}
 	if l.Streams <= 0 {
 		l.Streams = 5

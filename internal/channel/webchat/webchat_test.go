@@ -331,6 +331,29 @@ func TestLimits(t *testing.T) {
 	}
 }
 
+func TestLimitsBehindProxy(t *testing.T) {
+	fromProxy := func(o *Options, _ *store.Channel) {
+		o.ClientIP = func(r *http.Request) string { return r.Header.Get("X-Forwarded-For") }
+	}
+	e := newEnv(t, fromProxy, withLimits(Limits{RequestsBurst: 2, RequestsPerMinute: 1}))
+	base := "/chat/" + itoa(e.ch.ID)
+	for i, c := range []struct {
+		ip     string
+		status int
+	}{{"192.0.2.1", 201}, {"192.0.2.1", 201}, {"192.0.2.1", 429}, {"192.0.2.2", 201}} {
+		if status, _, body := e.call("POST", base+"/session", "", "", map[string]string{"X-Forwarded-For": c.ip}); status != c.status {
+			t.Errorf("session %d from %s: %d %s", i, c.ip, status, body)
+		}
+	}
+	// Reads are limited per visitor.
+	tok := Token(e.ch, newVisitorID())
+	for i, want := range []int{200, 200, 429} {
+		if status, _, _ := e.call("GET", base+"/messages", tok, "", nil); status != want {
+			t.Errorf("read %d: %d, want %d", i, status, want)
+		}
+	}
+}
+
 func TestStream(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
