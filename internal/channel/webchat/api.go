@@ -328,35 +328,54 @@ func (w *Widget) history(ctx context.Context, chID int64, visitor string, contac
 	out := []WireMessage{}
 	for _, c := range convs {
 		w.rememberConversation(c.ID, contact)
-		msgs, err := w.store.Messages(ctx, c.ID, after, 500)
-		if err != nil {
-			return nil, err
-		}
-		for _, m := range msgs {
-			wm := WireMessage{ID: m.ID, Text: m.Body, At: m.SentAt.UTC()}
-			switch {
-			case m.Direction == store.DirInbound:
-				wm.From = "visitor"
-				wm.ClientID, _ = strings.CutPrefix(m.PlatformID, own)
-				if wm.ClientID == m.PlatformID {
-					wm.ClientID = ""
-				}
-			case m.Direction == store.DirOutbound && m.Delivery != store.Failed:
-				wm.From = "agent"
-				for _, a := range m.Attachments {
-					wm.Files = append(wm.Files, a.Name)
-				}
-			default:
-				continue // notes, and replies that were never delivered
+		// Page through: a long chat's newest messages are what counts.
+		var mine []WireMessage
+		for cursor := after; ; {
+			msgs, err := w.store.Messages(ctx, c.ID, cursor, 500)
+			if err != nil {
+				return nil, err
 			}
-			out = append(out, wm)
+			for _, m := range msgs {
+				if wm, ok := toWire(m, own); ok {
+					mine = append(mine, wm)
+				}
+			}
+			if len(mine) > 4*maxHistory {
+				mine = mine[len(mine)-maxHistory:]
+			}
+			if len(msgs) < 500 {
+				break
+			}
+			cursor = msgs[len(msgs)-1].ID
 		}
+		out = append(out, mine[max(0, len(mine)-maxHistory):]...)
 	}
 	slices.SortFunc(out, func(a, b WireMessage) int { return compareInt(a.ID, b.ID) })
 	if len(out) > maxHistory {
 		out = out[len(out)-maxHistory:]
 	}
 	return out, nil
+}
+
+// toWire turns a stored message into what the visitor sees; notes and
+// replies that were never delivered are not for them.
+func toWire(m store.Message, own string) (WireMessage, bool) {
+	wm := WireMessage{ID: m.ID, Text: m.Body, At: m.SentAt.UTC()}
+	switch {
+	case m.Direction == store.DirInbound:
+		wm.From = "visitor"
+		if id, ok := strings.CutPrefix(m.PlatformID, own); ok {
+			wm.ClientID = id
+		}
+	case m.Direction == store.DirOutbound && m.Delivery != store.Failed:
+		wm.From = "agent"
+		for _, a := range m.Attachments {
+			wm.Files = append(wm.Files, a.Name)
+		}
+	default:
+		return wm, false
+	}
+	return wm, true
 }
 
 func compareInt(a, b int64) int {
