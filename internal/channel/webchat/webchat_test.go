@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/outbox"
 	"github.com/webcare/webcare/internal/store"
 )
@@ -562,5 +564,32 @@ func TestParsePost(t *testing.T) {
 	}
 	if p, _ := ParsePost([]byte(`{"id":"a","text":"x","page":"https://u:p@shop.example.com/x?y=1#z"}`)); p.Page != "https://shop.example.com/x?y=1" {
 		t.Errorf("page %q", p.Page)
+	}
+}
+
+func TestLongHistory(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	v := e.visitor()
+	r, _ := v.Send(ctx, Post{ID: "first", Text: "first"})
+	var wg sync.WaitGroup
+	for i := range 620 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := e.w.ingest(ctx, channel.Message{ChannelID: e.ch.ID, PlatformID: fmt.Sprintf("webchat:%s:n%d", v.ID, i),
+				From: channel.Author{Platform: Kind, ExternalID: v.ID}, Text: fmt.Sprint("message ", i), Private: true}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	last := e.reply(r.ConversationID, "the newest", "k")
+	h, err := v.History(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != maxHistory || h[len(h)-1].ID != last.Message.ID {
+		t.Fatalf("%d messages, last %+v", len(h), h[len(h)-1])
 	}
 }
