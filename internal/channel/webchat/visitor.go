@@ -141,7 +141,12 @@ type Fake struct {
 	client *http.Client
 
 	mu       sync.Mutex
-	visitors map[string]*Visitor // by author ExternalID and channel
+	visitors map[string]*fakeVisitor // by channel and author ExternalID
+}
+
+type fakeVisitor struct {
+	mu sync.Mutex // one request at a time per visitor
+	v  *Visitor
 }
 
 var _ channel.Fake = (*Fake)(nil)
@@ -150,7 +155,7 @@ var _ channel.Fake = (*Fake)(nil)
 func NewFake(client *http.Client) *Fake {
 	b := make([]byte, 24)
 	rand.Read(b)
-	return &Fake{secret: hex.EncodeToString(b), client: client, visitors: map[string]*Visitor{}}
+	return &Fake{secret: hex.EncodeToString(b), client: client, visitors: map[string]*fakeVisitor{}}
 }
 
 // Settings are a webchat channel's settings: a token secret, any origin.
@@ -166,12 +171,15 @@ func (f *Fake) Settings() map[string]string {
 func (f *Fake) Post(ctx context.Context, baseURL string, ch store.Channel, m channel.Message) error {
 	key := strconv.FormatInt(ch.ID, 10) + "\x00" + m.From.ExternalID
 	f.mu.Lock()
-	v := f.visitors[key]
-	if v == nil {
-		v = &Visitor{BaseURL: strings.TrimRight(baseURL, "/"), ChannelID: ch.ID, Client: f.client}
-		f.visitors[key] = v
+	fv := f.visitors[key]
+	if fv == nil {
+		fv = &fakeVisitor{v: &Visitor{BaseURL: strings.TrimRight(baseURL, "/"), ChannelID: ch.ID, Client: f.client}}
+		f.visitors[key] = fv
 	}
 	f.mu.Unlock()
+	fv.mu.Lock()
+	defer fv.mu.Unlock()
+	v := fv.v
 	if v.Token == "" {
 		if _, err := v.Start(ctx, ""); err != nil {
 			return err
@@ -189,11 +197,19 @@ func (f *Fake) Post(ctx context.Context, baseURL string, ch store.Channel, m cha
 	return err
 }
 
-// Visitor returns the visitor Post uses for an author on a channel, or nil.
+// Visitor returns a copy of the visitor Post uses for an author on a
+// channel (its id and token), or nil.
 func (f *Fake) Visitor(chID int64, externalID string) *Visitor {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.visitors[strconv.FormatInt(chID, 10)+"\x00"+externalID]
+	fv := f.visitors[strconv.FormatInt(chID, 10)+"\x00"+externalID]
+	f.mu.Unlock()
+	if fv == nil {
+		return nil
+	}
+	fv.mu.Lock()
+	defer fv.mu.Unlock()
+	c := *fv.v
+	return &c
 }
 
 // Close does nothing: the fake holds no server.
