@@ -298,13 +298,21 @@
     return starting;
   }
 
-  var streaming = false, backoff = 1000, banner = null;
+  var streaming = false, stopped = false, backoff = 1000, banner = null;
   function stream() {
     if (streaming || !state.token || !window.ReadableStream || !window.TextDecoder) return;
     streaming = true;
     var headers = { Authorization: "Bearer " + state.token, Accept: "text/event-stream" };
     if (lastID) headers["Last-Event-ID"] = String(lastID);
     fetch(api + "/stream", { headers: headers, credentials: "omit", mode: "cors", cache: "no-store" }).then(function (r) {
+      if (r.status === 401) { // the secret changed: forget the token; opening the chat starts afresh
+        state = {};
+        save(state);
+        session = null;
+        starting = null;
+        stopped = true;
+        return;
+      }
       if (!r.ok || !r.body) throw new Error("stream " + r.status);
       backoff = 1000;
       if (banner) { banner.remove(); banner = null; }
@@ -324,7 +332,7 @@
       return pump();
     }).catch(function () { /* reconnect below */ }).then(function () {
       streaming = false;
-      if (unloading) return;
+      if (unloading || stopped) { stopped = false; return; }
       if (backoff > 4000 && !banner) banner = note(T.reconnecting);
       setTimeout(stream, backoff);
       backoff = Math.min(backoff * 2, 30000);
