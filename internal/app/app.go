@@ -28,6 +28,7 @@ import (
 	"github.com/webcare/webcare/internal/bus/natsbus"
 	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/channel/email"
+	"github.com/webcare/webcare/internal/channel/webchat"
 	"github.com/webcare/webcare/internal/config"
 	"github.com/webcare/webcare/internal/ingest"
 	"github.com/webcare/webcare/internal/metrics"
@@ -80,6 +81,8 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 	a.Pipeline = ingest.New(st, a.Bus, ingest.Options{Stages: o.Stages, Log: log.With("part", "ingest"), Metrics: m.Ingest()})
 
 	a.Adapters = Adapters(nil, log.With("part", "channel"))
+	chat := webchat.New(webchat.Options{Store: st, Bus: a.Bus, Ingest: a.Pipeline.Ingest, Log: log.With("part", "webchat"), Mail: a.mailVisitor})
+	a.Adapters["webchat"] = chat.Adapter()
 	senders, rates := map[string]outbox.Sender{}, map[string]float64{}
 	for kind, ad := range a.Adapters {
 		if ad.Sender != nil {
@@ -94,7 +97,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 	a.Poll = &poll.Runner{Store: st, Pipeline: a.Pipeline, Adapters: a.Adapters, Log: log.With("part", "poll")}
 	a.Web = web.New(web.Options{
 		Store: st, Pipeline: a.Pipeline, Bus: a.Bus, Log: log.With("part", "web"),
-		WakeOutbox: a.Outbox.Wake, Metrics: m.Handler(), Adapters: a.Adapters,
+		WakeOutbox: a.Outbox.Wake, Metrics: m.Handler(), Adapters: a.Adapters, Chat: chat,
 		SecureCookies: cfg.SecureCookies, SessionTTL: cfg.SessionTTL, BaseURL: cfg.BaseURL,
 	})
 	return a, nil
@@ -212,6 +215,21 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		err = nil
 	}
 	return errors.Join(err, a.Close())
+}
+
+// mailVisitor mails a web chat answer to a visitor who left, through the
+// first e-mail channel that can send.
+func (a *App) mailVisitor(ctx context.Context, to, subject, body string) error {
+	chs, err := a.Store.Channels(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range chs {
+		if c.Kind == "email" && !c.Disabled && c.Settings["smtp_host"] != "" && c.Settings["address"] != "" {
+			return email.SendPlain(ctx, c, to, subject, body, "")
+		}
+	}
+	return &outbox.Error{Permanent: true, Body: "No e-mail channel can send: add one with SMTP settings to mail answers to visitors who left."}
 }
 
 // mailListener is the SMTP server for e-mail channels, when an address is

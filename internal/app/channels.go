@@ -14,6 +14,7 @@ import (
 	"github.com/webcare/webcare/internal/channel/mastodon"
 	"github.com/webcare/webcare/internal/channel/meta"
 	"github.com/webcare/webcare/internal/channel/telegram"
+	"github.com/webcare/webcare/internal/channel/webchat"
 	"github.com/webcare/webcare/internal/channel/whatsapp"
 	"github.com/webcare/webcare/internal/channel/x"
 	"github.com/webcare/webcare/internal/store"
@@ -47,6 +48,9 @@ func Adapters(client *http.Client, log *slog.Logger) map[string]channel.Adapter 
 		email.New(log.With("channel", "email")),
 		mastodon.New(client),
 		bluesky.New(client),
+		// The web chat's sender needs the store and bus: app.Open puts
+		// the whole adapter in; here, what admins and the CLI need.
+		{Kind: "webchat", Fields: webchat.Fields},
 		tg,
 		{Kind: "api", Sender: &apichannel.Sender{Client: apiClient(client)}, Fields: []channel.Field{
 			{Key: "callback_url", Label: "Callback URL", Help: "Where webcare posts the agents' replies (signed with the callback secret)."},
