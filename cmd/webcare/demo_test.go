@@ -128,7 +128,7 @@ func TestDemoAnswersEveryPlatform(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusCreated || json.Unmarshal(body, &r) != nil {
+		if resp.StatusCode/100 != 2 || json.Unmarshal(body, &r) != nil {
 			t.Fatalf("reply on %s: %d %s", kind, resp.StatusCode, body)
 		}
 		replies[kind] = r.Message.ID
