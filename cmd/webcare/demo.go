@@ -113,5 +113,10 @@ func runDemo(ctx context.Context, e env, args []string) error {
 `, url, seeded.Email, seeded.Password, seeded.Email, seeded.Password, url, url, url, *rate, surgeNote, cfg.Database())
 		// The simulator stops with ctx, like the server.
 		go sim.Run(ctx)
+		for _, c := range seeded.Channels {
+			if c.Channel.Kind == "whatsapp" {
+				go platforms.Receipts(ctx, sim.BaseURL, c.Channel)
+			}
+		}
 	})
 }

@@ -134,7 +134,7 @@ func TestDemoAnswersEveryPlatform(t *testing.T) {
 		replies[kind] = r.Message.ID
 	}
 	state := map[string]string{}
-	waitFor(t, 60*time.Second, "every reply delivered", func() bool {
+	check := func() {
 		for kind, id := range replies {
 			var msgs struct {
 				Messages []struct {
@@ -153,6 +153,9 @@ func TestDemoAnswersEveryPlatform(t *testing.T) {
 				}
 			}
 		}
+	}
+	waitFor(t, 60*time.Second, "every reply delivered", func() bool {
+		check()
 		for _, s := range state {
 			if s == "queued" {
 				return false
@@ -161,6 +164,11 @@ func TestDemoAnswersEveryPlatform(t *testing.T) {
 		return len(state) == len(replies)
 	})
 	t.Logf("reply states: %v", state)
+	// WhatsApp reports the reply delivered to the phone, then read.
+	waitFor(t, 20*time.Second, "the WhatsApp reply read", func() bool {
+		check()
+		return state["whatsapp"] == "read"
+	})
 }
 
 func waitFor(t *testing.T, d time.Duration, what string, ok func() bool) {

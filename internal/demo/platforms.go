@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"strconv"
+	"time"
 
 	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/channel/bluesky/blueskyfake"
@@ -86,4 +88,40 @@ func (p Platforms) Connect(ctx context.Context, st store.Store, chs []SeededChan
 		chs[i].Channel = c
 	}
 	return nil
+}
+
+// Receipts makes the fake WhatsApp report what happens to each reply on
+// channel ch the way the real one does: delivered to the phone after a
+// moment, read a little later. It runs until ctx ends.
+func (p Platforms) Receipts(ctx context.Context, baseURL string, ch store.Channel) {
+	wa, ok := p["whatsapp"].(*whatsappfake.Fake)
+	if !ok {
+		return
+	}
+	seen := map[string]bool{}
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for _, s := range wa.Sent() {
+			if seen[s.ID] {
+				continue
+			}
+			seen[s.ID] = true
+			go func(id string) {
+				for _, st := range []store.Delivery{store.Delivered, store.Read} {
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(time.Duration(1+rand.IntN(4)) * time.Second):
+					}
+					_ = wa.PostStatus(ctx, baseURL, ch, id, st)
+				}
+			}(s.ID)
+		}
+	}
 }
