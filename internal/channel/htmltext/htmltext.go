@@ -49,11 +49,11 @@ func Text(r io.Reader) (string, error) {
 		case html.StartTagToken, html.SelfClosingTagToken:
 			name, hasAttr := z.TagName()
 			a := atom.Lookup(name)
-			attrs := map[string]string{}
+			var attrs attributes
 			for hasAttr {
 				var k, v []byte
 				k, v, hasAttr = z.TagAttr()
-				attrs[string(k)] = string(v)
+				attrs.set(k, v)
 			}
 			if hideDepth > 0 {
 				if a == hideTag && tt == html.StartTagToken {
@@ -88,12 +88,12 @@ func Text(r io.Reader) (string, error) {
 				w.raw("———", quote)
 				w.paragraph(quote)
 			case atom.Img:
-				if alt := strings.TrimSpace(attrs["alt"]); alt != "" && skip == 0 {
+				if alt := strings.TrimSpace(attrs.alt); alt != "" && skip == 0 {
 					w.text("["+alt+"]", quote)
 				}
 			case atom.A:
 				if tt == html.StartTagToken {
-					links = append(links, attrs["href"])
+					links = append(links, attrs.href)
 					linkText = append(linkText, w.b.Len())
 				}
 			}
@@ -133,18 +133,40 @@ func Text(r io.Reader) (string, error) {
 	}
 }
 
+// attributes are the few attributes the conversion looks at; reading only
+// these keeps a tag free of allocations.
+type attributes struct {
+	href, alt, class, style string
+	hidden                  bool
+}
+
+func (a *attributes) set(k, v []byte) {
+	switch string(k) {
+	case "href":
+		a.href = string(v)
+	case "alt":
+		a.alt = string(v)
+	case "class":
+		a.class = string(v)
+	case "style":
+		a.style = string(v)
+	case "hidden":
+		a.hidden = true
+	}
+}
+
 // hidden reports elements meant not to be seen: Mastodon's "invisible"
 // URL parts, display:none tracking blocks in mail.
-func hidden(attrs map[string]string) bool {
-	if _, ok := attrs["hidden"]; ok {
+func hidden(a attributes) bool {
+	if a.hidden {
 		return true
 	}
-	for _, c := range strings.Fields(attrs["class"]) {
+	for c := range strings.FieldsSeq(a.class) {
 		if c == "invisible" {
 			return true
 		}
 	}
-	st := strings.ReplaceAll(strings.ToLower(attrs["style"]), " ", "")
+	st := strings.ReplaceAll(strings.ToLower(a.style), " ", "")
 	return strings.Contains(st, "display:none")
 }
 
