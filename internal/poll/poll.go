@@ -34,8 +34,24 @@ type Runner struct {
 	// default 1s.
 	Tick time.Duration
 
+	once  sync.Once
 	mu    sync.Mutex
 	state map[int64]*state
+}
+
+func (r *Runner) init() {
+	r.once.Do(func() {
+		if r.Log == nil {
+			r.Log = slog.New(slog.DiscardHandler)
+		}
+		if r.Now == nil {
+			r.Now = time.Now
+		}
+		if r.Tick <= 0 {
+			r.Tick = time.Second
+		}
+		r.state = map[int64]*state{}
+	})
 }
 
 type state struct {
@@ -57,16 +73,8 @@ func CursorKey(channelID int64) string { return "poll.cursor." + strconv.FormatI
 
 // Run polls until ctx ends, then waits for polls in flight.
 func (r *Runner) Run(ctx context.Context) error {
-	if r.Log == nil {
-		r.Log = slog.New(slog.DiscardHandler)
-	}
-	if r.Now == nil {
-		r.Now = time.Now
-	}
+	r.init()
 	tick := r.Tick
-	if tick <= 0 {
-		tick = time.Second
-	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	t := time.NewTicker(tick)
@@ -99,9 +107,6 @@ func (r *Runner) Run(ctx context.Context) error {
 func (r *Runner) due(id int64) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.state == nil {
-		r.state = map[int64]*state{}
-	}
 	s := r.state[id]
 	if s == nil {
 		s = &state{}
@@ -117,6 +122,7 @@ func (r *Runner) due(id int64) bool {
 // Once polls one channel now and schedules its next turn: PollEvery after
 // success, backing off to ten minutes while the platform fails.
 func (r *Runner) Once(ctx context.Context, ch store.Channel, ad channel.Adapter) (ingest.Receipt, error) {
+	r.init()
 	rec, err := r.poll(ctx, ch, ad)
 	every := ad.PollEvery
 	if every <= 0 {
@@ -124,9 +130,6 @@ func (r *Runner) Once(ctx context.Context, ch store.Channel, ad channel.Adapter)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.state == nil {
-		r.state = map[int64]*state{}
-	}
 	s := r.state[ch.ID]
 	if s == nil {
 		s = &state{}
@@ -180,6 +183,7 @@ func (r *Runner) poll(ctx context.Context, ch store.Channel, ad channel.Adapter)
 // Status reports how polling channel id went; ok is false before its
 // first poll on this instance.
 func (r *Runner) Status(id int64) (Status, bool) {
+	r.init()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s, ok := r.state[id]

@@ -1,0 +1,177 @@
+package poll_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/webcare/webcare/internal/bus"
+	"github.com/webcare/webcare/internal/channel"
+	"github.com/webcare/webcare/internal/channel/mastodon"
+	"github.com/webcare/webcare/internal/channel/mastodon/mastodonfake"
+	"github.com/webcare/webcare/internal/ingest"
+	"github.com/webcare/webcare/internal/poll"
+	"github.com/webcare/webcare/internal/store"
+	"github.com/webcare/webcare/internal/store/sqlite"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
+
+// fixture is a real store and pipeline with a Mastodon channel pointed at
+// the fake server.
+type fixture struct {
+	st    *sqlite.Store
+	fake  *mastodonfake.Fake
+	ch    store.Channel
+	ad    channel.Adapter
+	r     *poll.Runner
+	clock *clock
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	p := ingest.New(st, bus.NewMemory(), ingest.Options{})
+	t.Cleanup(p.Close)
+	fake := mastodonfake.New()
+	t.Cleanup(fake.Close)
+	ch := store.Channel{Kind: "mastodon", Name: "Mastodon", Settings: fake.Settings()}
+	if err := st.CreateChannel(t.Context(), &ch, store.Actor{Via: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	ad := mastodon.New(nil)
+	c := &clock{t: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}
+	r := &poll.Runner{Store: st, Pipeline: p, Adapters: map[string]channel.Adapter{"mastodon": ad}, Now: c.Now}
+	return &fixture{st: st, fake: fake, ch: ch, ad: ad, r: r, clock: c}
+}
+
+func (f *fixture) mention(t *testing.T, text string) {
+	t.Helper()
+	if err := f.fake.Post(t.Context(), "", f.ch, channel.Message{Text: text, From: channel.Author{ExternalID: "109", Handle: "anna@social.example", Name: "Anna"}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// messages counts the customer messages stored, in every conversation.
+func (f *fixture) messages(t *testing.T) int {
+	t.Helper()
+	convs, err := f.st.Conversations(t.Context(), store.ConversationFilter{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, c := range convs {
+		n += c.MessageCount
+	}
+	return n
+}
+
+func TestPollIngestsAndKeepsTheCursor(t *testing.T) {
+	f := newFixture(t)
+	f.mention(t, "@heron my bag is lost")
+	rec, err := f.r.Once(t.Context(), f.ch, f.ad)
+	if err != nil || rec.Stored != 1 {
+		t.Fatalf("first poll: %+v, %v; want 1 stored", rec, err)
+	}
+	cursor, err := f.st.Setting(t.Context(), poll.CursorKey(f.ch.ID))
+	if err != nil || cursor == "" {
+		t.Fatalf("cursor after a poll: %q, %v", cursor, err)
+	}
+	// Nothing new: nothing stored, nothing fetched twice.
+	if rec, err := f.r.Once(t.Context(), f.ch, f.ad); err != nil || rec.Stored != 0 || rec.Duplicates != 0 {
+		t.Fatalf("second poll: %+v, %v; want nothing", rec, err)
+	}
+	f.mention(t, "@heron and my pram too")
+	f.mention(t, "@heron flight HN1234")
+	if rec, err := f.r.Once(t.Context(), f.ch, f.ad); err != nil || rec.Stored != 2 {
+		t.Fatalf("third poll: %+v, %v; want the 2 new ones", rec, err)
+	}
+	if st, ok := f.r.Status(f.ch.ID); !ok || st.LastError != "" || st.LastOK.IsZero() {
+		t.Errorf("status %+v, %v", st, ok)
+	}
+}
+
+func TestPollFailureKeepsCursorAndBacksOff(t *testing.T) {
+	f := newFixture(t)
+	f.mention(t, "@heron first")
+	if _, err := f.r.Once(t.Context(), f.ch, f.ad); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := f.st.Setting(t.Context(), poll.CursorKey(f.ch.ID))
+	f.mention(t, "@heron second")
+	f.fake.Fail(1, mastodonfake.Failure{Status: 503, Error: "Service Unavailable"})
+	if _, err := f.r.Once(t.Context(), f.ch, f.ad); err == nil {
+		t.Fatal("a failing server must fail the poll")
+	}
+	if after, _ := f.st.Setting(t.Context(), poll.CursorKey(f.ch.ID)); after != before {
+		t.Errorf("cursor moved from %q to %q on a failed poll: the second mention would be lost", before, after)
+	}
+	if st, ok := f.r.Status(f.ch.ID); !ok || st.LastError == "" {
+		t.Errorf("status after failure: %+v", st)
+	}
+	// Run does not ask again before the back-off has passed.
+	ctx, cancel := context.WithCancel(t.Context())
+	go f.r.Run(ctx)
+	time.Sleep(1500 * time.Millisecond)
+	cancel()
+	if n := f.messages(t); n != 1 {
+		t.Errorf("%d messages while backing off, want 1", n)
+	}
+	// After it, the second mention arrives.
+	f.clock.Add(10 * time.Minute)
+	if _, err := f.r.Once(t.Context(), f.ch, f.ad); err != nil {
+		t.Fatalf("poll after recovery: %v", err)
+	}
+	if n := f.messages(t); n != 2 {
+		t.Errorf("%d messages after recovery, want 2", n)
+	}
+}
+
+func TestRunPollsEnabledChannelsOnly(t *testing.T) {
+	f := newFixture(t)
+	off := store.Channel{Kind: "mastodon", Name: "Off", Settings: f.fake.Settings(), Disabled: true}
+	if err := f.st.CreateChannel(t.Context(), &off, store.Actor{Via: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	f.mention(t, "@heron hello")
+	f.r.Tick = 50 * time.Millisecond
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- f.r.Run(ctx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for f.messages(t) < 1 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	convs, _ := f.st.Conversations(t.Context(), store.ConversationFilter{})
+	if len(convs) != 1 || convs[0].ChannelID != f.ch.ID {
+		t.Fatalf("conversations %v, want one on the enabled channel %d", ids(convs), f.ch.ID)
+	}
+	if _, ok := f.r.Status(off.ID); ok {
+		t.Error("the disabled channel was polled")
+	}
+}
+
+func ids(cs []store.Conversation) string {
+	s := ""
+	for _, c := range cs {
+		s += fmt.Sprintf("%d@%d ", c.ID, c.ChannelID)
+	}
+	return s
+}
