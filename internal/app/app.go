@@ -97,7 +97,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 	a.Poll = &poll.Runner{Store: st, Pipeline: a.Pipeline, Adapters: a.Adapters, Log: log.With("part", "poll")}
 	a.Web = web.New(web.Options{
 		Store: st, Pipeline: a.Pipeline, Bus: a.Bus, Log: log.With("part", "web"),
-		WakeOutbox: a.Outbox.Wake, Metrics: m.Handler(), Adapters: a.Adapters, Chat: chat,
+		WakeOutbox: a.Outbox.Wake, Metrics: m.Handler(), Adapters: a.Adapters, Chat: chat, PollStatus: a.Poll.Status,
 		SecureCookies: cfg.SecureCookies, SessionTTL: cfg.SessionTTL, BaseURL: cfg.BaseURL,
 	})
 	return a, nil

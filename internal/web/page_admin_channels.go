@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/webcare/webcare/internal/channel"
+	"github.com/webcare/webcare/internal/poll"
 	"github.com/webcare/webcare/internal/store"
 )
 
@@ -26,6 +27,8 @@ type channelRow struct {
 	Fields                          []fieldRow
 	CanTest                         bool
 	Test                            *testResult // the check just run on this channel
+	Poll                            *poll.Status
+	Polled                          bool // the platform is polled, not pushing
 }
 
 // fieldRow is one platform setting on the admin screen; a secret's value
@@ -72,7 +75,10 @@ func (s *Server) renderAdminChannels(w http.ResponseWriter, r *http.Request, sta
 func (s *Server) channelRow(r *http.Request, c store.Channel) channelRow {
 	ad := s.adapters[c.Kind]
 	row := channelRow{Channel: channelView(c), IngestURL: s.ingestURL(r, c.ID), CallbackURL: c.Settings["callback_url"],
-		HookURL: s.hookURL(r, c), CanTest: ad.Checker != nil || ad.Connect != nil}
+		HookURL: s.hookURL(r, c), CanTest: ad.Checker != nil || ad.Connect != nil, Polled: ad.Poller != nil}
+	if st, ok := s.pollStatus(c.ID); ok && row.Polled {
+		row.Poll = &st
+	}
 	for _, f := range ad.Fields {
 		fr := fieldRow{Field: f, Set: c.Settings[f.Key] != "", Hidden: f.Secret || secretSetting(f.Key)}
 		if !fr.Hidden {
@@ -81,6 +87,13 @@ func (s *Server) channelRow(r *http.Request, c store.Channel) channelRow {
 		row.Fields = append(row.Fields, fr)
 	}
 	return row
+}
+
+func (s *Server) pollStatus(id int64) (poll.Status, bool) {
+	if s.polls == nil {
+		return poll.Status{}, false
+	}
+	return s.polls(id)
 }
 
 // saveChannelSettingsFromForm saves a channel's platform settings. A secret

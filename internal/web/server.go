@@ -14,6 +14,7 @@ import (
 	"github.com/webcare/webcare/internal/bus"
 	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/ingest"
+	"github.com/webcare/webcare/internal/poll"
 	"github.com/webcare/webcare/internal/store"
 )
 
@@ -30,6 +31,7 @@ type Server struct {
 	baseURL  string
 	adapters map[string]channel.Adapter
 	chat     http.Handler
+	polls    func(int64) (poll.Status, bool)
 
 	secureCookies bool
 	sessionTTL    time.Duration
@@ -78,6 +80,9 @@ type Options struct {
 	Adapters map[string]channel.Adapter
 	// Chat serves the web chat widget under /chat/; nil leaves it out.
 	Chat http.Handler
+	// PollStatus says how fetching a polled channel went on this
+	// instance (ok false: not polled yet); nil: not shown.
+	PollStatus func(channelID int64) (poll.Status, bool)
 }
 
 // New builds a Server.
@@ -86,7 +91,7 @@ func New(o Options) *Server {
 		store: o.Store, pipeline: o.Pipeline, bus: o.Bus, log: o.Log, now: o.Now, wake: o.WakeOutbox,
 		metrics: o.Metrics, ready: o.Ready, secureCookies: o.SecureCookies, sessionTTL: o.SessionTTL,
 		heartbeat: o.Heartbeat, logins: newLoginLimiter(), closing: make(chan struct{}), activity: newActivity(),
-		baseURL: strings.TrimRight(o.BaseURL, "/"), adapters: o.Adapters, chat: o.Chat,
+		baseURL: strings.TrimRight(o.BaseURL, "/"), adapters: o.Adapters, chat: o.Chat, polls: o.PollStatus,
 	}
 	u, err := loadUI()
 	if err != nil {
