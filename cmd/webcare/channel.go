@@ -145,6 +145,9 @@ func channelTest(ctx context.Context, e env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "webhook registered: %s\n", hook)
 		if len(learned) > 0 {
+			if c.Settings == nil {
+				c.Settings = map[string]string{}
+			}
 			for k, v := range learned {
 				c.Settings[k] = v
 			}

@@ -168,6 +168,16 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
 	srv.RegisterOnShutdown(a.Web.CloseStreams)
+	// Both listeners are open before any work starts, so a port in use
+	// fails the start cleanly.
+	mail := a.mailListener()
+	var mailLn net.Listener
+	if mail != nil {
+		if mailLn, err = net.Listen("tcp", a.Config.SMTPAddr); err != nil {
+			ln.Close()
+			return errors.Join(fmt.Errorf("mail listener: %w", err), a.Close())
+		}
+	}
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	workerDone := make(chan error, 1)
 	go func() { workerDone <- a.Outbox.Run(workCtx) }()
@@ -177,13 +187,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
 	stopMail := func() {}
-	if mail := a.mailListener(); mail != nil {
-		mailLn, err := net.Listen("tcp", a.Config.SMTPAddr)
-		if err != nil {
-			stopWork()
-			ln.Close()
-			return errors.Join(fmt.Errorf("mail listener: %w", err), a.Close())
-		}
+	if mail != nil {
 		go func() {
 			if err := mail.Serve(mailLn); err != nil && ctx.Err() == nil {
 				serveErr <- fmt.Errorf("mail listener: %w", err)

@@ -144,6 +144,9 @@ func (p *Pipeline) Close() {
 // returns what was stored. When it returns without error the message is on
 // disk; a re-delivery returns the same ids with Duplicate set.
 func (p *Pipeline) Ingest(ctx context.Context, m Message) (Result, error) {
+	if err := ctx.Err(); err != nil {
+		return Result{}, err // the caller has gone: do not queue behind its back
+	}
 	in, err := p.normalise(ctx, m)
 	if err != nil {
 		return Result{}, err

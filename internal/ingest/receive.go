@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/webcare/webcare/internal/bus"
 	"github.com/webcare/webcare/internal/channel"
@@ -23,8 +24,13 @@ type Receipt struct {
 	Statuses   int // reply states that moved forward
 }
 
-// fetchTimeout bounds downloading one file a payload pointed at.
-const fetchTimeout = 20 * time.Second
+// Bounds on downloading the files payloads point at: one file, all the
+// files of one delivery, and their bytes together.
+const (
+	fetchTimeout  = 20 * time.Second
+	fetchDeadline = 40 * time.Second
+	maxFetchBytes = 64 << 20
+)
 
 // Receive stores what a platform delivered on channel ch: it fetches the
 // files payloads only pointed at, routes each message to the channel of
@@ -56,9 +62,21 @@ func (p *Pipeline) Receive(ctx context.Context, ch store.Channel, ad channel.Ada
 				return c, true, nil
 			}
 		}
+		// A channel whose account id was never filled in takes what its
+		// own URL receives: dropping it would lose customers' words over
+		// a missing setting.
+		if ch.Settings["account_id"] == "" {
+			return ch, true, nil
+		}
 		return ch, false, nil
 	}
 
+	// Downloads share one deadline and one byte budget per delivery, so
+	// that a batch of large or slow files cannot hold the platform's
+	// request (or memory) for long.
+	fctx, cancel := context.WithTimeout(ctx, fetchDeadline)
+	defer cancel()
+	budget := int64(maxFetchBytes)
 	msgs := make([]Message, 0, len(b.Messages))
 	for _, m := range b.Messages {
 		target, ok, err := route(m.Account)
@@ -71,8 +89,15 @@ func (p *Pipeline) Receive(ctx context.Context, ch store.Channel, ad channel.Ada
 			continue
 		}
 		m.ChannelID = target.ID
-		p.fetchFiles(ctx, target, ad, &m, log)
+		Fit(&m)
+		p.fetchFiles(fctx, target, ad, &m, &budget, log)
 		msgs = append(msgs, m)
+	}
+	if err := ctx.Err(); err != nil {
+		// The platform hung up while files were fetched: what failed for
+		// that reason must not be stored without its file. Its retry
+		// brings everything again.
+		return r, err
 	}
 
 	// Ingest them at once, so that they share a commit.
@@ -137,10 +162,36 @@ func (p *Pipeline) Receive(ctx context.Context, ch store.Channel, ad channel.Ada
 	return r, nil
 }
 
+// Fit trims what a platform sent to the limits ingest enforces, at UTF-8
+// boundaries, so that a long name or an enormous mail loses its tail
+// rather than the whole message. (The API channel's callers get a refusal
+// instead: they can fix what they send.)
+func Fit(m *Message) {
+	m.From.Name = clip(m.From.Name, MaxNameBytes)
+	m.From.Handle = clip(m.From.Handle, MaxNameBytes)
+	m.Subject = clip(m.Subject, MaxSubjectLen)
+	if len(m.Text) > MaxBodyBytes {
+		m.Text = clip(m.Text, MaxBodyBytes-len(clipped)) + clipped
+	}
+}
+
+const clipped = "\n[…]"
+
+// clip cuts s to at most n bytes without splitting a character.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
 // fetchFiles downloads the files a payload only pointed at. A file that
 // cannot be fetched does not cost the customer's words: the message is
 // stored with a line saying what is missing.
-func (p *Pipeline) fetchFiles(ctx context.Context, ch store.Channel, ad channel.Adapter, m *Message, log *slog.Logger) {
+func (p *Pipeline) fetchFiles(ctx context.Context, ch store.Channel, ad channel.Adapter, m *Message, budget *int64, log *slog.Logger) {
 	files := m.Files[:0:0]
 	for _, f := range m.Files {
 		if len(f.Data) > 0 || f.Ref == "" {
@@ -148,9 +199,12 @@ func (p *Pipeline) fetchFiles(ctx context.Context, ch store.Channel, ad channel.
 			continue
 		}
 		var err error
-		if ad.Fetcher == nil {
+		switch {
+		case ad.Fetcher == nil:
 			err = errors.New("this channel cannot download files")
-		} else {
+		case *budget <= 0:
+			err = fmt.Errorf("the delivery's files passed %d bytes together", maxFetchBytes)
+		default:
 			fctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 			var name string
 			var data []byte
@@ -166,6 +220,7 @@ func (p *Pipeline) fetchFiles(ctx context.Context, ch store.Channel, ad channel.
 				if f.Name != "" {
 					name = f.Name
 				}
+				*budget -= int64(len(data))
 				files = append(files, channel.File{Name: name, Data: data})
 				continue
 			}

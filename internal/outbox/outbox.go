@@ -160,7 +160,8 @@ func (w *Worker) deliver(ctx context.Context, e store.OutboxEntry) {
 		// Not a failure: the channel is busy. Counted as an attempt by the
 		// claim, so a reply held back often enough fails sooner on a real
 		// error; the rate and lease make that rare.
-		if err := w.Store.RetryOutbox(rec, e.ID, "", w.Now().Add(d.delay)); err != nil {
+		// The last real error, if any, stays what the agent sees.
+		if err := w.Store.RetryOutbox(rec, e.ID, e.LastError, w.Now().Add(d.delay)); err != nil {
 			log.Error("outbox: deferring", "err", err)
 		}
 		return
@@ -192,8 +193,10 @@ func (w *Worker) deliver(ctx context.Context, e store.OutboxEntry) {
 }
 
 // wait keeps a channel below its platform's rate: each send takes the next
-// slot, spaced 1/rate apart. A slot further away than the lease allows is
-// not waited for: the entry is retried then instead.
+// free slot, spaced 1/rate apart. A slot more than maxPaceWait away is
+// not waited for (that would hold up the round for every channel): the
+// slot is reserved and the entry deferred to it, so deferred entries come
+// back one by one rather than all at once.
 func (w *Worker) wait(ctx context.Context, ch store.Channel) error {
 	rate := w.Rates[ch.Kind]
 	if rate <= 0 {
@@ -208,13 +211,12 @@ func (w *Worker) wait(ctx context.Context, ch store.Channel) error {
 	if slot.Before(now) {
 		slot = now
 	}
-	delay := slot.Sub(now)
-	if delay > w.Lease/4 {
-		w.paceMu.Unlock()
-		return &deferred{delay: delay, rate: rate}
-	}
 	w.pace[ch.ID] = slot.Add(time.Duration(float64(time.Second) / rate))
 	w.paceMu.Unlock()
+	delay := slot.Sub(now)
+	if delay > maxPaceWait {
+		return &deferred{delay: delay, rate: rate}
+	}
 	if delay <= 0 {
 		return nil
 	}
@@ -227,6 +229,9 @@ func (w *Worker) wait(ctx context.Context, ch store.Channel) error {
 		return ctx.Err()
 	}
 }
+
+// maxPaceWait is the longest a send waits in line for its channel's rate.
+const maxPaceWait = 2 * time.Second
 
 // deferred holds a send back to keep a channel below its rate.
 type deferred struct {

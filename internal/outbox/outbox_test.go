@@ -695,10 +695,9 @@ func TestRateKeepsChannelBelowItsLimit(t *testing.T) {
 	f := newFixture(t, "x", nil)
 	rec := &recorder{}
 	w := f.worker(map[string]outbox.Sender{"x": rec})
-	// 100 sends a second with a 400 ms lease: slots up to 100 ms ahead are
-	// waited for, later ones deferred to their slot.
-	w.Rates = map[string]float64{"x": 100}
-	w.Lease = 400 * time.Millisecond
+	// 5 sends a second: slots up to 2 s ahead are waited for, later ones
+	// deferred to a slot of their own.
+	w.Rates = map[string]float64{"x": 5}
 	w.Concurrency = 20
 	var entries []store.OutboxEntry
 	for i := range 20 {
@@ -709,15 +708,20 @@ func TestRateKeepsChannelBelowItsLimit(t *testing.T) {
 	runOnce(t, w, 20)
 	took := time.Since(start)
 	sent, deferred := rec.count(), 0
+	nextAt := map[time.Time]bool{}
 	for _, e := range entries {
 		got := f.entry(t, e.ID)
 		switch got.State {
 		case store.OutboxSent:
 		case store.OutboxPending:
 			deferred++
-			if !got.NextAttemptAt.After(f.clock.Now()) {
-				t.Errorf("deferred entry %d is due again at once (%v)", e.ID, got.NextAttemptAt)
+			if !got.NextAttemptAt.After(f.clock.Now().Add(2 * time.Second)) {
+				t.Errorf("deferred entry %d is due again within the waited window (%v)", e.ID, got.NextAttemptAt)
 			}
+			if nextAt[got.NextAttemptAt] {
+				t.Errorf("two deferred entries come back at %v: they would herd", got.NextAttemptAt)
+			}
+			nextAt[got.NextAttemptAt] = true
 			if m := f.message(t, got.MessageID); m.DeliveryError != "" || m.Delivery != store.Queued {
 				t.Errorf("deferred reply shows %q / %q to the agent; a busy channel is not an error", m.Delivery, m.DeliveryError)
 			}
@@ -725,12 +729,12 @@ func TestRateKeepsChannelBelowItsLimit(t *testing.T) {
 			t.Errorf("entry %d is %s", e.ID, got.State)
 		}
 	}
-	if sent+deferred != 20 || sent < 5 || sent > 12 {
-		t.Errorf("sent %d and deferred %d of 20; want about 11 sent within the 100 ms window", sent, deferred)
+	if sent+deferred != 20 || sent != 11 {
+		t.Errorf("sent %d and deferred %d of 20; want the 11 whose slots are within 2 s", sent, deferred)
 	}
-	// The sends that went were spaced 10 ms apart.
-	if min := time.Duration(sent-1) * 10 * time.Millisecond; took < min {
-		t.Errorf("%d sends took %v; at 100/s they need at least %v", sent, took, min)
+	// The sends that went were spaced 200 ms apart.
+	if min := time.Duration(sent-1) * 200 * time.Millisecond; took < min {
+		t.Errorf("%d sends took %v; at 5/s they need at least %v", sent, took, min)
 	}
 	for _, d := range rec.calls {
 		if !d.LastInbound.Equal(t0) {

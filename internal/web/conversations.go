@@ -177,7 +177,7 @@ func (s *Server) showConversation(w http.ResponseWriter, r *http.Request) error 
 	if d.Channel, err = s.store.Channel(ctx, c.ChannelID); err != nil {
 		return err
 	}
-	d.Channel = channelView(d.Channel) // every role reads this; the secrets are not theirs
+	d.Channel = s.channelView(d.Channel) // every role reads this; the secrets are not theirs
 	if d.Contact, err = s.store.Contact(ctx, c.ContactID); err != nil {
 		return err
 	}

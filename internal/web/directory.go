@@ -23,12 +23,15 @@ func secretSetting(k string) bool {
 	return k != "verify_token" && (strings.HasSuffix(k, "_secret") || strings.HasSuffix(k, "_token") || strings.HasSuffix(k, "password"))
 }
 
-// channelView hides secrets in a channel's settings.
-func channelView(c store.Channel) store.Channel {
+// channelView hides secrets in a channel's settings: the fields its
+// adapter marks secret, and anything named like a secret.
+func (s *Server) channelView(c store.Channel) store.Channel {
 	if len(c.Settings) > 0 {
+		ad := s.adapters[c.Kind]
 		masked := make(map[string]string, len(c.Settings))
 		for k, v := range c.Settings {
-			if secretSetting(k) && v != "" {
+			f, _ := ad.Field(k)
+			if (f.Secret || secretSetting(k)) && v != "" {
 				v = "********"
 			}
 			masked[k] = v
@@ -44,7 +47,7 @@ func (s *Server) listChannels(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	for i := range chs {
-		chs[i] = channelView(chs[i])
+		chs[i] = s.channelView(chs[i])
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"channels": chs})
 }
@@ -58,7 +61,7 @@ func (s *Server) showChannel(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, channelView(c))
+	return writeJSON(w, http.StatusOK, s.channelView(c))
 }
 
 type channelInput struct {
@@ -119,6 +122,18 @@ func (s *Server) applyChannel(c *store.Channel, in channelInput) error {
 	}
 	if len(in.Settings) > 0 {
 		ad := s.adapters[c.Kind]
+		// Pointing a channel at another server takes its secrets along
+		// only if they are given again: otherwise whoever may edit
+		// settings could send the stored token to a server of their own.
+		for k, v := range in.Settings {
+			if endpointSetting(k) && strings.TrimSpace(v) != c.Settings[k] {
+				for _, f := range ad.Fields {
+					if _, given := in.Settings[f.Key]; (f.Secret || secretSetting(f.Key)) && !f.Generated && !given {
+						delete(c.Settings, f.Key)
+					}
+				}
+			}
+		}
 		for k, v := range in.Settings {
 			f, ok := ad.Field(k)
 			if !ok {
@@ -148,6 +163,12 @@ func (s *Server) applyChannel(c *store.Channel, in channelInput) error {
 		}
 	}
 	return nil
+}
+
+// endpointSetting reports settings that say which server webcare talks to
+// with the channel's secrets.
+func endpointSetting(k string) bool {
+	return k == "api_base" || k == "cdn_base" || strings.HasSuffix(k, "_host") || strings.HasSuffix(k, "_port")
 }
 
 // hookURL is where a channel's platform sends webhooks; "" for platforms
@@ -212,7 +233,7 @@ func (s *Server) addChannel(r *http.Request, in channelInput) (channelSecrets, e
 	if err := s.store.CreateChannel(r.Context(), &c, actor(r)); err != nil {
 		return channelSecrets{}, err
 	}
-	return channelSecrets{Channel: channelView(c), Token: token, CallbackSecret: secret, IngestURL: s.ingestURL(r, c.ID),
+	return channelSecrets{Channel: s.channelView(c), Token: token, CallbackSecret: secret, IngestURL: s.ingestURL(r, c.ID),
 		HookURL: s.hookURL(r, c), Generated: generated}, nil
 }
 
@@ -229,7 +250,7 @@ func (s *Server) updateChannel(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, channelView(c))
+	return writeJSON(w, http.StatusOK, s.channelView(c))
 }
 
 // changeChannel checks and applies a change to a channel, for the API and
@@ -284,7 +305,7 @@ func (s *Server) newChannelToken(r *http.Request, id int64) (channelSecrets, err
 		return channelSecrets{}, err
 	}
 	s.channelChanged(r, id)
-	return channelSecrets{Channel: channelView(c), Token: token, IngestURL: s.ingestURL(r, c.ID)}, nil
+	return channelSecrets{Channel: s.channelView(c), Token: token, IngestURL: s.ingestURL(r, c.ID)}, nil
 }
 
 // testChannel is "test connection": the adapter calls the platform with
@@ -320,13 +341,22 @@ func (s *Server) checkChannel(r *http.Request, id int64) (ok bool, detail string
 		}
 		notes = append(notes, "webhook registered at "+s.hookURL(r, c))
 		if len(learned) > 0 {
-			for k, v := range learned {
-				c.Settings[k] = v
-			}
-			if err := s.store.UpdateChannel(r.Context(), &c, actor(r)); err != nil {
+			// Read again: an edit made while the platform answered stays.
+			fresh, err := s.store.Channel(r.Context(), id)
+			if err != nil {
 				return false, "", err
 			}
-			s.channelChanged(r, c.ID)
+			if fresh.Settings == nil {
+				fresh.Settings = map[string]string{}
+			}
+			for k, v := range learned {
+				fresh.Settings[k] = v
+			}
+			if err := s.store.UpdateChannel(r.Context(), &fresh, actor(r)); err != nil {
+				return false, "", err
+			}
+			s.channelChanged(r, id)
+			c = fresh
 		}
 	}
 	if ad.Checker == nil {

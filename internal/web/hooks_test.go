@@ -3,8 +3,10 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -14,6 +16,7 @@ import (
 	"github.com/webcare/webcare/internal/channel/meta"
 	"github.com/webcare/webcare/internal/channel/whatsapp"
 	"github.com/webcare/webcare/internal/channel/whatsapp/whatsappfake"
+	"github.com/webcare/webcare/internal/ingest"
 	"github.com/webcare/webcare/internal/outbox"
 	"github.com/webcare/webcare/internal/store"
 	"github.com/webcare/webcare/internal/web"
@@ -231,9 +234,58 @@ func TestAdminConnectsAPlatform(t *testing.T) {
 	ts.check(t, scenario{name: "api_base must be a URL", method: "PATCH", url: "/api/v1/channels/" + itoa(made.ID), token: admin,
 		body: `{"settings": {"api_base": "file:///etc/passwd"}}`, status: 422})
 
+	// Pointing the channel at another server drops the secrets unless
+	// they are given again: they must not follow to a server of anyone's
+	// choosing.
+	ts.check(t, scenario{name: "another api_base", method: "PATCH", url: "/api/v1/channels/" + itoa(made.ID), token: admin,
+		body: `{"settings": {"api_base": "https://graph.attacker.example/v24.0"}}`, status: 200})
+	moved, _ := ts.Store.Channel(t.Context(), made.ID)
+	if moved.Settings["access_token"] != "" || moved.Settings["app_secret"] != "" {
+		t.Errorf("secrets kept for a new server: %v", moved.Settings)
+	}
+	if moved.Settings["verify_token"] == "" || moved.Settings["account_id"] == "" {
+		t.Errorf("non-secret settings lost: %v", moved.Settings)
+	}
+	ts.check(t, scenario{name: "back, with the secrets", method: "PATCH", url: "/api/v1/channels/" + itoa(made.ID), token: admin,
+		body: `{"settings": {"api_base": "` + settings["api_base"] + `", "access_token": "` + settings["access_token"] + `", "app_secret": "` + settings["app_secret"] + `"}}`, status: 200})
+
 	// A wrong token: the check says so in the platform's words.
 	ts.check(t, scenario{name: "a wrong token", method: "PATCH", url: "/api/v1/channels/" + itoa(made.ID), token: admin,
 		body: `{"settings": {"access_token": "EAAG-wrong"}}`, status: 200, excludes: []string{"EAAG-wrong"}})
 	r = ts.check(t, scenario{name: "test via the API", method: "POST", url: "/api/v1/channels/" + itoa(made.ID) + "/test", token: admin, status: 200, contains: []string{`"ok":false`}})
 	_ = r
+}
+
+// failingStore is the real store whose Ingest fails, as when the database
+// is down.
+type failingStore struct {
+	store.Store
+}
+
+func (failingStore) Ingest(context.Context, []store.Inbound) ([]store.IngestResult, error) {
+	return nil, errors.New("database unreachable")
+}
+
+// TestWebhookNotAcknowledgedUnlessStored: when the store cannot commit,
+// the platform hears 503 (and sends again), never 200.
+func TestWebhookNotAcknowledgedUnlessStored(t *testing.T) {
+	fake := whatsappfake.New()
+	t.Cleanup(fake.Close)
+	ts := newTestServer(t)
+	ch := store.Channel{Kind: "whatsapp", Name: "WhatsApp", Settings: fake.Settings()}
+	if err := ts.Store.CreateChannel(t.Context(), &ch, store.Actor{Via: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	p := ingest.New(failingStore{ts.Store}, ts.Bus, ingest.Options{})
+	t.Cleanup(p.Close)
+	w := web.New(web.Options{Store: ts.Store, Pipeline: p, Bus: ts.Bus, Adapters: map[string]channel.Adapter{"whatsapp": whatsapp.New(nil)}})
+	srv := httptest.NewServer(w.Handler())
+	t.Cleanup(srv.Close)
+	err := fake.Post(t.Context(), srv.URL, ch, channel.Message{PlatformID: "wamid.x1", Text: "Hallo?", From: channel.Author{ExternalID: "31600000001"}})
+	if err == nil || !strings.Contains(err.Error(), "503") {
+		t.Fatalf("delivery while the store fails: %v, want a 503", err)
+	}
+	if n := messageCount(t, ts); n != 0 {
+		t.Errorf("%d conversations stored", n)
+	}
 }

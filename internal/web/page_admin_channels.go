@@ -74,7 +74,7 @@ func (s *Server) renderAdminChannels(w http.ResponseWriter, r *http.Request, sta
 // it, its settings (secrets only as set or not), and its checks.
 func (s *Server) channelRow(r *http.Request, c store.Channel) channelRow {
 	ad := s.adapters[c.Kind]
-	row := channelRow{Channel: channelView(c), IngestURL: s.ingestURL(r, c.ID), CallbackURL: c.Settings["callback_url"],
+	row := channelRow{Channel: s.channelView(c), IngestURL: s.ingestURL(r, c.ID), CallbackURL: c.Settings["callback_url"],
 		HookURL: s.hookURL(r, c), CanTest: ad.Checker != nil || ad.Connect != nil, Polled: ad.Poller != nil}
 	if st, ok := s.pollStatus(c.ID); ok && row.Polled {
 		row.Poll = &st
