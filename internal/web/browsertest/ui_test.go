@@ -843,3 +843,50 @@ func TestAttachAPicture(t *testing.T) {
 	u.waitUntil("the sent picture shows", `() => { const i = document.querySelector("#thread .msg-out .files img"); return !!i && i.complete && i.naturalWidth === 1 && i.alt === "boarding-pass.png" }`)
 	u.checkClean()
 }
+
+// TestPlatformRulesInTheComposer: the composer tells the agent what the
+// platform allows: WhatsApp's 24-hour window closed on a customer who wrote
+// two days ago, and X counting CJK characters double against its 280.
+func TestPlatformRulesInTheComposer(t *testing.T) {
+	u := newAgentUI(t)
+	u.login()
+	ctx := t.Context()
+	st := u.srv.Store
+	now := time.Now()
+	wa := store.Channel{Kind: "whatsapp", Name: "WhatsApp test"}
+	x := store.Channel{Kind: "x", Name: "X test"}
+	for _, c := range []*store.Channel{&wa, &x} {
+		if err := st.CreateChannel(ctx, c, store.Actor{Via: "test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := st.Ingest(ctx, []store.Inbound{
+		{ChannelID: wa.ID, PlatformID: "wamid.old", Platform: "whatsapp", ExternalID: "31611111111", Name: "Ria", Body: "Is mijn koffer al gevonden?", Private: true,
+			SentAt: now.Add(-50 * time.Hour), ReceivedAt: now.Add(-50 * time.Hour), Processed: true},
+		{ChannelID: x.ID, PlatformID: "1850000000000000001", Platform: "x", ExternalID: "12", Handle: "@mei", Name: "Mei", Body: "@HeronAir 我的行李在哪里？",
+			SentAt: now, ReceivedAt: now, Processed: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	u.open(fmt.Sprintf("/conversations/%d", res[0].ConversationID))
+	u.waitText("#composer .window-closed", "24 hours")
+	if note := u.textOf("#composer .window-closed"); !strings.Contains(note, "template") {
+		t.Errorf("the closed window says %q; it should say a template message is what remains", note)
+	}
+
+	u.open(fmt.Sprintf("/conversations/%d", res[1].ConversationID))
+	u.do("type 150 Chinese characters", chromedp.Click(chromedp.CSS(`#body`)), chromedp.SendKeys(chromedp.CSS(`#body`), strings.Repeat("谢", 150)))
+	u.waitUntil("the counter over the limit", `() => document.getElementById("counter").classList.contains("over")`)
+	if !eval[bool](u, `document.getElementById("send").disabled`) {
+		t.Error("send stays enabled for 300 weighted characters on X")
+	}
+	eval[bool](u, `(() => { document.getElementById("body").value = ""; return true })()`)
+	u.do("type 150 Latin letters", chromedp.SendKeys(chromedp.CSS(`#body`), strings.Repeat("a", 150)))
+	u.waitUntil("the counter within the limit", `() => !document.getElementById("counter").classList.contains("over")`)
+	if eval[bool](u, `document.getElementById("send").disabled`) {
+		t.Error("send disabled for 150 Latin letters on X")
+	}
+	u.checkClean()
+}
