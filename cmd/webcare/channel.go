@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -32,6 +35,24 @@ func (s settingsFlag) Set(v string) error {
 		return fmt.Errorf("%q: write key=value", v)
 	}
 	s[strings.TrimSpace(k)] = val
+	return nil
+}
+
+// readStdinValues replaces a value "-" by a line read from standard input,
+// so that secrets need not appear in the command line (and the shell's
+// history, and ps).
+func readStdinValues(e env, set settingsFlag) error {
+	in := bufio.NewReader(e.stdin)
+	for _, k := range slices.Sorted(maps.Keys(set)) {
+		if set[k] != "-" {
+			continue
+		}
+		line, err := in.ReadString('\n')
+		if err != nil && (err != io.EOF || line == "") {
+			return fmt.Errorf("%s=-: no line on standard input to read it from", k)
+		}
+		set[k] = strings.TrimRight(line, "\r\n")
+	}
 	return nil
 }
 
@@ -80,25 +101,24 @@ func channelHelp(e env, baseURL string, c store.Channel) {
 		fmt.Fprintf(e.stdout, "  %-20s %s%s: %s\n", f.Key, f.Label, req, state)
 	}
 	if len(ad.Fields) > 0 {
-		fmt.Fprintf(e.stdout, "set them with: webcare channel set --id %d key=value …; then: webcare channel test --id %d\n", c.ID, c.ID)
+		fmt.Fprintf(e.stdout, "set them with: webcare channel set --id %d --set key=value …; then: webcare channel test --id %d\n", c.ID, c.ID)
 	}
 }
 
 func channelSet(ctx context.Context, e env, args []string) error {
 	fs, finish := flags("channel set", e)
 	id := fs.Int64("id", 0, "channel id (required)")
+	set := settingsFlag{}
+	fs.Var(set, "set", "a platform setting as key=value (repeat; an empty value clears it; key=- reads the value from standard input)")
 	cfg, err := parse(fs, finish, args)
 	if err != nil {
 		return err
 	}
-	set := settingsFlag{}
-	for _, a := range fs.Args() {
-		if err := set.Set(a); err != nil {
-			return err
-		}
-	}
 	if len(set) == 0 {
-		return errors.New("give settings as key=value arguments after the flags")
+		return errors.New("give settings with --set key=value (key=- reads the value from standard input)")
+	}
+	if err := readStdinValues(e, set); err != nil {
+		return err
 	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
@@ -177,7 +197,7 @@ func channelAdd(ctx context.Context, e env, args []string) error {
 	locale := fs.String("locale", "", "language most customers write in (nl, en…)")
 	callback := fs.String("callback-url", "", "api channels: where replies are posted")
 	set := settingsFlag{}
-	fs.Var(set, "set", "a platform setting as key=value (repeat); see docs/channels/KIND.md")
+	fs.Var(set, "set", "a platform setting as key=value (repeat; key=- reads the value from standard input, one line per such key in key order); see docs/channels/KIND.md")
 	cfg, err := parse(fs, finish, args)
 	if err != nil {
 		return err
@@ -204,6 +224,9 @@ func channelAdd(ctx context.Context, e env, args []string) error {
 		Settings: map[string]string{"callback_secret": secret}}
 	if *callback != "" {
 		c.Settings["callback_url"] = *callback
+	}
+	if err := readStdinValues(e, set); err != nil {
+		return err
 	}
 	if err := applySettings(&c, set); err != nil {
 		return err

@@ -256,3 +256,36 @@ func TestResolveIdleCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestChannelSettingsFromTheCommandLine(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "cli.db")
+	env := map[string]string{"WEBCARE_DB": db, "WEBCARE_BASE_URL": "https://care.example"}
+	out, err := runCLI(t, env, "EAAG-secret-from-stdin\n", "channel", "add", "--kind", "whatsapp", "--name", "WhatsApp NL",
+		"--set", "account_id=106540352242922", "--set", "access_token=-")
+	if err != nil {
+		t.Fatalf("channel add: %v\n%s", err, out)
+	}
+	for _, want := range []string{"webhook URL:     https://care.example/hooks/1", "verify_token:", "account_id", "106540352242922", "access_token", "set"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("channel add output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "EAAG-secret-from-stdin") {
+		t.Errorf("the secret is printed back:\n%s", out)
+	}
+	st, err := sqlite.Open(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := st.Channel(t.Context(), 1)
+	st.Close()
+	if err != nil || ch.Settings["access_token"] != "EAAG-secret-from-stdin" || ch.Settings["verify_token"] == "" {
+		t.Fatalf("stored settings %v, %v", ch.Settings, err)
+	}
+	if out, err := runCLI(t, env, "", "channel", "set", "--id", "1", "--set", "acces_token=x"); err == nil || !strings.Contains(out+err.Error(), "access_token") {
+		t.Errorf("a misspelt setting: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, env, "", "channel", "set", "--id", "1", "--set", "app_secret=-"); err == nil {
+		t.Errorf("key=- without input must fail:\n%s", out)
+	}
+}

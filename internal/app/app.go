@@ -13,6 +13,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -170,7 +171,11 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	srv.RegisterOnShutdown(a.Web.CloseStreams)
 	// Both listeners are open before any work starts, so a port in use
 	// fails the start cleanly.
-	mail := a.mailListener()
+	mail, err := a.mailListener()
+	if err != nil {
+		ln.Close()
+		return errors.Join(err, a.Close())
+	}
 	var mailLn net.Listener
 	if mail != nil {
 		if mailLn, err = net.Listen("tcp", a.Config.SMTPAddr); err != nil {
@@ -239,16 +244,28 @@ func (a *App) mailVisitor(ctx context.Context, to, subject, body string) error {
 // mailListener is the SMTP server for e-mail channels, when an address is
 // configured: mail to a channel's address is stored before the sending
 // server hears 250, and bounces of our replies mark them failed.
-func (a *App) mailListener() *email.Listener {
+func (a *App) mailListener() (*email.Listener, error) {
 	if a.Config.SMTPAddr == "" {
-		return nil
+		return nil, nil
 	}
 	host := "localhost"
 	if u, err := url.Parse(a.Config.BaseURL); err == nil && u.Hostname() != "" {
 		host = u.Hostname()
 	}
-	return email.NewListener(email.ListenerOptions{
-		Addr: a.Config.SMTPAddr, Domain: host, Log: a.Log.With("part", "smtp"),
+	var tlsConfig *tls.Config
+	if a.Config.SMTPTLSCert != "" {
+		if _, err := tls.LoadX509KeyPair(a.Config.SMTPTLSCert, a.Config.SMTPTLSKey); err != nil {
+			return nil, fmt.Errorf("mail listener certificate: %w", err)
+		}
+		// Read per handshake, so a renewed certificate needs no restart.
+		certFile, keyFile := a.Config.SMTPTLSCert, a.Config.SMTPTLSKey
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+			c, err := tls.LoadX509KeyPair(certFile, keyFile)
+			return &c, err
+		}}
+	}
+	l := email.NewListener(email.ListenerOptions{
+		Addr: a.Config.SMTPAddr, Domain: host, Log: a.Log.With("part", "smtp"), TLS: tlsConfig,
 		Lookup: func(ctx context.Context, rcpt string) (store.Channel, bool) {
 			chs, err := a.Store.Channels(ctx)
 			if err != nil {
@@ -267,6 +284,7 @@ func (a *App) mailListener() *email.Listener {
 			return err
 		},
 	})
+	return l, nil
 }
 
 // EnsureSetup prints a one-time setup link when nobody can log in yet.

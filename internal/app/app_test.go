@@ -1,14 +1,18 @@
 package app
 
 import (
+	"context"
 	"io"
+	"net"
 	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/webcare/webcare/internal/bus"
+	"github.com/webcare/webcare/internal/channel/email/emailfake"
 	"github.com/webcare/webcare/internal/config"
+	"github.com/webcare/webcare/internal/store"
 )
 
 func TestOpenPicksTheBus(t *testing.T) {
@@ -31,5 +35,49 @@ func TestOpenPicksTheBus(t *testing.T) {
 	cfg.NATSURL = "nats://127.0.0.1:1"
 	if _, err := Open(t.Context(), cfg, log, Options{}); err == nil || !strings.Contains(err.Error(), "open event bus") {
 		t.Fatalf("unreachable NATS: err = %v", err)
+	}
+}
+
+// TestServeTakesMail: with --smtp-addr, mail to an e-mail channel's
+// address is stored before the sending server hears 250, and mail to an
+// address no channel has is refused.
+func TestServeTakesMail(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	smtpAddr := free.Addr().String()
+	free.Close()
+	cfg := config.Config{DatabasePath: filepath.Join(t.TempDir(), "w.db"), Addr: "127.0.0.1:0", BaseURL: "http://localhost", SMTPAddr: smtpAddr}
+	a, err := Open(t.Context(), cfg, log, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := store.Channel{Kind: "email", Name: "Care", Settings: map[string]string{"address": "care@heron.example"}}
+	if err := a.Store.CreateChannel(t.Context(), &ch, store.Actor{Via: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	ready := make(chan struct{})
+	go func() { done <- a.Serve(ctx, func(string) { close(ready) }) }()
+	<-ready
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	raw := "From: Anna <anna@example.org>\r\nTo: care@heron.example\r\nSubject: Koffer\r\nMessage-ID: <k1@example.org>\r\nDate: Mon, 30 Nov 2026 10:00:00 +0000\r\n\r\nMijn koffer is zoek.\r\n"
+	if err := emailfake.Deliver(t.Context(), smtpAddr, "anna@example.org", []string{"care@heron.example"}, []byte(raw)); err != nil {
+		t.Fatalf("delivering to the listener: %v", err)
+	}
+	convs, err := a.Store.Conversations(t.Context(), store.ConversationFilter{ChannelID: ch.ID})
+	if err != nil || len(convs) != 1 || convs[0].Subject != "Koffer" {
+		t.Fatalf("after 250 the mail is stored: %+v, %v", convs, err)
+	}
+	if err := emailfake.Deliver(t.Context(), smtpAddr, "anna@example.org", []string{"nobody@heron.example"}, []byte(raw)); err == nil || !strings.Contains(err.Error(), "550") {
+		t.Errorf("mail to an unknown address: %v, want a 550", err)
 	}
 }

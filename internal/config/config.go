@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
@@ -30,6 +31,11 @@ type Config struct {
 	SecureCookies bool          // set behind HTTPS
 	SessionTTL    time.Duration // how long a login lasts
 	SMTPAddr      string        // where the inbound mail listener listens; empty: none
+	SMTPTLSCert   string        // PEM certificate (chain) offered with STARTTLS on the mail listener
+	SMTPTLSKey    string        // its private key
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
+	// believed, for per-visitor limits of the web chat.
+	TrustedProxies string
 }
 
 // Getenv is how settings are looked up; os.Getenv in production.
@@ -63,6 +69,9 @@ func Register(fs *flag.FlagSet, getenv Getenv) func() (Config, error) {
 	fs.StringVar(&c.NATSURL, "nats-url", env("WEBCARE_NATS_URL", ""), "NATS URL; empty uses the in-process bus (WEBCARE_NATS_URL, or _FILE)")
 	fs.StringVar(&c.NATSPrefix, "nats-prefix", env("WEBCARE_NATS_PREFIX", "webcare"), "NATS subject prefix; the stream is named after it (WEBCARE_NATS_PREFIX)")
 	fs.StringVar(&c.SMTPAddr, "smtp-addr", env("WEBCARE_SMTP_ADDR", ""), "listen for inbound mail to e-mail channels here, e.g. :25 (WEBCARE_SMTP_ADDR; empty: no listener)")
+	fs.StringVar(&c.SMTPTLSCert, "smtp-tls-cert", env("WEBCARE_SMTP_TLS_CERT", ""), "PEM certificate file for STARTTLS on the mail listener (WEBCARE_SMTP_TLS_CERT)")
+	fs.StringVar(&c.SMTPTLSKey, "smtp-tls-key", env("WEBCARE_SMTP_TLS_KEY", ""), "its private key file (WEBCARE_SMTP_TLS_KEY)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", env("WEBCARE_TRUSTED_PROXIES", ""), "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client (WEBCARE_TRUSTED_PROXIES)")
 	fs.StringVar(&c.LogLevel, "log-level", env("WEBCARE_LOG_LEVEL", "info"), "debug, info, warn or error (WEBCARE_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("WEBCARE_LOG_FORMAT", "text"), "text or json (WEBCARE_LOG_FORMAT)")
 	secure, err := parseBool(env("WEBCARE_SECURE_COOKIES", "false"))
@@ -112,6 +121,17 @@ func (c *Config) validate() error {
 		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
 			return errors.New("database-url must be a postgres:// URL")
 		}
+	}
+	if (c.SMTPTLSCert == "") != (c.SMTPTLSKey == "") {
+		return errors.New("smtp-tls-cert and smtp-tls-key go together")
+	}
+	if c.SMTPAddr != "" {
+		if _, _, err := net.SplitHostPort(c.SMTPAddr); err != nil {
+			return fmt.Errorf("smtp-addr %q: %w", c.SMTPAddr, err)
+		}
+	}
+	if _, err := c.Proxies(); err != nil {
+		return err
 	}
 	if !natsPrefixRE.MatchString(c.NATSPrefix) {
 		return fmt.Errorf("nats-prefix %q: use letters, digits, - and _ only", c.NATSPrefix)
@@ -170,13 +190,33 @@ func (c Config) Logger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// Proxies parses TrustedProxies: addresses (as /32 or /128) and CIDRs.
+func (c Config) Proxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(c.TrustedProxies, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		if p, err := netip.ParsePrefix(f); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("trusted-proxies: %q is not an address or CIDR", f)
+		}
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
+}
+
 // Print writes the effective settings, secrets masked.
 func (c Config) Print(w io.Writer) {
 	rows := [][2]string{
 		{"addr", c.Addr}, {"base-url", c.BaseURL}, {"db", c.DatabasePath},
 		{"database-url", maskURL(c.DatabaseURL)}, {"nats-url", maskURL(c.NATSURL)}, {"nats-prefix", c.NATSPrefix},
 		{"log-level", c.LogLevel}, {"log-format", c.LogFormat},
-		{"secure-cookies", strconv.FormatBool(c.SecureCookies)}, {"session-ttl", c.SessionTTL.String()}, {"smtp-addr", c.SMTPAddr},
+		{"secure-cookies", strconv.FormatBool(c.SecureCookies)}, {"session-ttl", c.SessionTTL.String()}, {"smtp-addr", c.SMTPAddr}, {"smtp-tls-cert", c.SMTPTLSCert}, {"trusted-proxies", c.TrustedProxies},
 	}
 	for _, r := range rows {
 		v := r[1]
