@@ -524,6 +524,10 @@ func (w *Widget) Connected(ctx context.Context, chID int64, visitor string) bool
 // Last-Event-ID continues from the store without gaps; "presence" events
 // when agents come online or go; comments as heartbeats.
 func (w *Widget) streamMessages(rw http.ResponseWriter, r *http.Request, q *request) error {
+	if w.closed() {
+		rw.Header().Set("Retry-After", "5")
+		return errorf(http.StatusServiceUnavailable, "the chat server is restarting: try again in a moment")
+	}
 	if err := w.authenticate(r, q); err != nil {
 		return err
 	}
@@ -598,6 +602,8 @@ func (w *Widget) streamMessages(rw http.ResponseWriter, r *http.Request, q *requ
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-w.closing:
+			return nil // shutting down: the widget reconnects, elsewhere or later
 		case <-end.C:
 			return nil
 		case <-beat.C:

@@ -22,7 +22,8 @@
 // Replies go through Adapter().Sender: the reply is already stored, so it is
 // "sent" at once; the visitor sees it through the stream or the history. A
 // visitor who is not connected and left an e-mail address gets the reply by
-// mail as well, once per outbox key.
+// mail as well, once per outbox key, to one address and a few times a day
+// at most (see Sender).
 package webchat
 
 import (
@@ -69,8 +70,9 @@ type Options struct {
 
 	// ClientIP names the client of a request for the per-address limit.
 	// Nil: the connection's address, which behind a reverse proxy is the
-	// proxy's for every visitor; then pass a function that reads the
-	// address your proxy adds (its X-Forwarded-For entry).
+	// proxy's for every visitor; there, pass ForwardedFor with the
+	// proxies' addresses. Whatever it returns, an IPv6 address counts by
+	// its /64.
 	ClientIP func(r *http.Request) string
 
 	// Heartbeat is the stream's keep-alive interval; default 20 s. Tests
@@ -92,6 +94,9 @@ type Limits struct {
 	RequestsPerMinute float64
 	// Streams is how many open streams one visitor may hold.
 	Streams int
+	// MailsPerDay is how many replies one visitor may get by e-mail a
+	// day (UTC); default 5. Further replies wait in the widget.
+	MailsPerDay int
 }
 
 // Widget serves the widget script and the visitor API. Mount it at /chat/
@@ -116,6 +121,9 @@ type Widget struct {
 	mu        sync.Mutex
 	connected map[visitorKey]int // open streams on this instance
 
+	closing   chan struct{} // closed by Close: streams end, new ones are refused
+	closeOnce sync.Once
+
 	agentsMu   sync.Mutex
 	agentsAt   time.Time
 	agentsOnly bool
@@ -135,7 +143,7 @@ func New(o Options) *Widget {
 	w := &Widget{
 		store: o.Store, bus: o.Bus, ingest: o.Ingest, log: o.Log, now: o.Now, mail: o.Mail,
 		heartbeat: o.Heartbeat, limits: o.Limits, clientIP: o.ClientIP,
-		connected: map[visitorKey]int{}, convContact: map[int64]int64{}, contactIDs: map[int64][]string{},
+		connected: map[visitorKey]int{}, closing: make(chan struct{}), convContact: map[int64]int64{}, contactIDs: map[int64][]string{},
 	}
 	if w.log == nil {
 		w.log = slog.New(slog.DiscardHandler)
@@ -145,6 +153,9 @@ func New(o Options) *Widget {
 	}
 	if w.clientIP == nil {
 		w.clientIP = remoteIP
+	} else {
+		ip := w.clientIP
+		w.clientIP = func(r *http.Request) string { return addrKey(ip(r)) }
 	}
 	if w.heartbeat <= 0 {
 		w.heartbeat = 20 * time.Second
@@ -164,6 +175,9 @@ func New(o Options) *Widget {
 	}
 	if l.Streams <= 0 {
 		l.Streams = 5
+	}
+	if l.MailsPerDay <= 0 {
+		l.MailsPerDay = 5
 	}
 	w.limiter = newLimiter(w.now)
 	script, err := static.ReadFile("static/widget.js")
@@ -186,6 +200,24 @@ func New(o Options) *Widget {
 	})
 	w.mux = m
 	return w
+}
+
+// Close ends every open visitor stream at once and makes new ones answer
+// 503, so that http.Server.Shutdown need not wait for them: register it
+// with RegisterOnShutdown. The widgets reconnect, to another instance or
+// to this one once it is back. Other requests are still served. Calling
+// Close more than once does nothing more.
+func (w *Widget) Close() {
+	w.closeOnce.Do(func() { close(w.closing) })
+}
+
+func (w *Widget) closed() bool {
+	select {
+	case <-w.closing:
+		return true
+	default:
+		return false
+	}
 }
 
 // ServeHTTP serves /chat/…: paths keep their /chat/ prefix.

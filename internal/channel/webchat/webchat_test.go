@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"regexp"
 	"strings"
 	"sync"
@@ -419,7 +421,7 @@ func TestSender(t *testing.T) {
 		}
 	})
 	t.Run("offline with e-mail: mailed once per key", func(t *testing.T) {
-		e := newEnv(t)
+		e := newEnv(t, withOrigins("https://shop.example.com"))
 		v := e.visitor()
 		r, _ := v.Send(ctx, Post{Text: "hi", Page: "https://shop.example.com/help"})
 		if err := v.SaveProfile(ctx, Profile{Email: "away@example.com"}); err != nil {
@@ -434,7 +436,8 @@ func TestSender(t *testing.T) {
 		}
 		got := e.mail.all()
 		if len(got) != 1 || got[0].To != "away@example.com" || got[0].Subject != "Reply from Heron chat" ||
-			!strings.Contains(got[0].Body, "Your bag is in Oslo.") || !strings.Contains(got[0].Body, "https://shop.example.com/help") {
+			!strings.Contains(got[0].Body, "Your bag is in Oslo.") || !strings.Contains(got[0].Body, "Continue the chat: https://shop.example.com/help") ||
+			!strings.Contains(got[0].Body, "in the chat on shop.example.com") || !strings.Contains(got[0].Body, "If you did not chat with us, you can ignore this e-mail") {
 			t.Fatalf("mails %+v", got)
 		}
 		d2 := e.reply(r.ConversationID, "And it arrives tomorrow.", "key-2")
@@ -464,6 +467,96 @@ func TestSender(t *testing.T) {
 		}
 		if got := e.mail.all(); len(got) != 1 || got[0].To != "nl@example.nl" || got[0].Subject != "Antwoord van Heron chat" || !strings.Contains(got[0].Body, "Ons antwoord:\n\nDag!") {
 			t.Errorf("%+v", got)
+		}
+	})
+	t.Run("page linked only on an allowed origin", func(t *testing.T) {
+		for _, c := range []struct {
+			name, origins, page, link string
+		}{
+			{"no allowed origins", "", "https://shop.example.com/help", ""},
+			{"visitor's own site", "https://shop.example.com", "https://evil.example/login", ""},
+			{"look-alike host", "https://shop.example.com", "https://shop.example.com.evil.example/x", ""},
+			{"http instead of https", "https://shop.example.com", "http://shop.example.com/x", ""},
+			{"other port", "https://shop.example.com", "https://shop.example.com:8443/x", ""},
+			{"allowed", "https://www.example.com, https://SHOP.example.com/", "https://shop.example.com/help?x=1", "https://shop.example.com/help?x=1"},
+			{"default port written out", "https://shop.example.com", "https://shop.example.com:443/a", "https://shop.example.com:443/a"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				e := newEnv(t, withOrigins(c.origins))
+				v := e.visitor()
+				r, err := v.Send(ctx, Post{Text: "hi", Email: "v@example.com", Page: c.page})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := e.w.Adapter().Sender.Send(ctx, e.reply(r.ConversationID, "answer", "k")); err != nil {
+					t.Fatal(err)
+				}
+				got := e.mail.all()
+				if len(got) != 1 || !strings.Contains(got[0].Body, "you can ignore this e-mail") {
+					t.Fatalf("mails %+v", got)
+				}
+				body := got[0].Body
+				if c.link == "" {
+					if strings.Contains(body, "://") || strings.Contains(body, "Continue the chat") || !strings.Contains(body, "in the chat on our website") {
+						t.Errorf("links to %q: %s", c.page, body)
+					}
+				} else if !strings.Contains(body, "Continue the chat: "+c.link+"\n") {
+					t.Errorf("no link to %q: %s", c.link, body)
+				}
+			})
+		}
+	})
+	t.Run("Dutch mail says it may be ignored", func(t *testing.T) {
+		e := newEnv(t)
+		v := e.visitor()
+		r, _ := v.Send(ctx, Post{Text: "hoi", Email: "nl@example.nl", Page: "https://evil.example/x"})
+		rec, _, _ := e.w.loadVisitor(ctx, e.ch.ID, v.ID)
+		rec.Lang = "nl"
+		e.w.saveVisitor(ctx, e.ch.ID, v.ID, rec)
+		e.w.Adapter().Sender.Send(ctx, e.reply(r.ConversationID, "Dag!", "k"))
+		if got := e.mail.all(); len(got) != 1 || !strings.Contains(got[0].Body, "in de chat op onze website") ||
+			!strings.Contains(got[0].Body, "deze e-mail negeren") || strings.Contains(got[0].Body, "evil") {
+			t.Errorf("%+v", got)
+		}
+	})
+	t.Run("one address per visitor", func(t *testing.T) {
+		e := newEnv(t)
+		v := e.visitor()
+		r, _ := v.Send(ctx, Post{Text: "hi", Email: "first@example.com"})
+		send := e.w.Adapter().Sender.Send
+		if _, err := send(ctx, e.reply(r.ConversationID, "one", "k1")); err != nil {
+			t.Fatal(err)
+		}
+		if err := v.SaveProfile(ctx, Profile{Email: "victim@example.org"}); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			if id, err := send(ctx, e.reply(r.ConversationID, "more", fmt.Sprint("k-more-", i))); err != nil || id == "" {
+				t.Fatalf("%q %v", id, err)
+			}
+		}
+		if got := e.mail.all(); len(got) != 1 || got[0].To != "first@example.com" {
+			t.Errorf("mails %+v", got)
+		}
+	})
+	t.Run("a few mails per visitor a day", func(t *testing.T) {
+		e := newEnv(t, withLimits(Limits{MailsPerDay: 3}))
+		v := e.visitor()
+		r, _ := v.Send(ctx, Post{Text: "hi", Email: "v@example.com"})
+		send := e.w.Adapter().Sender.Send
+		for i := range 5 {
+			if id, err := send(ctx, e.reply(r.ConversationID, "answer", fmt.Sprint("k", i))); err != nil || id == "" {
+				t.Fatalf("%q %v", id, err)
+			}
+		}
+		if n := len(e.mail.all()); n != 3 {
+			t.Fatalf("%d mails on one day, want 3", n)
+		}
+		tomorrow := time.Now().Add(24 * time.Hour)
+		e.w.now = func() time.Time { return tomorrow }
+		send(ctx, e.reply(r.ConversationID, "next day", "k-next"))
+		if n := len(e.mail.all()); n != 4 {
+			t.Errorf("%d mails after a day, want 4", n)
 		}
 	})
 	t.Run("offline without e-mail, or no mail configured", func(t *testing.T) {
@@ -591,5 +684,129 @@ func TestLongHistory(t *testing.T) {
 	}
 	if len(h) != maxHistory || h[len(h)-1].ID != last.Message.ID {
 		t.Fatalf("%d messages, last %+v", len(h), h[len(h)-1])
+	}
+}
+
+// TestClose: Close ends the open streams, so that a server shutdown does
+// not wait for them, and refuses new ones.
+func TestClose(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	v := e.visitor()
+	v.Send(ctx, Post{ID: "a1", Text: "hi"})
+	s1, s2 := e.stream(v.Token, ""), e.stream(v.Token, "")
+	s1.next(t)
+	srv := e.srv.Config
+	srv.RegisterOnShutdown(e.w.Close)
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown after %v: %v", time.Since(start), err)
+	}
+	for _, s := range []*sse{s1, s2} {
+		for range s.events { // ended, after what was under way
+		}
+	}
+	e.w.Close() // again: nothing happens
+	for _, path := range []string{"/stream", "/messages"} {
+		req := httptest.NewRequest(http.MethodGet, "/chat/"+itoa(e.ch.ID)+path, nil)
+		req.Header.Set("Authorization", "Bearer "+v.Token)
+		rec := httptest.NewRecorder()
+		e.w.ServeHTTP(rec, req)
+		want := map[string]int{"/stream": 503, "/messages": 200}[path]
+		if rec.Code != want || (want == 503 && rec.Header().Get("Retry-After") == "") {
+			t.Errorf("%s after Close: %d %s", path, rec.Code, rec.Body)
+		}
+	}
+}
+
+func TestForwardedFor(t *testing.T) {
+	trusted := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("2001:db8:ffff::/48")}
+	cases := []struct {
+		name, peer string
+		xff        []string
+		want       string
+	}{
+		{"untrusted peer: header ignored", "198.51.100.7:1234", []string{"203.0.113.9"}, "198.51.100.7"},
+		{"one proxy", "10.0.0.1:5555", []string{"203.0.113.9"}, "203.0.113.9"},
+		{"client's own entries ignored", "10.0.0.1:5555", []string{"6.6.6.6, 203.0.113.9"}, "203.0.113.9"},
+		{"two proxies", "10.0.0.1:5555", []string{"203.0.113.9, 10.0.0.2"}, "203.0.113.9"},
+		{"several header lines", "10.0.0.1:5555", []string{"6.6.6.6", "203.0.113.9 ,10.9.9.9"}, "203.0.113.9"},
+		{"no header", "10.0.0.1:5555", nil, "10.0.0.1"},
+		{"garbage", "10.0.0.1:5555", []string{"unknown"}, "10.0.0.1"},
+		{"garbage behind a trusted hop", "10.0.0.1:5555", []string{"6.6.6.6, nonsense, 10.0.0.2"}, "10.0.0.2"},
+		{"entry with a port", "10.0.0.1:5555", []string{"203.0.113.9:4711"}, "203.0.113.9"},
+		{"IPv4-mapped", "10.0.0.1:5555", []string{"::ffff:203.0.113.9"}, "203.0.113.9"},
+		{"IPv6 client by its /64", "10.0.0.1:5555", []string{"2001:db8:1:2:aaaa:bbbb:cccc:dddd"}, "2001:db8:1:2::/64"},
+		{"IPv6 client with a port", "10.0.0.1:5555", []string{"[2001:db8:1:2::5]:443"}, "2001:db8:1:2::/64"},
+		{"IPv6 proxy", "[2001:db8:ffff::1]:80", []string{"203.0.113.9"}, "203.0.113.9"},
+		{"untrusted IPv6 peer by its /64", "[2001:db8:5:6:7::8]:80", []string{"203.0.113.9"}, "2001:db8:5:6::/64"},
+		{"IPv6 peer with a zone", "[fe80::1%eth0]:80", nil, "fe80::/64"},
+		{"IPv4-mapped peer", "[::ffff:10.0.0.1]:80", []string{"203.0.113.9"}, "203.0.113.9"},
+		{"no address", "@", []string{"203.0.113.9"}, "@"},
+	}
+	get := ForwardedFor(trusted)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "/chat/1/session", nil)
+			r.RemoteAddr = c.peer
+			for _, v := range c.xff {
+				r.Header.Add("X-Forwarded-For", v)
+			}
+			if got := get(r); got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+	t.Run("nothing trusted", func(t *testing.T) {
+		r := httptest.NewRequest(http.MethodPost, "/chat/1/session", nil)
+		r.RemoteAddr = "10.0.0.1:5555"
+		r.Header.Set("X-Forwarded-For", "203.0.113.9")
+		if got := ForwardedFor(nil)(r); got != "10.0.0.1" {
+			t.Errorf("got %q", got)
+		}
+	})
+}
+
+// TestLimitsIPv6: one host cannot dodge the per-address limit by
+// rotating through the addresses of its /64, with or without a proxy.
+func TestLimitsIPv6(t *testing.T) {
+	viaProxy := func(o *Options, _ *store.Channel) {
+		o.ClientIP = ForwardedFor([]netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")})
+	}
+	rawHeader := func(o *Options, _ *store.Channel) {
+		o.ClientIP = func(r *http.Request) string { return r.Header.Get("X-Forwarded-For") }
+	}
+	for name, opt := range map[string]envOption{"direct": nil, "ForwardedFor": viaProxy, "own ClientIP": rawHeader} {
+		t.Run(name, func(t *testing.T) {
+			opts := []envOption{withLimits(Limits{RequestsBurst: 2, RequestsPerMinute: 1})}
+			if opt != nil {
+				opts = append(opts, opt)
+			}
+			e := newEnv(t, opts...)
+			for i, c := range []struct {
+				addr   string
+				status int
+			}{
+				{"2001:db8:1:2::1", 201},
+				{"2001:db8:1:2::ffff", 201},
+				{"2001:db8:1:2:3:4:5:6", 429},
+				{"2001:db8:1:3::1", 201},
+			} {
+				r := httptest.NewRequest(http.MethodPost, "/chat/"+itoa(e.ch.ID)+"/session", nil)
+				if opt == nil {
+					r.RemoteAddr = "[" + c.addr + "]:40000"
+				} else {
+					r.RemoteAddr = "10.0.0.1:40000"
+					r.Header.Set("X-Forwarded-For", c.addr)
+				}
+				rec := httptest.NewRecorder()
+				e.w.ServeHTTP(rec, r)
+				if rec.Code != c.status {
+					t.Errorf("session %d from %s: %d %s", i, c.addr, rec.Code, rec.Body)
+				}
+			}
+		})
 	}
 }
