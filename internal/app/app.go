@@ -55,6 +55,7 @@ type App struct {
 	Adapters map[string]channel.Adapter
 
 	closeBus func() error
+	chat     *webchat.Widget
 }
 
 // Options add to what the configuration decides.
@@ -82,7 +83,16 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 	a.Pipeline = ingest.New(st, a.Bus, ingest.Options{Stages: o.Stages, Log: log.With("part", "ingest"), Metrics: m.Ingest()})
 
 	a.Adapters = Adapters(nil, log.With("part", "channel"))
-	chat := webchat.New(webchat.Options{Store: st, Bus: a.Bus, Ingest: a.Pipeline.Ingest, Log: log.With("part", "webchat"), Mail: a.mailVisitor})
+	proxies, err := cfg.Proxies()
+	if err != nil {
+		return nil, errors.Join(err, a.Close())
+	}
+	chatOpts := webchat.Options{Store: st, Bus: a.Bus, Ingest: a.Pipeline.Ingest, Log: log.With("part", "webchat"), Mail: a.mailVisitor}
+	if len(proxies) > 0 {
+		chatOpts.ClientIP = webchat.ForwardedFor(proxies)
+	}
+	chat := webchat.New(chatOpts)
+	a.chat = chat
 	a.Adapters["webchat"] = chat.Adapter()
 	senders, rates := map[string]outbox.Sender{}, map[string]float64{}
 	for kind, ad := range a.Adapters {
@@ -169,6 +179,7 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		ErrorLog:          slog.NewLogLogger(a.Log.Handler(), slog.LevelWarn),
 	}
 	srv.RegisterOnShutdown(a.Web.CloseStreams)
+	srv.RegisterOnShutdown(a.chat.Close)
 	// Both listeners are open before any work starts, so a port in use
 	// fails the start cleanly.
 	mail, err := a.mailListener()
