@@ -14,6 +14,7 @@ import (
 
 	"github.com/webcare/webcare/internal/app"
 	"github.com/webcare/webcare/internal/auth"
+	"github.com/webcare/webcare/internal/config"
 	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/store"
 )
@@ -105,6 +106,21 @@ func channelHelp(e env, baseURL string, c store.Channel) {
 	}
 }
 
+// onChannel opens the store and the channel named by --id for a command
+// that changes one channel, and closes the store after fn.
+func onChannel(ctx context.Context, cfg config.Config, id int64, fn func(st app.Store, c store.Channel) error) error {
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := st.Channel(ctx, id)
+	if err != nil {
+		return err
+	}
+	return fn(st, c)
+}
+
 func channelSet(ctx context.Context, e env, args []string) error {
 	fs, finish := flags("channel set", e)
 	id := fs.Int64("id", 0, "channel id (required)")
@@ -120,24 +136,17 @@ func channelSet(ctx context.Context, e env, args []string) error {
 	if err := readStdinValues(e, set); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	c, err := st.Channel(ctx, *id)
-	if err != nil {
-		return err
-	}
-	if err := applySettings(&c, set); err != nil {
-		return err
-	}
-	if err := st.UpdateChannel(ctx, &c, cli); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "saved settings of channel %d (running servers use them within 10 seconds)\n", c.ID)
-	channelHelp(e, cfg.BaseURL, c)
-	return nil
+	return onChannel(ctx, cfg, *id, func(st app.Store, c store.Channel) error {
+		if err := applySettings(&c, set); err != nil {
+			return err
+		}
+		if err := st.UpdateChannel(ctx, &c, cli); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "saved settings of channel %d (running servers use them within 10 seconds)\n", c.ID)
+		channelHelp(e, cfg.BaseURL, c)
+		return nil
+	})
 }
 
 func channelTest(ctx context.Context, e env, args []string) error {
@@ -147,47 +156,38 @@ func channelTest(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	c, err := st.Channel(ctx, *id)
-	if err != nil {
-		return err
-	}
-	ad := app.Adapters(nil, nil)[c.Kind]
-	if ad.Connect != nil {
-		hook := fmt.Sprintf("%s/hooks/%d", cfg.BaseURL, c.ID)
-		learned, err := ad.Connect(ctx, c, hook)
+	return onChannel(ctx, cfg, *id, func(st app.Store, c store.Channel) error {
+		ad := app.Adapters(nil, nil)[c.Kind]
+		if ad.Connect != nil {
+			hook := fmt.Sprintf("%s/hooks/%d", cfg.BaseURL, c.ID)
+			learned, err := ad.Connect(ctx, c, hook)
+			if err != nil {
+				return fmt.Errorf("registering the webhook %s: %w", hook, err)
+			}
+			fmt.Fprintf(e.stdout, "webhook registered: %s\n", hook)
+			if len(learned) > 0 {
+				if c.Settings == nil {
+					c.Settings = map[string]string{}
+				}
+				maps.Copy(c.Settings, learned)
+				if err := st.UpdateChannel(ctx, &c, cli); err != nil {
+					return err
+				}
+			}
+		}
+		if ad.Checker == nil {
+			if ad.Connect == nil {
+				return fmt.Errorf("%s channels have no connection check", c.Kind)
+			}
+			return nil
+		}
+		who, err := ad.Checker.Check(ctx, c)
 		if err != nil {
-			return fmt.Errorf("registering the webhook %s: %w", hook, err)
+			return fmt.Errorf("not connected: %w", err)
 		}
-		fmt.Fprintf(e.stdout, "webhook registered: %s\n", hook)
-		if len(learned) > 0 {
-			if c.Settings == nil {
-				c.Settings = map[string]string{}
-			}
-			for k, v := range learned {
-				c.Settings[k] = v
-			}
-			if err := st.UpdateChannel(ctx, &c, cli); err != nil {
-				return err
-			}
-		}
-	}
-	if ad.Checker == nil {
-		if ad.Connect == nil {
-			return fmt.Errorf("%s channels have no connection check", c.Kind)
-		}
+		fmt.Fprintf(e.stdout, "connected: %s\n", who)
 		return nil
-	}
-	who, err := ad.Checker.Check(ctx, c)
-	if err != nil {
-		return fmt.Errorf("not connected: %w", err)
-	}
-	fmt.Fprintf(e.stdout, "connected: %s\n", who)
-	return nil
+	})
 }
 
 func channelAdd(ctx context.Context, e env, args []string) error {
@@ -291,20 +291,13 @@ func channelRotate(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	c, err := st.Channel(ctx, *id)
-	if err != nil {
-		return err
-	}
-	token, hash := auth.NewToken("wch_")
-	c.TokenHash = hash
-	if err := st.UpdateChannel(ctx, &c, cli); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "new ingest token for channel %d: %s\n(running servers stop taking the old one within 10 seconds; from the admin screen or the API, at once)\n", c.ID, token)
-	return nil
+	return onChannel(ctx, cfg, *id, func(st app.Store, c store.Channel) error {
+		token, hash := auth.NewToken("wch_")
+		c.TokenHash = hash
+		if err := st.UpdateChannel(ctx, &c, cli); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "new ingest token for channel %d: %s\n(running servers stop taking the old one within 10 seconds; from the admin screen or the API, at once)\n", c.ID, token)
+		return nil
+	})
 }
