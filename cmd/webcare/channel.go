@@ -14,8 +14,8 @@ import (
 
 	"github.com/webcare/webcare/internal/app"
 	"github.com/webcare/webcare/internal/auth"
-	"github.com/webcare/webcare/internal/config"
 	"github.com/webcare/webcare/internal/channel"
+	"github.com/webcare/webcare/internal/config"
 	"github.com/webcare/webcare/internal/store"
 )
 
