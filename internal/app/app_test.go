@@ -3,8 +3,8 @@ package app
 import (
 	"context"
 	"io"
-	"net"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
