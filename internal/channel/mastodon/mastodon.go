@@ -48,8 +48,9 @@ const (
 	// MaxPages bounds one poll; a longer burst is fetched by the next poll
 	// from where this one stopped, so nothing is lost.
 	MaxPages = 10
-	// MaxMedia bounds a fetched media file.
-	MaxMedia = 40 << 20
+	// MaxMedia bounds a fetched media file: Mastodon's own limit for
+	// images is 16 MB (videos are larger and stay on the server, linked).
+	MaxMedia = 16 << 20
 )
 
 // Fields are the settings an admin gives for a Mastodon channel.
@@ -69,8 +70,20 @@ type Client struct {
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
 
-	mu  sync.Mutex
-	own map[string]string // server + token hash → our account id
+	mu     sync.Mutex
+	own    map[string]string // server + token hash → our account id
+	public *http.Client      // HTTP limited to public addresses, made on first use
+}
+
+// publicClient is HTTP restricted to the public internet, for media hosts
+// other than the server itself.
+func (c *Client) publicClient() *http.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.public == nil {
+		c.public = channel.PublicOnly(c.HTTP)
+	}
+	return c.public
 }
 
 var (

@@ -242,6 +242,43 @@ func TestPollOwnAndLookup(t *testing.T) {
 	}
 }
 
+// A post from anywhere in the fediverse chooses its media links: only the
+// server's own copies are fetched, and only the server itself may sit on
+// a private address.
+func TestMediaFromStrangers(t *testing.T) {
+	msgs, _, _, err := mastodon.Parse([]byte(`[{"id": "1", "type": "mention", "status": {"id": "2", "content": "<p>look</p>", "account": {"id": "5"},
+		"media_attachments": [{"id": "9", "type": "unknown", "url": null, "remote_url": "http://169.254.169.254/latest/meta-data/"}]}}]`), "0")
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("%v %+v", err, msgs)
+	}
+	if len(msgs[0].Files) != 0 || !strings.Contains(msgs[0].Text, "1 attachment(s) not yet available") {
+		t.Errorf("remote_url taken or not mentioned: %+v", msgs[0])
+	}
+
+	f := mastodonfake.New()
+	defer f.Close()
+	ch := newChannel(f)
+	c := mastodon.NewClient(nil)
+	f.Mention(channel.Message{From: channel.Author{ExternalID: "42", Handle: "jan"}, Text: "pic",
+		Files: []channel.File{{Name: "a.png", Data: []byte("\x89PNG\r\n\x1a\nfake")}}})
+	b, _, err := c.Poll(context.Background(), ch, "")
+	if err != nil || len(b.Messages) != 1 || len(b.Messages[0].Files) != 1 {
+		t.Fatalf("poll: %v %+v", err, b)
+	}
+	ref := b.Messages[0].Files[0].Ref
+	if _, _, err := c.Fetch(context.Background(), ch, ref); err != nil {
+		t.Fatalf("the server's own media refused: %v", err)
+	}
+	// The same file under another name for loopback is another host.
+	other := strings.Replace(ref, "127.0.0.1", "localhost", 1)
+	if other == ref {
+		t.Fatalf("fake not on 127.0.0.1: %s", ref)
+	}
+	if _, _, err := c.Fetch(context.Background(), ch, other); !errors.Is(err, channel.ErrNotPublic) {
+		t.Errorf("media on an internal host fetched: %v", err)
+	}
+}
+
 func TestPollErrors(t *testing.T) {
 	ctx := context.Background()
 	f := mastodonfake.New()

@@ -44,7 +44,6 @@ type Attachment struct {
 	ID          string  `json:"id"`
 	Type        string  `json:"type"`
 	URL         *string `json:"url"`
-	RemoteURL   *string `json:"remote_url"`
 	Description *string `json:"description"`
 }
 
@@ -192,15 +191,17 @@ func message(st *Status) (channel.Message, bool) {
 	if st.Language != nil {
 		m.Language = *st.Language
 	}
+	missing := 0
 	for _, a := range st.MediaAttachment {
 		ref := ""
 		if a.URL != nil {
 			ref = *a.URL
 		}
-		if ref == "" && a.RemoteURL != nil {
-			ref = *a.RemoteURL
-		}
+		// A url of null means the server has not copied a remote
+		// file yet. Its remote_url is chosen by whoever posted, so it is
+		// never fetched: the agent is told a file exists instead.
 		if u, err := url.Parse(ref); ref == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") {
+			missing++
 			continue
 		}
 		name := path.Base(ref)
@@ -208,6 +209,9 @@ func message(st *Status) (channel.Message, bool) {
 			name = path.Base(u.Path)
 		}
 		m.Files = append(m.Files, channel.File{Name: channel.CleanName(name), Ref: ref})
+	}
+	if missing > 0 {
+		m.Text += fmt.Sprintf("\n\n[%d attachment(s) not yet available on the server; see the post on Mastodon]", missing)
 	}
 	return m, true
 }
@@ -259,7 +263,9 @@ func linkParam(header, rel, name string) string {
 }
 
 // Fetch downloads a media attachment. Media URLs point at the server's
-// file storage or CDN and need no token, so none is sent.
+// file storage or CDN and need no token, so none is sent. Only the
+// server's own host may be on a private address; any other media host
+// must be on the public internet (see channel.PublicOnly).
 func (c *Client) Fetch(ctx context.Context, ch store.Channel, ref string) (string, []byte, error) {
 	u, err := url.Parse(ref)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -269,7 +275,11 @@ func (c *Client) Fetch(ctx context.Context, ch store.Channel, ref string) (strin
 	if err != nil {
 		return "", nil, err
 	}
-	resp, err := c.HTTP.Do(req)
+	client := c.publicClient()
+	if base, err := url.Parse(ch.Settings[SettingAPIBase]); err == nil && base.Host != "" && strings.EqualFold(base.Host, u.Host) {
+		client = c.HTTP
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return "", nil, err
 	}
