@@ -14,6 +14,11 @@ import (
 // MaxNameLen bounds a file name, in characters.
 const MaxNameLen = 200
 
+// MaxFileBytes is the largest file webcare keeps from a customer: the
+// WhatsApp limit for media, above every picture limit of the platforms.
+// Adapters stop downloading there rather than fetch what ingest refuses.
+const MaxFileBytes = 16 << 20
+
 // NewAttachment makes a file from outside ready to store: its name cut to
 // a plain base name without control characters, its type sniffed from the
 // bytes. The type the sender claims is never trusted: a "picture" that is

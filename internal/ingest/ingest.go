@@ -26,7 +26,7 @@ import (
 const (
 	MaxBodyBytes  = 64 << 10
 	MaxFiles      = 10       // files on one inbound message
-	MaxFileBytes  = 16 << 20 // WhatsApp's limit for media a customer sends
+	MaxFileBytes  = channel.MaxFileBytes
 	MaxIDBytes    = 512
 	MaxNameBytes  = 256
 	MaxSubjectLen = 998 // RFC 5322 line length

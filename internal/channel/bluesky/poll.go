@@ -27,7 +27,7 @@ const (
 	// poll from where this one stopped (see Poll).
 	MaxPages = 10
 	// MaxMedia bounds a fetched image.
-	MaxMedia = 20 << 20
+	MaxMedia = channel.MaxFileBytes
 )
 
 // Reasons are the notifications webcare imports: someone mentioned the

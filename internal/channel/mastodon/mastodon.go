@@ -50,7 +50,7 @@ const (
 	MaxPages = 10
 	// MaxMedia bounds a fetched media file: Mastodon's own limit for
 	// images is 16 MB (videos are larger and stay on the server, linked).
-	MaxMedia = 16 << 20
+	MaxMedia = channel.MaxFileBytes
 )
 
 // Fields are the settings an admin gives for a Mastodon channel.

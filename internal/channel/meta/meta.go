@@ -39,7 +39,7 @@ const HumanAgentWindow = 7 * 24 * time.Hour
 const Rate = 10
 
 // MaxMedia bounds a file fetched from a payload's attachment URL.
-const MaxMedia = 16 << 20
+const MaxMedia = channel.MaxFileBytes
 
 // windowNote is what the composer shows once the 24-hour window is closed.
 const windowNote = "Messenger and Instagram allow a reply by a human agent for 7 days after the customer's last message (sent with the HUMAN_AGENT tag); after that nothing can be sent until the customer writes again."

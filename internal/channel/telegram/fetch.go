@@ -41,7 +41,7 @@ func (f *Fetcher) Fetch(ctx context.Context, ch store.Channel, ref string) (stri
 		return "", nil, err
 	}
 	if tf.FileSize > DownloadLimit {
-		return "", nil, fmt.Errorf("telegram file is %d bytes; bots may download at most %d", tf.FileSize, DownloadLimit)
+		return "", nil, fmt.Errorf("telegram file is %d bytes; webcare downloads at most %d", tf.FileSize, DownloadLimit)
 	}
 	if tf.FilePath == "" || strings.Contains(tf.FilePath, "..") {
 		return "", nil, fmt.Errorf("telegram getFile gave no usable file_path")

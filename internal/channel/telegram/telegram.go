@@ -50,8 +50,9 @@ const (
 	TextLimit = 4096
 	// CaptionLimit is the longest caption of a photo or document.
 	CaptionLimit = 1024
-	// DownloadLimit is the largest file a bot may download with getFile.
-	DownloadLimit = 20 << 20
+	// DownloadLimit is the largest file webcare downloads: a bot may
+	// download 20 MB with getFile, webcare keeps up to channel.MaxFileBytes.
+	DownloadLimit = min(20<<20, channel.MaxFileBytes)
 	// Rate is the documented bot-wide send limit: about 30 messages per
 	// second overall. Telegram also allows only about one message per
 	// second in one chat (20 a minute in a group); the outbox paces per

@@ -393,12 +393,12 @@ func content(msg *Message) (string, []channel.File) {
 		if p, ok := largest(msg.Photo); ok {
 			files = append(files, channel.File{Name: "photo.jpg", Ref: p.FileID})
 		} else {
-			note = "[photo too large for a bot to download]"
+			note = "[photo too large to download]"
 		}
 	case msg.Document != nil && msg.Document.FileID != "":
 		d := msg.Document
 		if d.FileSize > DownloadLimit {
-			note = fmt.Sprintf("[file %q of %s: too large for a bot to download]", d.FileName, megabytes(d.FileSize))
+			note = fmt.Sprintf("[file %q of %s: too large to download]", d.FileName, megabytes(d.FileSize))
 		} else {
 			files = append(files, channel.File{Name: d.FileName, Ref: d.FileID})
 		}

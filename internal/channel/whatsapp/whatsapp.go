@@ -41,7 +41,7 @@ const Rate = 80
 const (
 	MaxText    = 4096     // characters in text.body
 	MaxCaption = 1024     // characters in a media caption
-	MaxMedia   = 16 << 20 // bytes webcare downloads of one customer's file (audio and video are 16 MB on WhatsApp)
+	MaxMedia   = channel.MaxFileBytes // bytes webcare downloads of one customer's file (audio and video are 16 MB on WhatsApp)
 )
 
 // Settings keys (store.Channel.Settings) the adapter reads.

@@ -42,7 +42,7 @@ var (
 const MaxImageBytes = 5 << 20
 
 // maxFetch bounds a media download.
-const maxFetch = 16 << 20
+const maxFetch = channel.MaxFileBytes
 
 func (a *API) now() time.Time {
 	if a.Now != nil {
