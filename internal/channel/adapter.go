@@ -3,6 +3,7 @@ package channel
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"time"
@@ -61,6 +62,18 @@ type Status struct {
 type Batch struct {
 	Messages []Message
 	Statuses []Status
+	// Skipped says why events of a signed delivery could not be read.
+	// The rest of the delivery is kept: refusing all of it would make
+	// the platform send the same unreadable event again and again, and
+	// lose the customers' messages around it.
+	Skipped []string
+}
+
+// Skip records an unreadable event, keeping the first few reasons.
+func (b *Batch) Skip(format string, args ...any) {
+	if len(b.Skipped) < 10 {
+		b.Skipped = append(b.Skipped, fmt.Sprintf(format, args...))
+	}
 }
 
 // Errors a Webhook returns; the receiving side answers them with 401, 403

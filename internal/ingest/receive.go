@@ -43,6 +43,10 @@ const (
 func (p *Pipeline) Receive(ctx context.Context, ch store.Channel, ad channel.Adapter, b channel.Batch) (Receipt, error) {
 	var r Receipt
 	log := p.log.With("channel_id", ch.ID, "channel", ch.Kind)
+	if len(b.Skipped) > 0 {
+		// Signed by the platform but unreadable: kept out, the rest kept.
+		log.Warn("ingest: events skipped in a delivery", "count", len(b.Skipped), "reasons", b.Skipped)
+	}
 	var siblings []store.Channel // loaded once, when an account needs it
 	route := func(account string) (store.Channel, bool, error) {
 		if account == "" || account == ch.Settings["account_id"] {

@@ -107,6 +107,19 @@ func TestWebhookReceivesSignedDeliveries(t *testing.T) {
 		})
 	}
 
+	t.Run("one unreadable message does not lose the others", func(t *testing.T) {
+		mixed := []byte(`{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"` + ch.Settings["account_id"] + `"},"messages":[` +
+			`{"id":"wamid.broken","type":"text","text":{"body":"no sender"}},` +
+			`{"from":"31687654321","id":"wamid.fine","timestamp":"1749416383","type":"text","text":{"body":"Waar blijft mijn tas?"}}]}}]}]}`)
+		status, answer := hookPost(t, ts, ch, mixed, map[string]string{meta.SignatureHeader: meta.Sign(ch.Settings["app_secret"], mixed)})
+		if status != http.StatusOK {
+			t.Fatalf("status %d: %s", status, answer)
+		}
+		if n := messageCount(t, ts); n != 2 {
+			t.Errorf("%d conversations, want the readable message stored beside the first", n)
+		}
+	})
+
 	t.Run("an API channel takes no webhooks", func(t *testing.T) {
 		if status, _ := hookPost(t, ts, ts.Channel, body, nil); status != http.StatusNotFound {
 			t.Errorf("status %d, want 404", status)

@@ -289,9 +289,10 @@ func (w *Webhook) handles(field string) bool {
 	}
 }
 
-// decode reads a delivery in one pass, or, when a change webcare ignores
-// has a shape of its own, in two: the handled changes' values only.
-func (w *Webhook) decode(body []byte) (payload[typedChange], error) {
+// decode reads a delivery in one pass, or, when a change has a shape of
+// its own, in two: the handled changes' values only. A handled change
+// that cannot be read is recorded in b and left out.
+func (w *Webhook) decode(body []byte, b *channel.Batch) (payload[typedChange], error) {
 	var p payload[typedChange]
 	fastErr := json.Unmarshal(body, &p)
 	if fastErr == nil {
@@ -318,7 +319,9 @@ func (w *Webhook) decode(body []byte) (payload[typedChange], error) {
 					p.Entry[i].Changes[j].Field = "" // a like or share with a shape of its own: skipped
 					continue
 				}
-				return p, fmt.Errorf("entry %d change %d: %v", i, j, err)
+				p.Entry[i].Changes[j].Field = ""
+				b.Skip("entry %d change %d: %v", i, j, err)
+				continue
 			}
 			p.Entry[i].Changes[j].Value = v
 		}
@@ -331,7 +334,8 @@ func (w *Webhook) decode(body []byte) (payload[typedChange], error) {
 // public ones; delivery receipts and Instagram read receipts become
 // statuses. The Page's or account's own messages and comments are skipped.
 func (w *Webhook) Parse(ch store.Channel, body []byte) (channel.Batch, error) {
-	p, err := w.decode(body)
+	var b channel.Batch
+	p, err := w.decode(body, &b)
 	if err != nil {
 		return channel.Batch{}, fmt.Errorf("%w: %v", channel.ErrPayload, err)
 	}
@@ -343,23 +347,23 @@ func (w *Webhook) Parse(ch store.Channel, body []byte) (channel.Batch, error) {
 		return channel.Batch{}, fmt.Errorf("%w: object is %q; a %s channel takes %q deliveries (is the webhook of the right product pointed at this channel?)", channel.ErrPayload, p.Object, w.Kind, want)
 	}
 	self := ch.Settings["account_id"]
-	var b channel.Batch
 	for i := range p.Entry {
 		e := &p.Entry[i]
 		if e.ID == "" {
-			return channel.Batch{}, fmt.Errorf("%w: entry %d has no id", channel.ErrPayload, i)
+			b.Skip("entry %d has no id", i)
+			continue
 		}
 		acct := string(e.ID)
 		for _, list := range [][]messaging{e.Messaging, e.Standby} {
 			for j := range list {
 				if err := readMessaging(&b, &list[j], acct, self); err != nil {
-					return channel.Batch{}, fmt.Errorf("%w: entry %d: %v", channel.ErrPayload, i, err)
+					b.Skip("entry %d: %v", i, err)
 				}
 			}
 		}
 		for j := range e.Changes {
 			if err := w.readChange(&b, &e.Changes[j], acct, self, unixAuto(int64(e.Time))); err != nil {
-				return channel.Batch{}, fmt.Errorf("%w: entry %d change %d: %v", channel.ErrPayload, i, j, err)
+				b.Skip("entry %d change %d: %v", i, j, err)
 			}
 		}
 	}

@@ -256,10 +256,7 @@ func TestParseRejects(t *testing.T) {
 		{"wrong object for instagram", meta.KindInstagram, `{"object":"page","entry":[]}`},
 		{"whatsapp object", meta.KindFacebook, `{"object":"whatsapp_business_account","entry":[]}`},
 		{"entry is an object", meta.KindFacebook, `{"object":"page","entry":{"id":"1"}}`},
-		{"entry without id", meta.KindFacebook, `{"object":"page","entry":[{"messaging":[]}]}`},
 		{"messaging is an object", meta.KindFacebook, `{"object":"page","entry":[{"id":"1","messaging":{"message":{}}}]}`},
-		{"message without mid", meta.KindFacebook, `{"object":"page","entry":[{"id":"1","messaging":[{"sender":{"id":"2"},"message":{"text":"hi"}}]}]}`},
-		{"message without sender", meta.KindFacebook, `{"object":"page","entry":[{"id":"1","messaging":[{"message":{"mid":"m","text":"hi"}}]}]}`},
 		{"text is a number", meta.KindFacebook, `{"object":"page","entry":[{"id":"1","messaging":[{"sender":{"id":"2"},"message":{"mid":"m","text":5}}]}]}`},
 		{"sender id is an object", meta.KindFacebook, `{"object":"page","entry":[{"id":"1","messaging":[{"sender":{"id":{}},"message":{"mid":"m"}}]}]}`},
 		{"huge id", meta.KindFacebook, `{"object":"page","entry":[{"id":"` + long + `"}]}`},
@@ -267,12 +264,6 @@ func TestParseRejects(t *testing.T) {
 		{"timestamp is text", meta.KindFacebook, `{"object":"page","entry":[{"id":"1","messaging":[{"sender":{"id":"2"},"timestamp":"soon","message":{"mid":"m"}}]}]}`},
 		{"timestamp overflows", meta.KindFacebook, `{"object":"page","entry":[{"id":"1","time":1e400}]}`},
 		{"attachments is an object", meta.KindFacebook, `{"object":"page","entry":[{"id":"1","messaging":[{"sender":{"id":"2"},"message":{"mid":"m","attachments":{"type":"image"}}}]}]}`},
-		{"feed message is an object", meta.KindFacebook, `{"object":"page","entry":[{"id":"1","changes":[{"field":"feed","value":{"item":"comment","verb":"add","comment_id":"2_3","from":{"id":"2"},"message":{"t":1}}}]}]}`},
-		{"feed value is a string", meta.KindFacebook, `{"object":"page","entry":[{"id":"1","changes":[{"field":"feed","value":"comment"}]}]}`},
-		{"feed comment without id", meta.KindFacebook, `{"object":"page","entry":[{"id":"1","changes":[{"field":"feed","value":{"item":"comment","verb":"add","from":{"id":"2"}}}]}]}`},
-		{"feed comment without value", meta.KindFacebook, `{"object":"page","entry":[{"id":"1","changes":[{"field":"feed"}]}]}`},
-		{"ig comment without from", meta.KindInstagram, `{"object":"instagram","entry":[{"id":"1","changes":[{"field":"comments","value":{"id":"5","text":"x"}}]}]}`},
-		{"ig comment from is an array", meta.KindInstagram, `{"object":"instagram","entry":[{"id":"1","changes":[{"field":"comments","value":{"id":"5","from":[]}}]}]}`},
 		{"changes is a string", meta.KindInstagram, `{"object":"instagram","entry":[{"id":"1","changes":"comments"}]}`},
 	}
 	for _, tt := range tests {
@@ -280,6 +271,47 @@ func TestParseRejects(t *testing.T) {
 			_, err := webhook(tt.kind).Parse(chFor(tt.kind, "1"), []byte(tt.body))
 			if !errors.Is(err, channel.ErrPayload) {
 				t.Fatalf("Parse = %v, want ErrPayload", err)
+			}
+		})
+	}
+}
+
+// One unreadable event in a signed delivery is skipped and named; the
+// other customers' messages in the same delivery are kept, so that Meta
+// does not send the whole delivery again and again.
+func TestParseSkipsBadEvents(t *testing.T) {
+	good := map[string]string{
+		meta.KindFacebook:  `{"id":"1","messaging":[{"sender":{"id":"9"},"recipient":{"id":"1"},"timestamp":1700000000000,"message":{"mid":"good","text":"still here"}}]}`,
+		meta.KindInstagram: `{"id":"1","messaging":[{"sender":{"id":"9"},"recipient":{"id":"1"},"timestamp":1700000000000,"message":{"mid":"good","text":"still here"}}]}`,
+	}
+	object := map[string]string{meta.KindFacebook: "page", meta.KindInstagram: "instagram"}
+	tests := []struct {
+		name  string
+		kind  string
+		entry string
+	}{
+		{"entry without id", meta.KindFacebook, `{"messaging":[]}`},
+		{"message without mid", meta.KindFacebook, `{"id":"1","messaging":[{"sender":{"id":"2"},"message":{"text":"hi"}}]}`},
+		{"message without sender", meta.KindFacebook, `{"id":"1","messaging":[{"message":{"mid":"m","text":"hi"}}]}`},
+		{"feed message is an object", meta.KindFacebook, `{"id":"1","changes":[{"field":"feed","value":{"item":"comment","verb":"add","comment_id":"2_3","from":{"id":"2"},"message":{"t":1}}}]}`},
+		{"feed value is a string", meta.KindFacebook, `{"id":"1","changes":[{"field":"feed","value":"comment"}]}`},
+		{"feed comment without id", meta.KindFacebook, `{"id":"1","changes":[{"field":"feed","value":{"item":"comment","verb":"add","from":{"id":"2"}}}]}`},
+		{"feed comment without value", meta.KindFacebook, `{"id":"1","changes":[{"field":"feed"}]}`},
+		{"ig comment without from", meta.KindInstagram, `{"id":"1","changes":[{"field":"comments","value":{"id":"5","text":"x"}}]}`},
+		{"ig comment from is an array", meta.KindInstagram, `{"id":"1","changes":[{"field":"comments","value":{"id":"5","from":[]}}]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := `{"object":"` + object[tt.kind] + `","entry":[` + tt.entry + `,` + good[tt.kind] + `]}`
+			b, err := webhook(tt.kind).Parse(chFor(tt.kind, "1"), []byte(body))
+			if err != nil {
+				t.Fatalf("Parse = %v, want the good event kept", err)
+			}
+			if len(b.Messages) != 1 || b.Messages[0].PlatformID != "good" || b.Messages[0].Text != "still here" {
+				t.Errorf("messages: %+v", b.Messages)
+			}
+			if len(b.Skipped) != 1 {
+				t.Errorf("skipped: %q, want one reason", b.Skipped)
 			}
 		})
 	}

@@ -169,7 +169,8 @@ type (
 )
 
 // Parse turns a messages webhook into customers' messages and the delivery
-// states of webcare's replies. Changes of other fields (template status,
+// states of webcare's replies. A message or status that cannot be read is
+// skipped and named in Batch.Skipped; the rest of the delivery is kept. Changes of other fields (template status,
 // account updates, coexistence echoes of messages the business sent from
 // the WhatsApp Business app) carry nothing for the inbox and are skipped.
 func (*Webhook) Parse(ch store.Channel, body []byte) (channel.Batch, error) {
@@ -186,37 +187,38 @@ func (*Webhook) Parse(ch store.Channel, body []byte) (channel.Batch, error) {
 			if c.Field != "messages" {
 				continue
 			}
-			if err := parseValue(ch, &c.Value, &b); err != nil {
-				return channel.Batch{}, err
-			}
+			parseValue(ch, &c.Value, &b)
 		}
 	}
 	return b, nil
 }
 
-func parseValue(ch store.Channel, v *value, b *channel.Batch) error {
+func parseValue(ch store.Channel, v *value, b *channel.Batch) {
 	account := v.Metadata.PhoneNumberID
 	if len(account) > maxID {
-		return fmt.Errorf("%w: phone_number_id of %d bytes", channel.ErrPayload, len(account))
+		b.Skip("phone_number_id of %d bytes", len(account))
+		return
 	}
 	for i := range v.Messages {
 		m := &v.Messages[i]
 		if m.ID == "" || len(m.ID) > maxID {
-			return fmt.Errorf("%w: message %d has no usable id", channel.ErrPayload, i)
+			b.Skip("message %d has no usable id", i)
+			continue
 		}
 		from := m.From
 		if from == "" {
 			from = m.FromUserID
 		}
 		if from == "" || len(from) > maxID {
-			return fmt.Errorf("%w: message %s has no usable sender", channel.ErrPayload, shorten(m.ID, 40))
+			b.Skip("message %s has no usable sender", shorten(m.ID, 40))
+			continue
 		}
 		if v.Metadata.DisplayPhoneNumber != "" && digits(from) == digits(v.Metadata.DisplayPhoneNumber) {
 			continue // the business's own number: not a customer
 		}
 		at, err := unixTime(m.Timestamp)
 		if err != nil {
-			return fmt.Errorf("%w: message %s: %v", channel.ErrPayload, shorten(m.ID, 40), err)
+			at = time.Time{} // ingest takes the time it arrived; the words matter more
 		}
 		text, files, replyTo, keep := content(m)
 		if !keep {
@@ -226,7 +228,7 @@ func parseValue(ch store.Channel, v *value, b *channel.Batch) error {
 			replyTo = m.Context.ID
 		}
 		if len(replyTo) > maxID {
-			return fmt.Errorf("%w: message %s quotes an id of %d bytes", channel.ErrPayload, shorten(m.ID, 40), len(replyTo))
+			replyTo = "" // kept as a message of its own
 		}
 		b.Messages = append(b.Messages, channel.Message{
 			ChannelID:  ch.ID,
@@ -243,11 +245,13 @@ func parseValue(ch store.Channel, v *value, b *channel.Batch) error {
 	for i := range v.Statuses {
 		s := &v.Statuses[i]
 		if s.ID == "" || len(s.ID) > maxID {
-			return fmt.Errorf("%w: status %d has no usable id", channel.ErrPayload, i)
+			b.Skip("status %d has no usable id", i)
+			continue
 		}
 		at, err := unixTime(s.Timestamp)
 		if err != nil {
-			return fmt.Errorf("%w: status of %s: %v", channel.ErrPayload, shorten(s.ID, 40), err)
+			b.Skip("status of %s: %v", shorten(s.ID, 40), err)
+			continue
 		}
 		st := channel.Status{PlatformID: s.ID, At: at, Account: account}
 		switch s.Status {
@@ -269,7 +273,6 @@ func parseValue(ch store.Channel, v *value, b *channel.Batch) error {
 		}
 		b.Statuses = append(b.Statuses, st)
 	}
-	return nil
 }
 
 // author names the customer: their phone number (wa_id) as the identity,

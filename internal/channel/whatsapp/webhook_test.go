@@ -205,7 +205,6 @@ func TestParseSpecialCases(t *testing.T) {
 func TestParseRejects(t *testing.T) {
 	const head = `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"1"},`
 	const tail = `}}]}]}`
-	huge := strings.Repeat("9", 600)
 	tests := []struct{ name, body string }{
 		{"empty", ``},
 		{"not JSON", `<xml/>`},
@@ -218,17 +217,7 @@ func TestParseRejects(t *testing.T) {
 		{"messages is an object", head + `"messages":{}` + tail},
 		{"id is a number", head + `"messages":[{"from":"1","id":5,"type":"text"}]` + tail},
 		{"text is a string", head + `"messages":[{"from":"1","id":"w","type":"text","text":"hi"}]` + tail},
-		{"no id", head + `"messages":[{"from":"1","type":"text","text":{"body":"x"}}]` + tail},
-		{"no sender", head + `"messages":[{"id":"w","type":"text","text":{"body":"x"}}]` + tail},
-		{"huge id", head + `"messages":[{"from":"1","id":"` + huge + `","type":"text","text":{"body":"x"}}]` + tail},
-		{"huge sender", head + `"messages":[{"from":"` + huge + `","id":"w","type":"text","text":{"body":"x"}}]` + tail},
-		{"huge quoted id", head + `"messages":[{"from":"1","id":"w","context":{"id":"` + huge + `"},"type":"text","text":{"body":"x"}}]` + tail},
-		{"huge account", `{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"` + huge + `"}}}]}]}`},
-		{"timestamp not a number", head + `"messages":[{"from":"1","id":"w","timestamp":"yesterday","type":"text","text":{"body":"x"}}]` + tail},
 		{"timestamp as number", head + `"messages":[{"from":"1","id":"w","timestamp":1749416383,"type":"text","text":{"body":"x"}}]` + tail},
-		{"timestamp overflow", head + `"messages":[{"from":"1","id":"w","timestamp":"99999999999999999999","type":"text","text":{"body":"x"}}]` + tail},
-		{"negative timestamp", head + `"messages":[{"from":"1","id":"w","timestamp":"-5","type":"text","text":{"body":"x"}}]` + tail},
-		{"status without id", head + `"statuses":[{"status":"read","timestamp":"1"}]` + tail},
 		{"status errors is an object", head + `"statuses":[{"id":"w","status":"failed","errors":{}}]` + tail},
 		{"latitude is a string", head + `"messages":[{"from":"1","id":"w","type":"location","location":{"latitude":"north"}}]` + tail},
 	}
@@ -239,6 +228,60 @@ func TestParseRejects(t *testing.T) {
 				t.Fatalf("err = %v, want ErrPayload; batch %+v", err, b)
 			}
 		})
+	}
+}
+
+// One unreadable message or status in a signed delivery is skipped and
+// named; the rest of the delivery is kept, so that Meta does not send the
+// whole delivery again and again. A message with a bad time or quote is
+// kept without them: the customer's words matter more.
+func TestParseSkipsBadEvents(t *testing.T) {
+	const head = `{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"1"},"messages":[`
+	const good = `{"from":"31612345678","id":"good","timestamp":"1749416383","type":"text","text":{"body":"still here"}}`
+	huge := strings.Repeat("9", 600)
+	tests := []struct {
+		name, bad string
+		keep      bool // the bad one is kept (as a second message)
+	}{
+		{"no id", `{"from":"1","type":"text","text":{"body":"x"}}`, false},
+		{"no sender", `{"id":"w","type":"text","text":{"body":"x"}}`, false},
+		{"huge id", `{"from":"1","id":"` + huge + `","type":"text","text":{"body":"x"}}`, false},
+		{"huge sender", `{"from":"` + huge + `","id":"w","type":"text","text":{"body":"x"}}`, false},
+		{"huge quoted id", `{"from":"1","id":"w","context":{"id":"` + huge + `"},"type":"text","text":{"body":"x"}}`, true},
+		{"timestamp not a number", `{"from":"1","id":"w","timestamp":"yesterday","type":"text","text":{"body":"x"}}`, true},
+		{"timestamp overflow", `{"from":"1","id":"w","timestamp":"99999999999999999999","type":"text","text":{"body":"x"}}`, true},
+		{"negative timestamp", `{"from":"1","id":"w","timestamp":"-5","type":"text","text":{"body":"x"}}`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := head + tt.bad + `,` + good + `],"statuses":[{"status":"read","timestamp":"1"},{"id":"s1","status":"read","timestamp":"1749416400"}]}}]}]}`
+			b, err := webhook().Parse(testChannel(), []byte(body))
+			if err != nil {
+				t.Fatalf("Parse = %v, want the good events kept", err)
+			}
+			want := 1
+			if tt.keep {
+				want = 2
+			}
+			if len(b.Messages) != want || b.Messages[want-1].PlatformID != "good" {
+				t.Fatalf("messages: %+v", b.Messages)
+			}
+			if tt.keep && (b.Messages[0].ReplyTo != "" || b.Messages[0].Text != "x" || !b.Messages[0].SentAt.IsZero()) {
+				t.Errorf("kept message: %+v", b.Messages[0])
+			}
+			// The status without an id is skipped too, the other one kept.
+			if len(b.Statuses) != 1 || b.Statuses[0].PlatformID != "s1" {
+				t.Errorf("statuses: %+v", b.Statuses)
+			}
+			if len(b.Skipped) != 3-want {
+				t.Errorf("skipped: %q", b.Skipped)
+			}
+		})
+	}
+	// A phone number id no platform would send: the whole change is skipped.
+	b, err := webhook().Parse(testChannel(), []byte(`{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"`+huge+`"},"messages":[`+good+`]}}]}]}`))
+	if err != nil || len(b.Messages) != 0 || len(b.Skipped) != 1 {
+		t.Errorf("huge account: %v %+v", err, b)
 	}
 }
 
