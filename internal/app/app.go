@@ -289,7 +289,14 @@ func (a *App) mailListener() (*email.Listener, error) {
 			}
 			return store.Channel{}, false
 		},
-		Ingest: a.Pipeline.Ingest,
+		Ingest: func(ctx context.Context, m channel.Message) (store.IngestResult, error) {
+			ingest.Fit(&m) // a long mail is clipped, as on every channel, not refused
+			res, err := a.Pipeline.Ingest(ctx, m)
+			if errors.Is(err, ingest.ErrInvalid) {
+				err = fmt.Errorf("%w: %w", email.ErrRefused, err)
+			}
+			return res, err
+		},
 		Status: func(ctx context.Context, ch store.Channel, s channel.Status) error {
 			_, err := a.Pipeline.Receive(ctx, ch, a.Adapters["email"], channel.Batch{Statuses: []channel.Status{s}})
 			return err

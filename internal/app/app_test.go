@@ -12,6 +12,7 @@ import (
 	"github.com/webcare/webcare/internal/bus"
 	"github.com/webcare/webcare/internal/channel/email/emailfake"
 	"github.com/webcare/webcare/internal/config"
+	"github.com/webcare/webcare/internal/ingest"
 	"github.com/webcare/webcare/internal/store"
 )
 
@@ -79,5 +80,33 @@ func TestServeTakesMail(t *testing.T) {
 	}
 	if err := emailfake.Deliver(t.Context(), smtpAddr, "anna@example.org", []string{"nobody@heron.example"}, []byte(raw)); err == nil || !strings.Contains(err.Error(), "550") {
 		t.Errorf("mail to an unknown address: %v, want a 550", err)
+	}
+
+	// A long mail in a script of three bytes a character, with a
+	// Message-ID longer than webcare stores: clipped and kept, not refused.
+	longID := "<" + strings.Repeat("x", 700) + "@example.org>"
+	body := strings.Repeat("我的行李丢了，请帮帮我。\r\n", 3000)
+	long := "From: Li <li@example.org>\r\nTo: care@heron.example\r\nSubject: 行李\r\nMessage-ID: " + longID + "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + body
+	if err := emailfake.Deliver(t.Context(), smtpAddr, "li@example.org", []string{"care@heron.example"}, []byte(long)); err != nil {
+		t.Fatalf("a long mail: %v", err)
+	}
+	convs, err = a.Store.Conversations(t.Context(), store.ConversationFilter{ChannelID: ch.ID})
+	if err != nil || len(convs) != 2 {
+		t.Fatalf("conversations after the long mail: %d, %v", len(convs), err)
+	}
+	for _, c := range convs {
+		if c.Subject != "行李" {
+			continue
+		}
+		msgs, err := a.Store.Messages(t.Context(), c.ID, 0, 5)
+		if err != nil || len(msgs) != 1 {
+			t.Fatalf("messages: %+v, %v", msgs, err)
+		}
+		if n := len(msgs[0].Body); n > ingest.MaxBodyBytes || n < ingest.MaxBodyBytes/2 || !strings.HasPrefix(msgs[0].Body, "我的行李丢了") {
+			t.Errorf("body of %d bytes, want clipped near %d", n, ingest.MaxBodyBytes)
+		}
+		if !strings.HasPrefix(msgs[0].PlatformID, "sha256-") {
+			t.Errorf("platform id %q, want a hash of the long Message-ID", msgs[0].PlatformID)
+		}
 	}
 }

@@ -14,6 +14,11 @@ import (
 // MaxNameLen bounds a file name, in characters.
 const MaxNameLen = 200
 
+// MaxIDBytes bounds a platform id (a message, author or account id) that
+// webcare stores. Ids are short on every platform; an e-mail Message-ID
+// can be longer and is replaced by a hash of itself (see email).
+const MaxIDBytes = 512
+
 // MaxFileBytes is the largest file webcare keeps from a customer: the
 // WhatsApp limit for media, above every picture limit of the platforms.
 // Adapters stop downloading there rather than fetch what ingest refuses.

@@ -27,7 +27,7 @@ const (
 	MaxBodyBytes  = 64 << 10
 	MaxFiles      = 10       // files on one inbound message
 	MaxFileBytes  = channel.MaxFileBytes
-	MaxIDBytes    = 512
+	MaxIDBytes    = channel.MaxIDBytes
 	MaxNameBytes  = 256
 	MaxSubjectLen = 998 // RFC 5322 line length
 )

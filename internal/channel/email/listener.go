@@ -26,7 +26,9 @@ type ListenerOptions struct {
 	// to, by its "address" setting. Required.
 	Lookup func(ctx context.Context, rcpt string) (store.Channel, bool)
 	// Ingest stores one message durably. Required. The listener answers
-	// the sending server 250 only after it returned without error.
+	// the sending server 250 only after it returned without error; an
+	// error wrapping ErrRefused is permanent (554: the mail will never be
+	// taken), any other temporary (451: the server tries again later).
 	Ingest func(ctx context.Context, m channel.Message) (store.IngestResult, error)
 	// Status applies a delivery status (a bounce of one of webcare's
 	// replies) to the reply it names. Optional: without it bounces are
@@ -265,6 +267,9 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	return nil
 }
 
+// ErrRefused marks an Ingest error that no retry will cure.
+var ErrRefused = errors.New("mail refused")
+
 var (
 	errTemporary  = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Could not store the mail right now, try again later"}
 	errUnreadable = &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "The mail could not be read (malformed MIME or missing From)"}
@@ -314,6 +319,10 @@ func (s *session) Data(r io.Reader) error {
 		ctx, cancel := context.WithTimeout(s.l.ctx, s.l.o.IngestTimeout)
 		res, err := s.l.o.Ingest(ctx, mm)
 		cancel()
+		if errors.Is(err, ErrRefused) {
+			log.Warn("email: mail refused", "channel", ch.ID, "message_id", m.PlatformID, "err", err)
+			return &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Message: "The mail cannot be stored: " + clipReason(err)}
+		}
 		if err != nil {
 			// The channels stored before this one see the retry as a
 			// duplicate; nothing is stored twice.
@@ -323,6 +332,20 @@ func (s *session) Data(r io.Reader) error {
 		log.Info("email: mail stored", "channel", ch.ID, "message_id", m.PlatformID, "duplicate", res.Duplicate)
 	}
 	return nil
+}
+
+// clipReason makes an error fit on one SMTP reply line.
+func clipReason(err error) string {
+	s := strings.Map(func(r rune) rune {
+		if r < ' ' || r > '~' {
+			return ' '
+		}
+		return r
+	}, err.Error())
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
 }
 
 // slogLogger adapts slog to go-smtp's Logger.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -22,12 +23,16 @@ type memIngest struct {
 	msgs     []channel.Message
 	seen     map[string]bool
 	failNext int
+	refuse   error // returned by every ingest when set
 	statuses []channel.Status
 }
 
 func (s *memIngest) ingest(_ context.Context, m channel.Message) (store.IngestResult, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.refuse != nil {
+		return store.IngestResult{}, s.refuse
+	}
 	if s.failNext > 0 {
 		s.failNext--
 		return store.IngestResult{}, errors.New("database is locked")
@@ -139,6 +144,17 @@ func TestListener(t *testing.T) {
 				t.Errorf("stored for channels %v, want %v", got, tt.stored)
 			}
 		})
+	}
+}
+
+// A mail the store will never take is refused for good (554), so that the
+// sending server tells its sender instead of retrying for days.
+func TestListenerRefusedForGood(t *testing.T) {
+	st := &memIngest{refuse: fmt.Errorf("%w: invalid message: from.id is 600 bytes\r\nlong", ErrRefused)}
+	addr := startListener(t, st, 64<<10)
+	err := emailfake.Deliver(context.Background(), addr, "jane.doe@gmail.com", []string{"support@example.com"}, fixture(t, "gmail_reply_en.eml"))
+	if smtpCode(err) != 554 || !strings.Contains(err.Error(), "from.id is 600 bytes") {
+		t.Fatalf("answer %v, want 554 with the reason", err)
 	}
 }
 

@@ -134,13 +134,13 @@ func ParseBytes(data []byte) (m channel.Message, err error) {
 	m.Private = true
 	m.From = channel.Author{ExternalID: addr, Name: strings.TrimSpace(author.Name), Handle: addr}
 	if id, err := h.MessageID(); err == nil && id != "" {
-		m.PlatformID = id
+		m.PlatformID = fitID(id)
 	} else if id := looseID(h.Get("Message-Id")); id != "" {
-		m.PlatformID = id
+		m.PlatformID = fitID(id)
 	} else {
 		m.PlatformID = derivedID(data)
 	}
-	m.ReplyTo = replyTo(h)
+	m.ReplyTo = fitID(replyTo(h))
 	if s, err := h.Subject(); err == nil {
 		m.Subject = cleanLine(s)
 	} else {
@@ -289,6 +289,17 @@ func bounceStatus(mr *mail.Reader) *channel.Status {
 		why = "the receiving server could not deliver it"
 	}
 	return &channel.Status{PlatformID: id, State: store.Failed, Error: "The mail could not be delivered: " + why}
+}
+
+// fitID keeps a Message-ID that webcare can store as it is; a longer one
+// becomes a hash of itself, the same every time, so that a reply that
+// names it in In-Reply-To still finds its thread.
+func fitID(id string) string {
+	if len(id) <= channel.MaxIDBytes {
+		return id
+	}
+	sum := sha256.Sum256([]byte(id))
+	return "sha256-" + hex.EncodeToString(sum[:]) + "@webcare.invalid"
 }
 
 // replyTo is what the mail answers: In-Reply-To, else the last References

@@ -187,6 +187,23 @@ func TestParseStableID(t *testing.T) {
 	}
 }
 
+// A Message-ID longer than webcare stores becomes a hash of itself, and a
+// reply naming it in In-Reply-To gets the same hash, so the thread holds.
+func TestParseLongMessageID(t *testing.T) {
+	id := strings.Repeat("a", 700) + "@example.org"
+	first, err := ParseBytes([]byte("From: a@example.org\r\nMessage-ID: <" + id + ">\r\nSubject: hi\r\n\r\nhello\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply, err := ParseBytes([]byte("From: a@example.org\r\nMessage-ID: <r@example.org>\r\nIn-Reply-To: <" + id + ">\r\nSubject: Re: hi\r\n\r\nagain\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first.PlatformID) > channel.MaxIDBytes || !strings.HasPrefix(first.PlatformID, "sha256-") || reply.ReplyTo != first.PlatformID {
+		t.Errorf("id %q, reply to %q", first.PlatformID, reply.ReplyTo)
+	}
+}
+
 func TestStripQuoted(t *testing.T) {
 	tests := []struct{ name, in, want string }{
 		{"en gmail", "Yes please.\n\nOn Mon, Nov 30, 2026 at 10:05 AM Support <s@x.com> wrote:\n> old", "Yes please."},
