@@ -25,7 +25,7 @@ import (
 // a hostile sender can make us store.
 const (
 	MaxBodyBytes  = 64 << 10
-	MaxFiles      = 10       // files on one inbound message
+	MaxFiles      = 10 // files on one inbound message
 	MaxFileBytes  = channel.MaxFileBytes
 	MaxIDBytes    = channel.MaxIDBytes
 	MaxNameBytes  = 256

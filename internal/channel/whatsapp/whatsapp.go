@@ -39,8 +39,8 @@ const Rate = 80
 
 // Limits of the Cloud API for what webcare sends.
 const (
-	MaxText    = 4096     // characters in text.body
-	MaxCaption = 1024     // characters in a media caption
+	MaxText    = 4096                 // characters in text.body
+	MaxCaption = 1024                 // characters in a media caption
 	MaxMedia   = channel.MaxFileBytes // bytes webcare downloads of one customer's file (audio and video are 16 MB on WhatsApp)
 )
 
