@@ -113,20 +113,7 @@ func New(client *http.Client) channel.Adapter {
 
 // NewClient returns a Client; nil client as in New.
 func NewClient(client *http.Client) *Client {
-	if client == nil {
-		client = &http.Client{
-			Timeout: 20 * time.Second,
-			CheckRedirect: func(req *http.Request, via []*http.Request) error {
-				if req.Response != nil && req.Response.Request.Method != http.MethodGet {
-					return http.ErrUseLastResponse
-				}
-				if len(via) >= 5 {
-					return errors.New("too many redirects")
-				}
-				return nil
-			},
-		}
-	}
+	client = channel.HTTPClient(client)
 	return &Client{HTTP: client, own: map[string]string{}}
 }
 

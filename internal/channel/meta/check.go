@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/store"
 )
 
@@ -37,7 +38,7 @@ func (c *Checker) Check(ctx context.Context, ch store.Channel) (string, error) {
 	req.Header.Set("Authorization", "Bearer "+token)
 	client := c.Client
 	if client == nil {
-		client = safeClient(nil)
+		client = channel.HTTPClient(nil)
 	}
 	resp, err := client.Do(req)
 	if err != nil {

@@ -33,7 +33,7 @@ func (f *Fetcher) Fetch(ctx context.Context, ch store.Channel, ref string) (stri
 	}
 	client := f.Client
 	if client == nil {
-		client = safeClient(nil)
+		client = channel.HTTPClient(nil)
 	}
 	resp, err := client.Do(req)
 	if err != nil {

@@ -56,7 +56,7 @@ func Facebook(client *http.Client) channel.Adapter { return adapter(KindFacebook
 func Instagram(client *http.Client) channel.Adapter { return adapter(KindInstagram, client) }
 
 func adapter(kind string, client *http.Client) channel.Adapter {
-	client = safeClient(client)
+	client = channel.HTTPClient(client)
 	return channel.Adapter{
 		Kind:       kind,
 		Fields:     Fields(kind),
@@ -110,29 +110,6 @@ func Fields(kind string) []channel.Field {
 			Help: "Leave empty for " + DefaultAPIBase + ". Tests and the demo point it at a fake.",
 		},
 	}
-}
-
-// safeClient returns client, or a default one; either way a POST is never
-// redirected, since a redirect would turn it into a GET without the reply.
-func safeClient(client *http.Client) *http.Client {
-	c := http.Client{Timeout: 20 * time.Second}
-	if client != nil {
-		c = *client
-	}
-	inner := c.CheckRedirect
-	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) > 0 && via[0].Method != http.MethodGet {
-			return http.ErrUseLastResponse
-		}
-		if len(via) >= 5 {
-			return http.ErrUseLastResponse
-		}
-		if inner != nil {
-			return inner(req, via)
-		}
-		return nil
-	}
-	return &c
 }
 
 // apiBase is the channel's Graph API root without a trailing slash.

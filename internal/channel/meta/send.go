@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/outbox"
 	"github.com/webcare/webcare/internal/store"
 )
@@ -50,7 +51,7 @@ func (s *Sender) client() *http.Client {
 	if s.Client != nil {
 		return s.Client
 	}
-	return safeClient(nil)
+	return channel.HTTPClient(nil)
 }
 
 // Send delivers one reply and returns Meta's id for it (the message id of

@@ -71,22 +71,7 @@ var Fields = []channel.Field{
 // API; nil means a client with a 20-second timeout that never follows a
 // redirect of a POST.
 func New(client *http.Client) channel.Adapter {
-	if client == nil {
-		client = &http.Client{
-			Timeout: 20 * time.Second,
-			CheckRedirect: func(req *http.Request, via []*http.Request) error {
-				// A redirect turns a POST into a GET that can still answer 2xx.
-				if len(via) > 0 && via[0].Method != http.MethodGet {
-					return http.ErrUseLastResponse
-				}
-				if len(via) >= 5 {
-					return http.ErrUseLastResponse
-				}
-				return nil
-			},
-		}
-	}
-	api := &API{Client: client}
+	api := &API{Client: channel.HTTPClient(client)}
 	return channel.Adapter{
 		Kind:       Kind,
 		Fields:     Fields,

@@ -14,7 +14,6 @@ package x
 import (
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/store"
@@ -49,18 +48,7 @@ var Fields = []channel.Field{
 // with a 20 s timeout. Redirects are never followed on a POST, so a reply
 // cannot turn into a GET that still answers 2xx.
 func New(client *http.Client) channel.Adapter {
-	c := &http.Client{Timeout: 20 * time.Second}
-	if client != nil {
-		cc := *client
-		c = &cc
-	}
-	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) > 0 && via[0].Method != http.MethodGet || len(via) >= 5 {
-			return http.ErrUseLastResponse
-		}
-		return nil
-	}
-	api := &API{Client: c}
+	api := &API{Client: channel.HTTPClient(client)}
 	return channel.Adapter{
 		Kind:    Kind,
 		Fields:  Fields,
