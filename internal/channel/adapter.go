@@ -120,6 +120,21 @@ type Poller interface {
 	Poll(ctx context.Context, ch store.Channel, cursor string) (b Batch, next string, err error)
 }
 
+// Watcher keeps a connection open to a platform that can say when news
+// arrives (IMAP IDLE), so that its Poller is asked at once instead of at
+// its next turn. Polling still runs: a watch only makes it sooner.
+type Watcher interface {
+	// Watch calls wake whenever there may be news, until ctx ends or the
+	// connection fails. It returns ErrNoWatch when the channel cannot be
+	// watched (no server to watch, or the server has no IDLE), so that
+	// nobody tries again until its settings change; any other return
+	// means try again, after a pause if it was an error.
+	Watch(ctx context.Context, ch store.Channel, wake func()) error
+}
+
+// ErrNoWatch is returned by a Watcher for a channel it cannot watch.
+var ErrNoWatch = errors.New("the platform cannot be watched")
+
 // Checker is the admin's "test connection": it calls the platform with the
 // channel's settings and says who webcare is connected as.
 type Checker interface {
@@ -146,6 +161,7 @@ type Adapter struct {
 	Fields  []Field
 	Webhook Webhook       // the platform pushes to /hooks/{channel id}
 	Poller  Poller        // webcare fetches every PollEvery
+	Watcher Watcher       // tells the Poller to fetch now
 	Sender  outbox.Sender // replies and direct messages
 	Checker Checker
 	Fetcher Fetcher

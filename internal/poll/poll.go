@@ -7,6 +7,9 @@
 //
 // Every instance polls; that is safe (dedupe) and costs one extra request
 // per instance and interval, which the platforms' limits allow easily.
+//
+// A channel whose adapter is also a Watcher (IMAP IDLE) is watched over a
+// connection kept open, and polled as soon as the watch says there is news.
 package poll
 
 import (
@@ -37,6 +40,13 @@ type Runner struct {
 	once  sync.Once
 	mu    sync.Mutex
 	state map[int64]*state
+	kick  chan struct{} // a wake-up for Run, so a woken channel is polled at once
+}
+
+// watch is a running Watcher for one channel.
+type watch struct {
+	key    string // the settings it was started with
+	cancel context.CancelFunc
 }
 
 func (r *Runner) init() {
@@ -51,12 +61,14 @@ func (r *Runner) init() {
 			r.Tick = time.Second
 		}
 		r.state = map[int64]*state{}
+		r.kick = make(chan struct{}, 1)
 	})
 }
 
 type state struct {
 	next     time.Time
 	running  bool
+	again    bool // woken while a poll ran: poll once more after it
 	failures int
 	Status
 }
@@ -66,27 +78,43 @@ type Status struct {
 	LastOK    time.Time
 	LastError string
 	LastAt    time.Time
+	// Watching is true while a watch (IMAP IDLE) is open, so that news
+	// comes in at once rather than at the next poll.
+	Watching bool
 }
 
 // CursorKey is the setting that holds a channel's poll cursor.
 func CursorKey(channelID int64) string { return "poll.cursor." + strconv.FormatInt(channelID, 10) }
 
-// Run polls until ctx ends, then waits for polls in flight.
+// Run polls until ctx ends, then waits for polls and watches in flight.
 func (r *Runner) Run(ctx context.Context) error {
 	r.init()
-	tick := r.Tick
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	t := time.NewTicker(tick)
+	watches := map[int64]*watch{}
+	defer func() {
+		for _, w := range watches {
+			w.cancel()
+		}
+	}()
+	t := time.NewTicker(r.Tick)
 	defer t.Stop()
 	for {
 		chs, err := r.Store.Channels(ctx)
 		if err != nil && ctx.Err() == nil {
 			r.Log.Warn("poll: listing channels", "err", err)
 		}
+		watched := map[int64]bool{}
 		for _, ch := range chs {
 			ad, ok := r.Adapters[ch.Kind]
-			if !ok || ad.Poller == nil || ch.Disabled || !r.due(ch.ID) {
+			if !ok || ad.Poller == nil || ch.Disabled {
+				continue
+			}
+			if ad.Watcher != nil {
+				watched[ch.ID] = true
+				r.keepWatching(ctx, &wg, watches, ch, ad)
+			}
+			if !r.due(ch.ID) {
 				continue
 			}
 			wg.Add(1)
@@ -95,23 +123,116 @@ func (r *Runner) Run(ctx context.Context) error {
 				r.Once(ctx, ch, ad)
 			}()
 		}
+		if err == nil {
+			for id, w := range watches {
+				if !watched[id] { // disabled or deleted
+					w.cancel()
+					delete(watches, id)
+				}
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		case <-r.kick:
 		}
 	}
+}
+
+// keepWatching starts a channel's watch, or starts it again when the
+// channel's settings changed (another server or login).
+func (r *Runner) keepWatching(ctx context.Context, wg *sync.WaitGroup, watches map[int64]*watch, ch store.Channel, ad channel.Adapter) {
+	key := fmt.Sprint(ch.Settings) // fmt prints maps sorted by key
+	if w, ok := watches[ch.ID]; ok {
+		if w.key == key {
+			return
+		}
+		w.cancel()
+	}
+	wctx, cancel := context.WithCancel(ctx)
+	watches[ch.ID] = &watch{key: key, cancel: cancel}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		r.watch(wctx, ch, ad)
+	}()
+}
+
+// watch runs a channel's Watcher until ctx ends or the channel cannot be
+// watched, opening it again after a failure with a growing pause.
+func (r *Runner) watch(ctx context.Context, ch store.Channel, ad channel.Adapter) {
+	log := r.Log.With("channel_id", ch.ID, "channel", ch.Kind)
+	wake := func() { r.Wake(ch.ID) }
+	failures := 0
+	for {
+		began := time.Now()
+		r.setWatching(ch.ID, true)
+		err := ad.Watcher.Watch(ctx, ch, wake)
+		r.setWatching(ch.ID, false)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case errors.Is(err, channel.ErrNoWatch):
+			log.Info("poll: channel not watched, polled only", "reason", err)
+			return
+		case err == nil:
+			failures = 0
+			continue
+		}
+		if time.Since(began) > time.Minute {
+			failures = 0
+		}
+		failures++
+		wait := min(5*time.Second<<min(failures-1, 7), 10*time.Minute)
+		log.Warn("poll: watch failed; polling meanwhile", "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (r *Runner) setWatching(id int64, on bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stateOf(id).Watching = on
+}
+
+// Wake makes channel id due for a poll now; a poll running at the moment
+// is followed by one more, since the news may have come after it looked.
+func (r *Runner) Wake(id int64) {
+	r.init()
+	r.mu.Lock()
+	s := r.stateOf(id)
+	if s.running {
+		s.again = true
+	} else if s.failures == 0 {
+		s.next = time.Time{}
+	}
+	r.mu.Unlock()
+	select {
+	case r.kick <- struct{}{}:
+	default:
+	}
+}
+
+// stateOf returns channel id's state, made on first use; r.mu is held.
+func (r *Runner) stateOf(id int64) *state {
+	s := r.state[id]
+	if s == nil {
+		s = &state{}
+		r.state[id] = s
+	}
+	return s
 }
 
 // due claims a channel's turn if it has come and no poll is running.
 func (r *Runner) due(id int64) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s := r.state[id]
-	if s == nil {
-		s = &state{}
-		r.state[id] = s
-	}
+	s := r.stateOf(id)
 	if s.running || r.Now().Before(s.next) {
 		return false
 	}
@@ -130,12 +251,10 @@ func (r *Runner) Once(ctx context.Context, ch store.Channel, ad channel.Adapter)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s := r.state[ch.ID]
-	if s == nil {
-		s = &state{}
-		r.state[ch.ID] = s
-	}
+	s := r.stateOf(ch.ID)
 	s.running = false
+	again := s.again
+	s.again = false
 	now := r.Now()
 	s.LastAt = now
 	if err != nil {
@@ -150,6 +269,13 @@ func (r *Runner) Once(ctx context.Context, ch store.Channel, ad channel.Adapter)
 	}
 	s.failures, s.LastError, s.LastOK = 0, "", now
 	s.next = now.Add(every)
+	if again {
+		s.next = now
+		select {
+		case r.kick <- struct{}{}:
+		default:
+		}
+	}
 	return rec, nil
 }
 
@@ -187,7 +313,7 @@ func (r *Runner) Status(id int64) (Status, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s, ok := r.state[id]
-	if !ok || s.LastAt.IsZero() {
+	if !ok || (s.LastAt.IsZero() && !s.Watching) {
 		return Status{}, false
 	}
 	return s.Status, true

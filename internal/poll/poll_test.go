@@ -10,6 +10,8 @@ import (
 
 	"github.com/webcare/webcare/internal/bus"
 	"github.com/webcare/webcare/internal/channel"
+	"github.com/webcare/webcare/internal/channel/email"
+	"github.com/webcare/webcare/internal/channel/email/emailfake"
 	"github.com/webcare/webcare/internal/channel/mastodon"
 	"github.com/webcare/webcare/internal/channel/mastodon/mastodonfake"
 	"github.com/webcare/webcare/internal/ingest"
@@ -174,4 +176,71 @@ func ids(cs []store.Conversation) string {
 		s += fmt.Sprintf("%d@%d ", c.ID, c.ChannelID)
 	}
 	return s
+}
+
+// A mailbox watched with IMAP IDLE is polled as soon as a mail arrives,
+// not at its next turn: here the clock never moves, so without the watch
+// the second mail would never be fetched.
+func TestWatchPollsAtOnce(t *testing.T) {
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	p := ingest.New(st, bus.NewMemory(), ingest.Options{})
+	t.Cleanup(p.Close)
+	fake, err := emailfake.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fake.Close)
+	ch := store.Channel{Kind: "email", Name: "Care", Settings: fake.Settings()}
+	if err := st.CreateChannel(t.Context(), &ch, store.Actor{Via: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}
+	r := &poll.Runner{Store: st, Pipeline: p, Adapters: map[string]channel.Adapter{"email": email.New(nil)}, Now: c.Now, Tick: time.Hour}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	count := func() int {
+		convs, err := st.Conversations(t.Context(), store.ConversationFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(convs)
+	}
+	waitFor := func(n int) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for count() < n && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if got := count(); got != n {
+			t.Fatalf("%d conversations, want %d", got, n)
+		}
+	}
+	for i, addr := range []string{"anna@example.org", "li@example.org"} {
+		if i == 1 {
+			// The watch is open before the second mail comes.
+			deadline := time.Now().Add(10 * time.Second)
+			for s, _ := r.Status(ch.ID); !s.Watching && time.Now().Before(deadline); s, _ = r.Status(ch.ID) {
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+		m := channel.Message{PlatformID: fmt.Sprintf("m%d@example.org", i), From: channel.Author{ExternalID: addr}, Subject: "Koffer", Text: "Waar is mijn koffer?"}
+		if err := fake.Post(t.Context(), "", ch, m); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(i + 1)
+	}
+	if s, _ := r.Status(ch.ID); !s.Watching || s.LastError != "" {
+		t.Errorf("status %+v, want watching", s)
+	}
 }

@@ -27,7 +27,7 @@ func (c *Checker) Check(ctx context.Context, ch store.Channel) (string, error) {
 	var ok, failed []string
 	if strings.TrimSpace(ch.Settings[SettingIMAPHost]) == "" {
 		ok = append(ok, "IMAP: not set up (mail comes through webcare's SMTP listener)")
-	} else if cl, srv, err := dialIMAP(ctx, ch); err != nil {
+	} else if cl, srv, err := dialIMAP(ctx, ch, nil); err != nil {
 		failed = append(failed, "IMAP: "+err.Error())
 	} else {
 		mb := mailboxName(ch)

@@ -86,6 +86,7 @@ func New(log *slog.Logger) channel.Adapter {
 		Kind:      Kind,
 		Fields:    Fields,
 		Poller:    p,
+		Watcher:   p,
 		Sender:    s,
 		Checker:   &Checker{Poller: p, Sender: s},
 		PollEvery: 30 * time.Second,

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
@@ -27,16 +28,67 @@ const BatchSize = 200
 // it) starts over from the first mail, which is safe because ingest skips
 // Message-IDs it already stored.
 //
-// IMAP IDLE is not used: a poll every 30 seconds over a fresh connection
-// is simpler to run for many channels, survives server restarts and NAT
-// timeouts without keep-alive logic, and 30 seconds is fast enough for
-// mail.
+// Poller is also a Watcher: with IMAP IDLE it keeps one connection open
+// per channel and wakes the poll as soon as the server announces a mail.
+// The poll still runs every 30 seconds over its own connection, so a
+// watch that died quietly (a NAT dropped it) costs speed, never mail.
 type Poller struct {
 	Log      *slog.Logger
 	MaxBytes int64 // per mail; 0: DefaultMaxBytes
 }
 
-var _ channel.Poller = (*Poller)(nil)
+var (
+	_ channel.Poller  = (*Poller)(nil)
+	_ channel.Watcher = (*Poller)(nil)
+)
+
+// WatchFor is how long one IDLE connection is kept before it is opened
+// afresh: shorter than the NAT and firewall timeouts that drop a silent
+// connection without telling either side, so a dead one is not kept long.
+const WatchFor = 10 * time.Minute
+
+// Watch opens the channel's folder and waits in IDLE (RFC 2177), calling
+// wake when the server says the number of mails changed, and once at the
+// start for what came between the last poll and the watch. It returns
+// nil after WatchFor, to be opened again; channel.ErrNoWatch for a
+// channel without IMAP or a server without IDLE.
+func (p *Poller) Watch(ctx context.Context, ch store.Channel, wake func()) error {
+	if strings.TrimSpace(ch.Settings[SettingIMAPHost]) == "" {
+		return fmt.Errorf("%w: no IMAP server (mail comes through the SMTP listener)", channel.ErrNoWatch)
+	}
+	ctx, cancel := context.WithTimeout(ctx, WatchFor)
+	defer cancel()
+	c, srv, err := dialIMAP(ctx, ch, func(d *imapclient.UnilateralDataMailbox) {
+		if d.NumMessages != nil {
+			wake()
+		}
+	})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if !c.Caps().Has(imap.CapIdle) {
+		_ = c.Logout().Wait()
+		return fmt.Errorf("%w: %s does not offer IDLE", channel.ErrNoWatch, srv.addr())
+	}
+	mailbox := mailboxName(ch)
+	if _, err := c.Select(mailbox, &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+		return fmt.Errorf("email: opening folder %q on %s: %w", mailbox, srv.addr(), err)
+	}
+	idle, err := c.Idle()
+	if err != nil {
+		return fmt.Errorf("email: IDLE on %s: %w", srv.addr(), err)
+	}
+	wake()
+	select {
+	case <-ctx.Done():
+		_ = idle.Close()
+		_ = c.Logout().Wait()
+		return nil
+	case <-c.Closed():
+		return fmt.Errorf("email: %s closed the IDLE connection", srv.addr())
+	}
+}
 
 // Poll returns the mails that arrived since cursor. A channel without
 // imap_host (mail comes through the SMTP listener) polls nothing. A mail
@@ -48,7 +100,7 @@ func (p *Poller) Poll(ctx context.Context, ch store.Channel, cursor string) (cha
 	if strings.TrimSpace(ch.Settings[SettingIMAPHost]) == "" {
 		return b, cursor, nil
 	}
-	c, srv, err := dialIMAP(ctx, ch)
+	c, srv, err := dialIMAP(ctx, ch, nil)
 	if err != nil {
 		return b, cursor, err
 	}
@@ -218,8 +270,9 @@ func (c imapConn) Close() error {
 }
 
 // dialIMAP connects and logs in with the channel's imap_* settings. The
-// connection is closed when ctx ends.
-func dialIMAP(ctx context.Context, ch store.Channel) (imapConn, server, error) {
+// connection is closed when ctx ends. onMailbox, if not nil, hears the
+// server's unasked news about the selected folder.
+func dialIMAP(ctx context.Context, ch store.Channel, onMailbox func(*imapclient.UnilateralDataMailbox)) (imapConn, server, error) {
 	srv, err := settingsServer(ch, "imap")
 	if err != nil {
 		return imapConn{}, srv, fmt.Errorf("email: %w", err)
@@ -230,6 +283,9 @@ func dialIMAP(ctx context.Context, ch store.Channel) (imapConn, server, error) {
 	}
 	var c *imapclient.Client
 	opts := &imapclient.Options{TLSConfig: srv.tlsConfig()}
+	if onMailbox != nil {
+		opts.UnilateralDataHandler = &imapclient.UnilateralDataHandler{Mailbox: onMailbox}
+	}
 	if srv.mode == TLSStart {
 		c, err = imapclient.NewStartTLS(conn, opts)
 		if err != nil {

@@ -2,6 +2,7 @@ package email
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -164,5 +165,51 @@ func TestParseCursor(t *testing.T) {
 		if v, l := parseCursor(in); v != want[0] || l != want[1] {
 			t.Errorf("%q: %d %d", in, v, l)
 		}
+	}
+}
+
+// Watch wakes the poll when the server announces a mail in IDLE, once at
+// the start for what came before, and ends quietly with its context.
+func TestWatch(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	f, ch := newFake(t)
+	p := &Poller{}
+	woken := make(chan struct{}, 10)
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- p.Watch(wctx, ch, func() { woken <- struct{}{} }) }()
+	select {
+	case <-woken: // the first, for mail that came before the watch
+	case err := <-done:
+		t.Fatalf("watch ended: %v", err)
+	case <-ctx.Done():
+		t.Fatal("no wake at the start")
+	}
+	if err := f.Post(ctx, "", ch, channel.Message{PlatformID: "w1@klant.example", From: channel.Author{ExternalID: "jan@klant.example"}, Subject: "Vraag", Text: "Hallo"}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-woken:
+	case err := <-done:
+		t.Fatalf("watch ended: %v", err)
+	case <-ctx.Done():
+		t.Fatal("the new mail woke nobody")
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Errorf("watch after its context ended: %v", err)
+	}
+
+	// Mail through the SMTP listener only: nothing to watch.
+	noIMAP := store.Channel{ID: 8, Kind: Kind, Settings: map[string]string{"address": "care@example.com"}}
+	if err := p.Watch(ctx, noIMAP, func() {}); !errors.Is(err, channel.ErrNoWatch) {
+		t.Errorf("watch without IMAP: %v, want ErrNoWatch", err)
+	}
+	// A wrong password is an error to retry, not a reason to stop.
+	bad := store.Channel{ID: 9, Kind: Kind, Settings: f.Settings()}
+	bad.Settings["imap_password"] = "wrong"
+	if err := p.Watch(ctx, bad, func() {}); err == nil || errors.Is(err, channel.ErrNoWatch) {
+		t.Errorf("watch with a wrong password: %v", err)
 	}
 }
