@@ -109,4 +109,19 @@ func TestServeTakesMail(t *testing.T) {
 			t.Errorf("platform id %q, want a hash of the long Message-ID", msgs[0].PlatformID)
 		}
 	}
+
+	// A mail with only a subject is what the customer said, not an error.
+	short := "From: Piet <piet@example.org>\r\nTo: care@heron.example\r\nSubject: Bel me terug a.u.b.\r\nMessage-ID: <s1@example.org>\r\n\r\n\r\n"
+	if err := emailfake.Deliver(t.Context(), smtpAddr, "piet@example.org", []string{"care@heron.example"}, []byte(short)); err != nil {
+		t.Errorf("a mail with only a subject: %v", err)
+	}
+	// A sender address longer than webcare stores can never be taken:
+	// 554, so the sending server tells its sender rather than retry.
+	long = "From: <" + strings.Repeat("a", 600) + "@example.org>\r\nTo: care@heron.example\r\nSubject: x\r\nMessage-ID: <l2@example.org>\r\n\r\nhello\r\n"
+	if err := emailfake.Deliver(t.Context(), smtpAddr, "a@example.org", []string{"care@heron.example"}, []byte(long)); err == nil || !strings.Contains(err.Error(), "554") || !strings.Contains(err.Error(), "from.id") {
+		t.Errorf("a mail from a 612-byte address: %v, want a 554 naming from.id", err)
+	}
+	if convs, _ := a.Store.Conversations(t.Context(), store.ConversationFilter{ChannelID: ch.ID}); len(convs) != 3 {
+		t.Errorf("%d conversations, want 3", len(convs))
+	}
 }

@@ -69,11 +69,9 @@ type Batch struct {
 	Skipped []string
 }
 
-// Skip records an unreadable event, keeping the first few reasons.
+// Skip records an unreadable event and why.
 func (b *Batch) Skip(format string, args ...any) {
-	if len(b.Skipped) < 10 {
-		b.Skipped = append(b.Skipped, fmt.Sprintf(format, args...))
-	}
+	b.Skipped = append(b.Skipped, fmt.Sprintf(format, args...))
 }
 
 // Errors a Webhook returns; the receiving side answers them with 401, 403
@@ -124,7 +122,8 @@ type Poller interface {
 // arrives (IMAP IDLE), so that its Poller is asked at once instead of at
 // its next turn. Polling still runs: a watch only makes it sooner.
 type Watcher interface {
-	// Watch calls wake whenever there may be news, until ctx ends or the
+	// Watch calls wake once as soon as it is watching (for news that came
+	// before), then whenever there may be news, until ctx ends or the
 	// connection fails. It returns ErrNoWatch when the channel cannot be
 	// watched (no server to watch, or the server has no IDLE), so that
 	// nobody tries again until its settings change; any other return

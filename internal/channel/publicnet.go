@@ -18,8 +18,10 @@ var ErrNotPublic = errors.New("address is not on the public internet")
 
 // PublicOnly returns a copy of client whose connections go only to public
 // internet addresses, except to the hosts in trusted (host names as they
-// appear in URLs, the platform's own API host for instance, which an
-// on-premises server may put on a private address).
+// appear in URLs, with or without a port: the platform's own API host for
+// instance, which an on-premises server may put on a private address). A
+// client whose Transport is not an *http.Transport gets a clone of
+// http.DefaultTransport instead, since only that can be guarded.
 //
 // Use it for URLs that a stranger can choose, such as media links in a
 // federated post: without it, a post could make webcare fetch from the
@@ -38,11 +40,15 @@ func PublicOnly(client *http.Client, trusted ...string) *http.Client {
 		tr = http.DefaultTransport.(*http.Transport).Clone()
 	}
 	tr.Proxy = nil
+	tr.DialTLSContext, tr.DialTLS = nil, nil // either would bypass the guarded dialer
 	open := &net.Dialer{Timeout: 10 * time.Second}
 	guarded := &net.Dialer{Timeout: 10 * time.Second, Control: refuseInternal}
 	allow := map[string]bool{}
 	for _, h := range trusted {
-		if h != "" {
+		if host, _, err := net.SplitHostPort(h); err == nil {
+			h = host // "host:port" or "[v6]:port"
+		}
+		if h = strings.Trim(h, "[]"); h != "" {
 			allow[strings.ToLower(h)] = true
 		}
 	}
@@ -85,9 +91,19 @@ var internalRanges = []netip.Prefix{
 	netip.MustParsePrefix("198.51.100.0/24"),
 	netip.MustParsePrefix("203.0.113.0/24"),
 	netip.MustParsePrefix("240.0.0.0/4"),
-	netip.MustParsePrefix("64:ff9b:1::/48"),
+	netip.MustParsePrefix("::/96"),          // IPv4-compatible (deprecated)
+	netip.MustParsePrefix("fec0::/10"),      // site-local (deprecated)
+	netip.MustParsePrefix("2001::/32"),      // Teredo: an IPv4 address hidden inside
+	netip.MustParsePrefix("64:ff9b:1::/48"), // local-use NAT64
 	netip.MustParsePrefix("2001:db8::/32"),
 }
+
+// Prefixes whose addresses carry an IPv4 address, which must be public
+// itself: NAT64 (RFC 6052) in the last 4 bytes, 6to4 in bytes 2 to 5.
+var (
+	nat64  = netip.MustParsePrefix("64:ff9b::/96")
+	sixTo4 = netip.MustParsePrefix("2002::/16")
+)
 
 // Public reports whether ip is an address on the public internet.
 func Public(ip netip.Addr) bool {
@@ -99,6 +115,13 @@ func Public(ip netip.Addr) bool {
 		if p.Contains(ip) {
 			return false
 		}
+	}
+	b := ip.As16()
+	switch {
+	case nat64.Contains(ip):
+		return Public(netip.AddrFrom4([4]byte(b[12:16])))
+	case sixTo4.Contains(ip):
+		return Public(netip.AddrFrom4([4]byte(b[2:6])))
 	}
 	return true
 }

@@ -32,6 +32,14 @@ func TestPublic(t *testing.T) {
 		"255.255.255.255":      false,
 		"2001:db8::1":          false,
 		"::ffff:93.184.216.34": true,
+		"64:ff9b::a00:1":       false, // NAT64 of 10.0.0.1
+		"64:ff9b::a9fe:a9fe":   false, // NAT64 of 169.254.169.254
+		"64:ff9b::808:808":     true,  // NAT64 of 8.8.8.8
+		"::7f00:1":             false, // IPv4-compatible 127.0.0.1
+		"2002:a00:1::1":        false, // 6to4 of 10.0.0.1
+		"2002:808:808::1":      true,  // 6to4 of 8.8.8.8
+		"fec0::1":              false,
+		"2001:0:4136:e378::1":  false, // Teredo
 	} {
 		if got := channel.Public(netip.MustParseAddr(addr)); got != want {
 			t.Errorf("Public(%s) = %v, want %v", addr, got, want)
@@ -66,7 +74,7 @@ func TestPublicOnly(t *testing.T) {
 		t.Errorf("a name resolving to loopback was fetched: %v", err)
 	}
 
-	trusting := channel.PublicOnly(srv.Client(), u.Hostname())
+	trusting := channel.PublicOnly(srv.Client(), u.Host) // with its port: the same host
 	if err := get(trusting, srv.URL+"/x"); err != nil {
 		t.Errorf("trusted host refused: %v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -45,7 +46,7 @@ func (p *Pipeline) Receive(ctx context.Context, ch store.Channel, ad channel.Ada
 	log := p.log.With("channel_id", ch.ID, "channel", ch.Kind)
 	if len(b.Skipped) > 0 {
 		// Signed by the platform but unreadable: kept out, the rest kept.
-		log.Warn("ingest: events skipped in a delivery", "count", len(b.Skipped), "reasons", b.Skipped)
+		log.Warn("ingest: events skipped in a delivery", "count", len(b.Skipped), "reasons", b.Skipped[:min(len(b.Skipped), 10)])
 	}
 	var siblings []store.Channel // loaded once, when an account needs it
 	route := func(account string) (store.Channel, bool, error) {
@@ -167,10 +168,14 @@ func (p *Pipeline) Receive(ctx context.Context, ch store.Channel, ad channel.Ada
 }
 
 // Fit trims what a platform sent to the limits ingest enforces, at UTF-8
-// boundaries, so that a long name or an enormous mail loses its tail
-// rather than the whole message. (The API channel's callers get a refusal
+// boundaries, and takes out what ingest would refuse (NUL, invalid UTF-8),
+// so that a long name or an enormous mail loses its tail rather than the
+// whole message. (The API channel's callers get a refusal
 // instead: they can fix what they send.)
 func Fit(m *Message) {
+	for _, s := range []*string{&m.From.Name, &m.From.Handle, &m.Subject, &m.Text} {
+		*s = strings.ReplaceAll(strings.ToValidUTF8(*s, "\uFFFD"), "\x00", "")
+	}
 	m.From.Name = clip(m.From.Name, MaxNameBytes)
 	m.From.Handle = clip(m.From.Handle, MaxNameBytes)
 	m.Subject = clip(m.Subject, MaxSubjectLen)

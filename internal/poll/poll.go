@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/webcare/webcare/internal/channel"
@@ -70,6 +71,7 @@ type state struct {
 	running  bool
 	again    bool // woken while a poll ran: poll once more after it
 	failures int
+	watches  int // open watches: more than one while one replaces another
 	Status
 }
 
@@ -163,13 +165,20 @@ func (r *Runner) keepWatching(ctx context.Context, wg *sync.WaitGroup, watches m
 // watched, opening it again after a failure with a growing pause.
 func (r *Runner) watch(ctx context.Context, ch store.Channel, ad channel.Adapter) {
 	log := r.Log.With("channel_id", ch.ID, "channel", ch.Kind)
-	wake := func() { r.Wake(ch.ID) }
 	failures := 0
 	for {
 		began := time.Now()
-		r.setWatching(ch.ID, true)
-		err := ad.Watcher.Watch(ctx, ch, wake)
-		r.setWatching(ch.ID, false)
+		// The first wake says the watch is open (IDLE established).
+		var open atomic.Bool
+		err := ad.Watcher.Watch(ctx, ch, func() {
+			if open.CompareAndSwap(false, true) {
+				r.watching(ch.ID, +1)
+			}
+			r.Wake(ch.ID)
+		})
+		if open.Swap(true) { // and a late wake can no longer count
+			r.watching(ch.ID, -1)
+		}
 		switch {
 		case ctx.Err() != nil:
 			return
@@ -194,14 +203,19 @@ func (r *Runner) watch(ctx context.Context, ch store.Channel, ad channel.Adapter
 	}
 }
 
-func (r *Runner) setWatching(id int64, on bool) {
+func (r *Runner) watching(id int64, delta int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.stateOf(id).Watching = on
+	s := r.stateOf(id)
+	s.watches += delta
+	s.Watching = s.watches > 0
 }
 
-// Wake makes channel id due for a poll now; a poll running at the moment
-// is followed by one more, since the news may have come after it looked.
+// Wake makes channel id due for a poll now. Wakes during a running poll
+// come to one more poll after it (the news may have come after it
+// looked), so a server announcing a burst of mails one by one costs a
+// poll or two, not one each. A channel whose polls are failing keeps its
+// back-off: its server is not asked faster for being announced.
 func (r *Runner) Wake(id int64) {
 	r.init()
 	r.mu.Lock()
@@ -313,7 +327,7 @@ func (r *Runner) Status(id int64) (Status, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	s, ok := r.state[id]
-	if !ok || (s.LastAt.IsZero() && !s.Watching) {
+	if !ok || s.LastAt.IsZero() {
 		return Status{}, false
 	}
 	return s.Status, true

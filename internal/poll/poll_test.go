@@ -199,7 +199,10 @@ func TestWatchPollsAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := &clock{t: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}
-	r := &poll.Runner{Store: st, Pipeline: p, Adapters: map[string]channel.Adapter{"email": email.New(nil)}, Now: c.Now, Tick: time.Hour}
+	ad := email.New(nil)
+	polls := &countingPoller{Poller: ad.Poller}
+	ad.Poller = polls
+	r := &poll.Runner{Store: st, Pipeline: p, Adapters: map[string]channel.Adapter{"email": ad}, Now: c.Now, Tick: time.Hour}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
@@ -228,9 +231,11 @@ func TestWatchPollsAtOnce(t *testing.T) {
 	}
 	for i, addr := range []string{"anna@example.org", "li@example.org"} {
 		if i == 1 {
-			// The watch is open before the second mail comes.
+			// The watch is open, and the polls it started with are done,
+			// before the second mail comes: only its announcement in
+			// IDLE can make the runner fetch it.
 			deadline := time.Now().Add(10 * time.Second)
-			for s, _ := r.Status(ch.ID); !s.Watching && time.Now().Before(deadline); s, _ = r.Status(ch.ID) {
+			for s, _ := r.Status(ch.ID); !(s.Watching && polls.settled(2)) && time.Now().Before(deadline); s, _ = r.Status(ch.ID) {
 				time.Sleep(20 * time.Millisecond)
 			}
 		}
@@ -243,4 +248,31 @@ func TestWatchPollsAtOnce(t *testing.T) {
 	if s, _ := r.Status(ch.ID); !s.Watching || s.LastError != "" {
 		t.Errorf("status %+v, want watching", s)
 	}
+}
+
+// countingPoller counts the polls that started and those still running.
+type countingPoller struct {
+	channel.Poller
+	mu             sync.Mutex
+	done, inFlight int
+}
+
+func (c *countingPoller) Poll(ctx context.Context, ch store.Channel, cursor string) (channel.Batch, string, error) {
+	c.mu.Lock()
+	c.inFlight++
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.inFlight--
+		c.done++
+		c.mu.Unlock()
+	}()
+	return c.Poller.Poll(ctx, ch, cursor)
+}
+
+// settled reports whether at least n polls ended and none is running.
+func (c *countingPoller) settled(n int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.done >= n && c.inFlight == 0
 }

@@ -56,8 +56,6 @@ func (p *Poller) Watch(ctx context.Context, ch store.Channel, wake func()) error
 	if strings.TrimSpace(ch.Settings[SettingIMAPHost]) == "" {
 		return fmt.Errorf("%w: no IMAP server (mail comes through the SMTP listener)", channel.ErrNoWatch)
 	}
-	ctx, cancel := context.WithTimeout(ctx, WatchFor)
-	defer cancel()
 	c, srv, err := dialIMAP(ctx, ch, func(d *imapclient.UnilateralDataMailbox) {
 		if d.NumMessages != nil {
 			wake()
@@ -67,7 +65,11 @@ func (p *Poller) Watch(ctx context.Context, ch store.Channel, wake func()) error
 		return err
 	}
 	defer c.Close()
-	if !c.Caps().Has(imap.CapIdle) {
+	caps := c.Caps()
+	if caps == nil { // the list could not be read: the connection failed
+		return fmt.Errorf("email: reading the capabilities of %s failed", srv.addr())
+	}
+	if !caps.Has(imap.CapIdle) {
 		_ = c.Logout().Wait()
 		return fmt.Errorf("%w: %s does not offer IDLE", channel.ErrNoWatch, srv.addr())
 	}
@@ -80,8 +82,12 @@ func (p *Poller) Watch(ctx context.Context, ch store.Channel, wake func()) error
 		return fmt.Errorf("email: IDLE on %s: %w", srv.addr(), err)
 	}
 	wake()
+	t := time.NewTimer(WatchFor)
+	defer t.Stop()
 	select {
-	case <-ctx.Done():
+	case <-ctx.Done(): // the connection is closed with ctx
+		return nil
+	case <-t.C:
 		_ = idle.Close()
 		_ = c.Logout().Wait()
 		return nil
@@ -220,7 +226,7 @@ func tooLarge(m *imapclient.FetchMessageBuffer, max int64) (channel.Message, boo
 	}
 	from := env.From[0]
 	msg := channel.Message{
-		PlatformID: strings.Trim(env.MessageID, "<>"),
+		PlatformID: fitID(strings.Trim(env.MessageID, "<>")),
 		From:       channel.Author{ExternalID: strings.ToLower(from.Addr()), Handle: strings.ToLower(from.Addr()), Name: from.Name},
 		Subject:    cleanLine(env.Subject),
 		SentAt:     env.Date.UTC(),
@@ -228,7 +234,7 @@ func tooLarge(m *imapclient.FetchMessageBuffer, max int64) (channel.Message, boo
 		Text:       fmt.Sprintf("[This mail of %d MB is larger than webcare's limit of %d MB; read it in the mailbox.]", m.RFC822Size>>20, max>>20),
 	}
 	if len(env.InReplyTo) > 0 {
-		msg.ReplyTo = strings.Trim(env.InReplyTo[0], "<>")
+		msg.ReplyTo = fitID(strings.Trim(env.InReplyTo[0], "<>"))
 	}
 	if msg.PlatformID == "" {
 		msg.PlatformID = fmt.Sprintf("imap-uid-%d-%d@webcare.invalid", m.UID, m.RFC822Size)

@@ -10,6 +10,7 @@ import (
 	"mime"
 	"path"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/emersion/go-message"
@@ -201,8 +202,13 @@ func ParseBytes(data []byte) (m channel.Message, err error) {
 	for _, n := range notes {
 		m.Text = appendNote(m.Text, n)
 	}
-	if m.Text == "" && len(m.Files) == 0 && m.Subject == "" {
-		return channel.Message{}, payloadErr("mail has no text, subject or files")
+	if strings.TrimFunc(m.Text, blank) == "" && len(m.Files) == 0 {
+		if strings.TrimFunc(m.Subject, blank) == "" {
+			return channel.Message{}, payloadErr("mail has no text, subject or files")
+		}
+		// "Please call me back" in the subject and nothing below: the
+		// subject is what the customer said.
+		m.Text = m.Subject
 	}
 	return m, nil
 }
@@ -418,7 +424,10 @@ func filename(h message.Header, t string) (string, error) {
 func addFile(m *channel.Message, notes *[]string, name string, body io.Reader, total int) int {
 	b, err := io.ReadAll(io.LimitReader(body, maxFileSize+1))
 	switch {
-	case err != nil && len(b) == 0:
+	case len(b) == 0:
+		if err == nil {
+			*notes = append(*notes, fmt.Sprintf("[attachment %q is empty]", name))
+		}
 		return total
 	case len(b) > maxFileSize || total+len(b) > DefaultMaxBytes:
 		*notes = append(*notes, fmt.Sprintf("[attachment %q left out: larger than %d MB]", name, maxFileSize>>20))
@@ -430,6 +439,9 @@ func addFile(m *channel.Message, notes *[]string, name string, body io.Reader, t
 	m.Files = append(m.Files, channel.File{Name: name, Data: b})
 	return total + len(b)
 }
+
+// blank is a character that shows nothing.
+func blank(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }
 
 func appendNote(text, note string) string {
 	if text == "" {

@@ -204,6 +204,23 @@ func TestParseLongMessageID(t *testing.T) {
 	}
 }
 
+// What ingest would refuse never comes out of the parser: a mail with
+// only a subject has the subject as its text, an empty attachment is a note.
+func TestParseNothingIngestRefuses(t *testing.T) {
+	m, err := ParseBytes([]byte("From: a@example.org\r\nSubject: Please call me back\r\n\r\n \r\n"))
+	if err != nil || m.Text != "Please call me back" {
+		t.Errorf("subject only: %q, %v", m.Text, err)
+	}
+	raw := "From: a@example.org\r\nSubject: files\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n" +
+		"--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"ticket.pdf\"\r\n\r\n" +
+		"--b--\r\n"
+	m, err = ParseBytes([]byte(raw))
+	if err != nil || len(m.Files) != 0 || !strings.Contains(m.Text, `[attachment "ticket.pdf" is empty]`) {
+		t.Errorf("empty attachment: files %d, text %q, %v", len(m.Files), m.Text, err)
+	}
+}
+
 func TestStripQuoted(t *testing.T) {
 	tests := []struct{ name, in, want string }{
 		{"en gmail", "Yes please.\n\nOn Mon, Nov 30, 2026 at 10:05 AM Support <s@x.com> wrote:\n> old", "Yes please."},

@@ -70,20 +70,26 @@ type Client struct {
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
 
-	mu     sync.Mutex
-	own    map[string]string // server + token hash → our account id
-	public *http.Client      // HTTP limited to public addresses, made on first use
+	mu    sync.Mutex
+	own   map[string]string       // server + token hash → our account id
+	media map[string]*http.Client // per server host: HTTP for media, see mediaClient
 }
 
-// publicClient is HTTP restricted to the public internet, for media hosts
-// other than the server itself.
-func (c *Client) publicClient() *http.Client {
+// mediaClient is HTTP for media: to the public internet, and to the
+// server itself, which may be on a private address; a redirect from the
+// server to any other private address is refused as well.
+func (c *Client) mediaClient(server string) *http.Client {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.public == nil {
-		c.public = channel.PublicOnly(c.HTTP)
+	if c.media == nil {
+		c.media = map[string]*http.Client{}
 	}
-	return c.public
+	m, ok := c.media[server]
+	if !ok {
+		m = channel.PublicOnly(c.HTTP, server)
+		c.media[server] = m
+	}
+	return m
 }
 
 var (

@@ -264,8 +264,9 @@ func linkParam(header, rel, name string) string {
 
 // Fetch downloads a media attachment. Media URLs point at the server's
 // file storage or CDN and need no token, so none is sent. Only the
-// server's own host may be on a private address; any other media host
-// must be on the public internet (see channel.PublicOnly).
+// server's own host may be on a private address; any other media host,
+// and any host a redirect leads to, must be on the public internet (see
+// channel.PublicOnly).
 func (c *Client) Fetch(ctx context.Context, ch store.Channel, ref string) (string, []byte, error) {
 	u, err := url.Parse(ref)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
@@ -275,11 +276,11 @@ func (c *Client) Fetch(ctx context.Context, ch store.Channel, ref string) (strin
 	if err != nil {
 		return "", nil, err
 	}
-	client := c.publicClient()
-	if base, err := url.Parse(ch.Settings[SettingAPIBase]); err == nil && base.Host != "" && strings.EqualFold(base.Host, u.Host) {
-		client = c.HTTP
+	server := ""
+	if base, err := url.Parse(ch.Settings[SettingAPIBase]); err == nil {
+		server = base.Hostname()
 	}
-	resp, err := client.Do(req)
+	resp, err := c.mediaClient(server).Do(req)
 	if err != nil {
 		return "", nil, err
 	}
