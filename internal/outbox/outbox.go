@@ -170,9 +170,12 @@ func (w *Worker) deliver(ctx context.Context, e store.OutboxEntry) {
 	permanent := errors.As(err, &se) && se.Permanent
 	if permanent || e.Attempts >= w.MaxAttempts {
 		reason := fmt.Sprintf("%v (attempt %d of %d)", err, e.Attempts, w.MaxAttempts)
-		if permanent && se.Body != "" && se.Status != 0 {
+		switch {
+		case permanent && se.Body != "" && se.Status != 0:
 			// The adapter put plain words in Body: those lead.
 			reason = fmt.Sprintf("%s (the platform answered %d)", se.Body, se.Status)
+		case permanent && se.Body != "" && se.Err != nil:
+			reason = fmt.Sprintf("%s (%v)", se.Body, se.Err)
 		}
 		w.fail(rec, e, reason, log)
 		return

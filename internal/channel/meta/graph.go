@@ -98,6 +98,14 @@ func regainAccess(h http.Header) time.Duration {
 	return time.Duration(min(longest, 24*60)) * time.Minute
 }
 
+// platformName is the platform as a customer and an agent call it.
+func platformName(kind string) string {
+	if kind == KindInstagram {
+		return "Instagram"
+	}
+	return "Facebook"
+}
+
 // outboxError turns a Graph error into what the outbox needs: whether to
 // retry, when, and for a final failure a sentence the agent understands,
 // followed by Meta's code, message and trace id.

@@ -277,7 +277,7 @@ func (s *Sender) do(ctx context.Context, d outbox.Delivery, target, contentType 
 	req.Header.Set("Authorization", "Bearer "+d.Channel.Settings["access_token"])
 	resp, err := s.client().Do(req)
 	if err != nil {
-		return "", err // network trouble: temporary
+		return "", channel.MaybeSent(err, platformName(s.Kind))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {

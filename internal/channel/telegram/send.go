@@ -17,7 +17,8 @@ import (
 // Sender delivers replies with sendMessage, sendPhoto and sendDocument.
 //
 // The Bot API has no idempotency key: a send whose answer is lost (a
-// timeout) and is retried can reach the customer twice.
+// timeout) is not retried but fails with a note to look (see
+// channel.MaybeSent), since a retry could reach the customer twice.
 type Sender struct {
 	API *API
 }

@@ -223,8 +223,16 @@ func (a *API) call(ctx context.Context, settings map[string]string, method, cont
 	req.Header.Set("Content-Type", contentType)
 	resp, err := a.Client.Do(req)
 	if err != nil {
+		// The Bot API has no idempotency key: a message that may have
+		// arrived is not sent again. (Judged before redacting, which
+		// flattens the error.)
+		maybe := strings.HasPrefix(method, "send") && !channel.NotSent(err)
 		// The token is in the URL: never let it reach a log.
-		return fmt.Errorf("telegram %s: %w", method, redact(err, tok))
+		err = fmt.Errorf("telegram %s: %w", method, redact(err, tok))
+		if maybe {
+			return channel.MaybeSent(err, "Telegram")
+		}
+		return err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

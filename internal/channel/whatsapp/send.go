@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -161,6 +162,10 @@ func (s *Sender) post(ctx context.Context, ch store.Channel, target string, m ou
 		return "", &outbox.Error{Permanent: true, Err: err}
 	}
 	answer, err := s.do(ctx, ch, target, "application/json", payload, now)
+	if oe := (*outbox.Error)(nil); err != nil && !errors.As(err, &oe) {
+		// No answer to a message: the Cloud API has no idempotency key.
+		return "", channel.MaybeSent(err, "WhatsApp")
+	}
 	if err != nil {
 		return "", err
 	}
@@ -219,7 +224,7 @@ func (s *Sender) do(ctx context.Context, ch store.Channel, target, contentType s
 	req.Header.Set("Content-Type", contentType)
 	resp, err := s.API.Client.Do(req)
 	if err != nil {
-		return nil, err // network trouble: temporary
+		return nil, err // network trouble: temporary, unless post says otherwise
 	}
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))

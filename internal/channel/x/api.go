@@ -162,8 +162,14 @@ func (a *API) Send(ctx context.Context, d outbox.Delivery) (string, error) {
 		return "", &outbox.Error{Permanent: true, Err: err}
 	}
 	resp, answer, err := a.call(ctx, ch, http.MethodPost, target, nil, "application/json", body, 64<<10)
+	if err != nil && private {
+		// Direct Messages have no idempotency key and no duplicate check.
+		return "", channel.MaybeSent(err, "X")
+	}
 	if err != nil {
-		return "", err // network trouble: temporary
+		// A retried post that went out meets X's duplicate check, which
+		// duplicate settles: temporary.
+		return "", err
 	}
 	if resp.StatusCode/100 == 2 {
 		var out struct {
