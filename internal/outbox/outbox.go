@@ -137,7 +137,9 @@ func (w *Worker) deliver(ctx context.Context, e store.OutboxEntry) {
 		err = w.wait(ctx, d.Channel)
 	}
 	if err == nil {
-		sendCtx, cancel := context.WithTimeout(ctx, w.Lease/2)
+		// A send under way is finished even while shutting down: cut
+		// off, it may have reached the platform and go out twice.
+		sendCtx, cancel := context.WithTimeout(rec, w.Lease/2)
 		var platformID string
 		platformID, err = sender.Send(sendCtx, d)
 		cancel()
@@ -153,7 +155,9 @@ func (w *Worker) deliver(ctx context.Context, e store.OutboxEntry) {
 			return
 		}
 	}
-	if ctx.Err() != nil {
+	var se *Error
+	permanent := errors.As(err, &se) && se.Permanent
+	if ctx.Err() != nil && !permanent {
 		return // shutting down: the lease expires and another attempt follows
 	}
 	if d, ok := errors.AsType[*deferred](err); ok {
@@ -166,8 +170,6 @@ func (w *Worker) deliver(ctx context.Context, e store.OutboxEntry) {
 		}
 		return
 	}
-	var se *Error
-	permanent := errors.As(err, &se) && se.Permanent
 	if permanent || e.Attempts >= w.MaxAttempts {
 		reason := fmt.Sprintf("%v (attempt %d of %d)", err, e.Attempts, w.MaxAttempts)
 		switch {

@@ -608,6 +608,34 @@ func TestCrashMidSendNoDoubleDelivery(t *testing.T) {
 	}
 }
 
+// Shutting down does not cut a send off halfway: the platform may have
+// the reply already, and a cut-off send is sent again by the next
+// instance. The send finishes and is recorded.
+func TestShutdownFinishesSendsUnderWay(t *testing.T) {
+	f := newFixture(t, "api", nil)
+	msg, entry := f.queue(t, "reply-key-1")
+	ctx, shutdown := context.WithCancel(t.Context())
+	defer shutdown()
+	w := f.worker(map[string]outbox.Sender{"api": outbox.SenderFunc(func(sctx context.Context, d outbox.Delivery) (string, error) {
+		shutdown()
+		select {
+		case <-sctx.Done():
+			return "", sctx.Err()
+		case <-time.After(100 * time.Millisecond): // the platform answers
+			return "platform-1", nil
+		}
+	})})
+	if n, err := w.RunOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("RunOnce = %d, %v", n, err)
+	}
+	if e := f.entry(t, entry.ID); e.State != store.OutboxSent || e.PlatformID != "platform-1" {
+		t.Errorf("entry after shutdown: %s %q %q; want sent", e.State, e.PlatformID, e.LastError)
+	}
+	if m := f.message(t, msg.ID); m.Delivery != store.Sent {
+		t.Errorf("message: %s", m.Delivery)
+	}
+}
+
 func TestConcurrentWorkersSendOnce(t *testing.T) {
 	f := newFixture(t, "api", nil)
 	const replies = 50
