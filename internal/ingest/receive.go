@@ -146,8 +146,9 @@ func (p *Pipeline) Receive(ctx context.Context, ch store.Channel, ad channel.Ada
 		}
 		m, changed, err := p.store.UpdateDelivery(ctx, target.ID, st.PlatformID, st.State, st.Error, p.now())
 		if errors.Is(err, store.ErrNotFound) {
-			// Sent from elsewhere (the platform's own app), or the report
-			// beat our record of the send: nothing to show.
+			// The report beat our record of the send (the store keeps it
+			// for an hour and applies it then), or the message was sent
+			// from elsewhere (the platform's own app): nothing to show yet.
 			log.Debug("delivery report for an unknown reply", "platform_id", st.PlatformID, "state", st.State)
 			continue
 		}

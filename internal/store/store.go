@@ -515,7 +515,9 @@ type Store interface {
 	// platforms report out of order; a failure is recorded unless the
 	// customer has read the reply, and marks the conversation as needing
 	// the agent. changed is false when nothing moved. ErrNotFound: no
-	// outbound message on the channel has that id.
+	// outbound message on the channel has that id yet; the report is
+	// kept for an hour and DeliverOutbox applies it when it records a
+	// send with that id (platforms can report before webcare records).
 	UpdateDelivery(ctx context.Context, channelID int64, platformID string, state Delivery, errText string, now time.Time) (m Message, changed bool, err error)
 	// RetryOutbox records a failed attempt and when to try again.
 	RetryOutbox(ctx context.Context, id int64, errText string, next time.Time) error

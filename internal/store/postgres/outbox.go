@@ -3,6 +3,7 @@ package postgres
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -67,38 +68,91 @@ func (s *Store) DeliverOutbox(ctx context.Context, id int64, platformID string, 
 			return err
 		}
 		_, err := tx.Exec(ctx, `UPDATE messages SET delivery = 'sent', delivery_error = '', platform_id = $1 WHERE id = $2`, nullString(platformID), msgID)
-		return conflict(err, "platform id "+platformID)
+		if err != nil || platformID == "" {
+			return conflict(err, "platform id "+platformID)
+		}
+		// A report that came before this record of the send.
+		m, err := scanMessage(tx.QueryRow(ctx, `SELECT `+messageColumns+` FROM messages WHERE id = $1`, msgID))
+		if err != nil {
+			return err
+		}
+		var early, errText string
+		err = tx.QueryRow(ctx, `DELETE FROM early_deliveries WHERE channel_id = $1 AND platform_id = $2 RETURNING state, error`, m.ChannelID, platformID).Scan(&early, &errText)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		_, err = applyDelivery(ctx, tx, &m, store.Delivery(early), errText, now)
+		return err
 	})
+}
+
+// earlyKeep is how long a report on a reply not yet recorded is kept.
+const earlyKeep = time.Hour
+
+// applyDelivery moves m's delivery state forward to state.
+func applyDelivery(ctx context.Context, tx pgx.Tx, m *store.Message, state store.Delivery, errText string, now time.Time) (bool, error) {
+	if !m.Delivery.Advances(state) {
+		return false, nil
+	}
+	m.Delivery = state
+	if state != store.Failed {
+		_, err := tx.Exec(ctx, `UPDATE messages SET delivery = $1 WHERE id = $2`, string(state), m.ID)
+		return true, err
+	}
+	m.DeliveryError = errText
+	if _, err := tx.Exec(ctx, `UPDATE messages SET delivery = 'failed', delivery_error = $1 WHERE id = $2`, errText, m.ID); err != nil {
+		return true, err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE conversations SET delivery_failed = true, updated_at = $1 WHERE id = $2`, ts(now), m.ConversationID); err != nil {
+		return true, err
+	}
+	return true, audit(ctx, tx, store.Actor{Via: "system"}, "reply.failed", fmt.Sprintf("conversation/%d", m.ConversationID), fmt.Sprintf("message %d: %s", m.ID, errText))
+}
+
+// remember keeps a report on a reply not recorded yet, the furthest state
+// when several come, and forgets reports older than earlyKeep.
+func remember(ctx context.Context, tx pgx.Tx, channelID int64, platformID string, state store.Delivery, errText string, now time.Time) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM early_deliveries WHERE at < $1`, ts(now.Add(-earlyKeep))); err != nil {
+		return err
+	}
+	old := string(store.Sent)
+	err := tx.QueryRow(ctx, `SELECT state FROM early_deliveries WHERE channel_id = $1 AND platform_id = $2 FOR UPDATE`, channelID, platformID).Scan(&old)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	if store.Delivery(old).Advances(state) {
+		if _, err := tx.Exec(ctx, `INSERT INTO early_deliveries (channel_id, platform_id, state, error, at) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (channel_id, platform_id) DO UPDATE SET state = excluded.state, error = excluded.error, at = excluded.at`,
+			channelID, platformID, string(state), errText, ts(now)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // UpdateDelivery records a platform's report on a sent reply.
 func (s *Store) UpdateDelivery(ctx context.Context, channelID int64, platformID string, state store.Delivery, errText string, now time.Time) (store.Message, bool, error) {
 	var m store.Message
-	changed := false
+	changed, remembered := false, false
 	err := s.tx(ctx, func(tx pgx.Tx) error {
 		var err error
 		m, err = scanMessage(tx.QueryRow(ctx, `SELECT `+messageColumns+` FROM messages WHERE channel_id = $1 AND platform_id = $2 AND direction = 'out' FOR UPDATE`, channelID, platformID))
+		if errors.Is(err, pgx.ErrNoRows) {
+			remembered = true
+			return remember(ctx, tx, channelID, platformID, state, errText, now)
+		}
 		if err != nil {
-			return notFound(err, "reply with platform id", platformID)
-		}
-		if !m.Delivery.Advances(state) {
-			return nil
-		}
-		changed = true
-		m.Delivery = state
-		if state != store.Failed {
-			_, err = tx.Exec(ctx, `UPDATE messages SET delivery = $1 WHERE id = $2`, string(state), m.ID)
 			return err
 		}
-		m.DeliveryError = errText
-		if _, err := tx.Exec(ctx, `UPDATE messages SET delivery = 'failed', delivery_error = $1 WHERE id = $2`, errText, m.ID); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE conversations SET delivery_failed = true, updated_at = $1 WHERE id = $2`, ts(now), m.ConversationID); err != nil {
-			return err
-		}
-		return audit(ctx, tx, store.Actor{Via: "system"}, "reply.failed", fmt.Sprintf("conversation/%d", m.ConversationID), fmt.Sprintf("message %d: %s", m.ID, errText))
+		changed, err = applyDelivery(ctx, tx, &m, state, errText, now)
+		return err
 	})
+	if err == nil && remembered {
+		err = fmt.Errorf("reply with platform id %q: %w (kept an hour, for a send not recorded yet)", platformID, store.ErrNotFound)
+	}
 	return m, changed, err
 }
 

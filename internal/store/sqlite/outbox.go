@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -69,38 +70,71 @@ func (s *Store) DeliverOutbox(ctx context.Context, id int64, platformID string, 
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE messages SET delivery = 'sent', delivery_error = '', platform_id = ? WHERE id = ?`, nullString(platformID), msgID)
-		return conflict(err, "platform id "+platformID)
+		if err != nil || platformID == "" {
+			return conflict(err, "platform id "+platformID)
+		}
+		// A report that came before this record of the send.
+		m, err := scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages WHERE id = ?`, msgID))
+		if err != nil {
+			return err
+		}
+		var early store.Delivery
+		var errText string
+		err = tx.QueryRowContext(ctx, `DELETE FROM early_deliveries WHERE channel_id = ? AND platform_id = ? RETURNING state, error`, m.ChannelID, platformID).Scan(&early, &errText)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		_, err = applyDelivery(ctx, tx, &m, early, errText, now)
+		return err
 	})
+}
+
+// earlyKeep is how long a report on a reply not yet recorded is kept.
+const earlyKeep = time.Hour
+
+// applyDelivery moves m's delivery state forward to state.
+func applyDelivery(ctx context.Context, tx *sql.Tx, m *store.Message, state store.Delivery, errText string, now time.Time) (bool, error) {
+	if !m.Delivery.Advances(state) {
+		return false, nil
+	}
+	m.Delivery = state
+	if state != store.Failed {
+		_, err := tx.ExecContext(ctx, `UPDATE messages SET delivery = ? WHERE id = ?`, state, m.ID)
+		return true, err
+	}
+	m.DeliveryError = errText
+	if _, err := tx.ExecContext(ctx, `UPDATE messages SET delivery = 'failed', delivery_error = ? WHERE id = ?`, errText, m.ID); err != nil {
+		return true, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE conversations SET delivery_failed = 1, updated_at = ? WHERE id = ?`, ms(now), m.ConversationID); err != nil {
+		return true, err
+	}
+	return true, audit(ctx, tx, store.Actor{Via: "system"}, "reply.failed", fmt.Sprintf("conversation/%d", m.ConversationID), fmt.Sprintf("message %d: %s", m.ID, errText))
 }
 
 // UpdateDelivery records a platform's report on a sent reply.
 func (s *Store) UpdateDelivery(ctx context.Context, channelID int64, platformID string, state store.Delivery, errText string, now time.Time) (store.Message, bool, error) {
 	var m store.Message
-	changed := false
+	changed, remembered := false, false
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
 		m, err = scanMessage(tx.QueryRowContext(ctx, `SELECT `+messageColumns+` FROM messages WHERE channel_id = ? AND platform_id = ? AND direction = 'out'`, channelID, platformID))
+		if errors.Is(err, sql.ErrNoRows) {
+			remembered = true
+			return remember(ctx, tx, channelID, platformID, state, errText, now)
+		}
 		if err != nil {
-			return notFound(err, "reply with platform id", platformID)
-		}
-		if !m.Delivery.Advances(state) {
-			return nil
-		}
-		changed = true
-		m.Delivery = state
-		if state != store.Failed {
-			_, err = tx.ExecContext(ctx, `UPDATE messages SET delivery = ? WHERE id = ?`, state, m.ID)
 			return err
 		}
-		m.DeliveryError = errText
-		if _, err := tx.ExecContext(ctx, `UPDATE messages SET delivery = 'failed', delivery_error = ? WHERE id = ?`, errText, m.ID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET delivery_failed = 1, updated_at = ? WHERE id = ?`, ms(now), m.ConversationID); err != nil {
-			return err
-		}
-		return audit(ctx, tx, store.Actor{Via: "system"}, "reply.failed", fmt.Sprintf("conversation/%d", m.ConversationID), fmt.Sprintf("message %d: %s", m.ID, errText))
+		changed, err = applyDelivery(ctx, tx, &m, state, errText, now)
+		return err
 	})
+	if err == nil && remembered {
+		err = fmt.Errorf("reply with platform id %q: %w (kept an hour, for a send not recorded yet)", platformID, store.ErrNotFound)
+	}
 	return m, changed, err
 }
 
@@ -171,4 +205,28 @@ func nullString(s string) any {
 		return nil
 	}
 	return s
+}
+
+// remember keeps a report on a reply not recorded yet, the furthest state
+// when several come, and forgets reports older than earlyKeep.
+func remember(ctx context.Context, tx *sql.Tx, channelID int64, platformID string, state store.Delivery, errText string, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM early_deliveries WHERE at < ?`, ms(now.Add(-earlyKeep))); err != nil {
+		return err
+	}
+	var old store.Delivery
+	err := tx.QueryRowContext(ctx, `SELECT state FROM early_deliveries WHERE channel_id = ? AND platform_id = ?`, channelID, platformID).Scan(&old)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		old = store.Sent
+	case err != nil:
+		return err
+	}
+	if old.Advances(state) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO early_deliveries (channel_id, platform_id, state, error, at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (channel_id, platform_id) DO UPDATE SET state = excluded.state, error = excluded.error, at = excluded.at`,
+			channelID, platformID, state, errText, ms(now)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -108,6 +108,10 @@ func seed(t *testing.T, s store.Store) seeded {
 		t.Fatalf("claimed %d entries, want the move invitation and the reply", len(claimed))
 	}
 	check(s.DeliverOutbox(ctx, e1.ID, "x-out-1", at(10)), "deliver")
+	// A report on a reply whose send is not recorded yet.
+	if _, _, err := s.UpdateDelivery(ctx, e1.ChannelID, "x-out-later", store.Delivered, "", at(10)); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("early report: %v", err)
+	}
 	_, err = s.AddNote(ctx, carla, out.admin.ID, "Refund approved by finance", at(11))
 	check(err, "note")
 	open, assignee, teamID, prio, tags := store.StatusOpen, out.agent.ID, team.ID, 2, []string{"refund", "vip"}

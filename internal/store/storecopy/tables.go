@@ -88,6 +88,9 @@ var tables = []table{
 		{"next_attempt_at", millis}, {"claimed_until", millisOrNull}, {"last_error", text},
 		{"platform_id", text}, {"created_at", millis},
 	}},
+	{name: "early_deliveries", orderBy: "channel_id, platform_id", columns: []column{
+		{"channel_id", integer}, {"platform_id", text}, {"state", text}, {"error", text}, {"at", millis},
+	}},
 	{name: "templates", orderBy: "id", identity: true, columns: []column{
 		{"id", integer}, {"name", text}, {"shortcut", text}, {"created_at", millis},
 	}},

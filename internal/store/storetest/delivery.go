@@ -26,6 +26,7 @@ var outboxTests = []testCase{
 	{"late reports after delivery are stale", testOutboxStaleReports},
 	{"platform reports move delivery forward only", testUpdateDelivery},
 	{"platform reports a failure after sending", testUpdateDeliveryFailed},
+	{"platform reports that come before the send is recorded", testEarlyDelivery},
 	{"depth and stats", testOutboxStats},
 }
 
@@ -389,4 +390,44 @@ func testUpdateDeliveryFailed(f *fixture) {
 	_, changed, err = f.s.UpdateDelivery(f.ctx, e.ChannelID, "wamid.2", store.Read, "", at(14))
 	f.check(err, "read after failed")
 	want(f.t, "read after failed changed", changed, false)
+}
+
+// WhatsApp can report "delivered" or "failed" before webcare has recorded
+// the send: the report is kept and applied when the send is recorded, the
+// furthest state when several came, and forgotten after an hour.
+func testEarlyDelivery(f *fixture) {
+	es := queued(f, 3)
+	f.claim(at(10), time.Minute, 10)
+	ch := es[0].ChannelID
+
+	// delivered, then read, then a stale delivered: read wins.
+	for _, st := range []store.Delivery{store.Delivered, store.Read, store.Delivered} {
+		_, changed, err := f.s.UpdateDelivery(f.ctx, ch, "wamid.early", st, "", at(10))
+		if !errors.Is(err, store.ErrNotFound) || changed {
+			f.t.Errorf("early %s: changed %v, err %v; want ErrNotFound", st, changed, err)
+		}
+	}
+	f.check(f.s.DeliverOutbox(f.ctx, es[0].ID, "wamid.early", at(11)), "deliver")
+	want(f.t, "state of a reply read before its send was recorded", f.message(es[0].MessageID).Delivery, store.Read)
+	// Applied once: a later report on it goes the usual way.
+	_, changed, err := f.s.UpdateDelivery(f.ctx, ch, "wamid.early", store.Read, "", at(12))
+	f.check(err, "report after the record")
+	want(f.t, "changed by a repeated read", changed, false)
+
+	// A failure that comes first is shown once the send is recorded.
+	_, _, err = f.s.UpdateDelivery(f.ctx, ch, "wamid.fail", store.Failed, "The number is not on WhatsApp.", at(10))
+	if !errors.Is(err, store.ErrNotFound) {
+		f.t.Errorf("early failure: %v", err)
+	}
+	f.check(f.s.DeliverOutbox(f.ctx, es[1].ID, "wamid.fail", at(11)), "deliver")
+	m := f.message(es[1].MessageID)
+	want(f.t, "state after an early failure", m.Delivery, store.Failed)
+	want(f.t, "error after an early failure", m.DeliveryError, "The number is not on WhatsApp.")
+
+	// Another channel's report, and one older than an hour, do not apply.
+	_, _, _ = f.s.UpdateDelivery(f.ctx, ch+1000, "wamid.other", store.Read, "", at(10))
+	_, _, _ = f.s.UpdateDelivery(f.ctx, ch, "wamid.old", store.Read, "", at(10))
+	_, _, _ = f.s.UpdateDelivery(f.ctx, ch, "wamid.unrelated", store.Read, "", at(10).Add(2*time.Hour)) // prunes
+	f.check(f.s.DeliverOutbox(f.ctx, es[2].ID, "wamid.old", at(10).Add(2*time.Hour)), "deliver")
+	want(f.t, "state after a report that expired", f.message(es[2].MessageID).Delivery, store.Sent)
 }
