@@ -18,6 +18,7 @@ import (
 	"github.com/webcare/webcare/internal/channel/telegram/telegramfake"
 	"github.com/webcare/webcare/internal/channel/whatsapp/whatsappfake"
 	"github.com/webcare/webcare/internal/channel/x/xfake"
+	"github.com/webcare/webcare/internal/i18n"
 	"github.com/webcare/webcare/internal/outbox"
 	"github.com/webcare/webcare/internal/store"
 )
@@ -110,5 +111,32 @@ func delivery(settings map[string]string, kind string, private bool) outbox.Deli
 		Message:      store.Message{ID: 1, Body: "We have found your bag.", ReplyTo: "1050118621198921728"},
 		To:           store.Identity{ExternalID: "1050118621198921700", Handle: "anna"},
 		LastInbound:  time.Now().Add(-time.Hour),
+	}
+}
+
+// The admin screen shows each platform setting's label and help from the
+// catalogue, in the admin's language; the English there must be the text
+// the adapter itself gives (which the CLI shows), so the two cannot drift.
+func TestEverySettingIsTranslated(t *testing.T) {
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for kind, ad := range Adapters(nil, slog.New(slog.DiscardHandler)) {
+		for _, f := range ad.Fields {
+			texts := map[string]string{"label": f.Label, "help": f.Help}
+			for part, english := range texts {
+				if english == "" {
+					continue
+				}
+				key := "field." + kind + "." + f.Key + "." + part
+				if got := cat.T("en", key); got != english {
+					t.Errorf("%s: catalogue has %q, the adapter says %q", key, got, english)
+				}
+				if got := cat.T("nl", key); got == key || got == english && part == "help" {
+					t.Errorf("%s: no Dutch (%q)", key, got)
+				}
+			}
+		}
 	}
 }

@@ -227,6 +227,10 @@ func TestAdminConnectsAPlatform(t *testing.T) {
 		"api_base": {settings["api_base"]}, "verify_token": {"typed-over"}}, 303))
 	ts.check(t, scenario{name: "secrets are not shown back", method: "GET", url: "/admin/channels", token: admin, status: 200,
 		contains: []string{settings["account_id"], ts.URL + "/hooks/" + itoa(made.ID)}, excludes: []string{settings["access_token"], settings["app_secret"]}})
+	ts.check(t, scenario{name: "settings explained in English", method: "GET", url: "/admin/channels", token: admin, status: 200,
+		headers: map[string]string{"Accept-Language": "en"}, contains: []string{"Phone number ID", "Business Settings → Users → System users"}})
+	ts.check(t, scenario{name: "settings explained in Dutch", method: "GET", url: "/admin/channels", token: admin, status: 200,
+		headers: map[string]string{"Accept-Language": "nl"}, contains: []string{"Telefoonnummer-ID", "Het tijdelijke token op de pagina API Setup verloopt binnen een dag"}})
 	// Saving again with the secret fields empty keeps them.
 	ts.check(t, form("save without secrets", "/admin/channels/"+itoa(made.ID)+"/settings", admin, url.Values{
 		"account_id": {settings["account_id"]}, "access_token": {""}, "app_secret": {""}}, 303))
