@@ -222,13 +222,15 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	case <-ctx.Done():
 	}
 	a.Log.Info("shutting down")
+	// Workers stop taking new work at once; sends under way finish (the
+	// outbox does not cut them off) while HTTP drains.
+	stopWork()
 	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if serr := srv.Shutdown(shutCtx); serr != nil {
 		srv.Close() // event streams do not end on their own
 	}
 	stopMail() // mail in flight is answered 451 and sent again later
-	stopWork()
 	<-workerDone
 	<-pollDone
 	if errors.Is(err, http.ErrServerClosed) {

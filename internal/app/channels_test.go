@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -42,6 +43,22 @@ func TestUnansweredSendsAreNotRepeated(t *testing.T) {
 	closed := httptest.NewServer(http.NotFoundHandler())
 	closedURL := closed.URL
 	closed.Close() // nothing listens there any more
+	// A server that takes the connection and never says a word: TLS never
+	// completes, so the request never had a connection to go out on.
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
 
 	fakes := map[string]channel.Fake{
 		"telegram": telegramfake.New(), "facebook": metafake.New("facebook"), "instagram": metafake.New("instagram"),
@@ -93,6 +110,13 @@ func TestUnansweredSendsAreNotRepeated(t *testing.T) {
 			_, err = ads[tc.kind].Sender.Send(ctx, d)
 			if err == nil || errors.As(err, &oe) && oe.Permanent {
 				t.Errorf("a connection never made is not retried: %v", err)
+			}
+			d.Channel.Settings["api_base"] = "https://" + silent.Addr().String()
+			short, cancelShort := context.WithTimeout(ctx, 300*time.Millisecond)
+			_, err = ads[tc.kind].Sender.Send(short, d)
+			cancelShort()
+			if err == nil || errors.As(err, &oe) && oe.Permanent {
+				t.Errorf("a TLS handshake that never ended is not retried: %v", err)
 			}
 		})
 	}

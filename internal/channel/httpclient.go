@@ -1,10 +1,10 @@
 package channel
 
 import (
-	"crypto/tls"
-	"errors"
-	"net"
+	"context"
 	"net/http"
+	"net/http/httptrace"
+	"sync/atomic"
 	"time"
 
 	"github.com/webcare/webcare/internal/outbox"
@@ -32,32 +32,36 @@ func HTTPClient(client *http.Client) *http.Client {
 	return &c
 }
 
-// NotSent reports whether a failed HTTP request surely never reached the
-// server: the name did not resolve, the connection was not made, or TLS
-// failed before a byte of the request was written.
-func NotSent(err error) bool {
-	var dns *net.DNSError
-	var op *net.OpError
-	var cert *tls.CertificateVerificationError
-	var header tls.RecordHeaderError
-	switch {
-	case errors.As(err, &dns), errors.As(err, &cert), errors.As(err, &header):
-		return true
-	case errors.As(err, &op):
-		return op.Op == "dial"
-	}
-	return false
+// Attempt follows one request to a platform without idempotency keys (the
+// Send API, the Bot API, X Direct Messages), so that its failure can be
+// judged: if no connection was ever handed to the request, nothing left
+// and a retry is safe; once one was, the platform may have the reply.
+// The zero value is ready; use one Attempt per request.
+type Attempt struct{ conn atomic.Bool }
+
+// Trace returns ctx set up so that the Attempt sees the request get its
+// connection (a new one after DNS, TCP and TLS, or a kept-alive one).
+func (a *Attempt) Trace(ctx context.Context) context.Context {
+	return httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		GotConn: func(httptrace.GotConnInfo) { a.conn.Store(true) },
+	})
 }
 
-// MaybeSent is what a send to a platform without idempotency keys (the
-// Send API, the Bot API, X Direct Messages) returns when the platform did
-// not answer: a retry when the request never left, otherwise a permanent
-// failure that tells the agent to look, since the reply may have arrived
-// and sending it again could post it twice.
-func MaybeSent(err error, platform string) error {
-	if NotSent(err) {
-		return err // temporary: the outbox tries again
+// Failed is what a send returns when the platform gave no answer: err
+// itself (temporary: the outbox tries again) when the request never had a
+// connection, otherwise a permanent failure telling the agent to look,
+// since the reply may have arrived and sending it again could post it
+// twice.
+func (a *Attempt) Failed(err error, platform string) error {
+	if !a.conn.Load() {
+		return err
 	}
+	return MaybeSent(err, platform)
+}
+
+// MaybeSent is the permanent failure of a reply that may have reached
+// platform: the agent is told to look before sending it again.
+func MaybeSent(err error, platform string) error {
 	return &outbox.Error{Permanent: true, Err: err,
 		Body: platform + " did not answer, so the reply may or may not have arrived. Check the conversation on " + platform + " before sending it again."}
 }

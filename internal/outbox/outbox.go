@@ -151,7 +151,16 @@ func (w *Worker) deliver(ctx context.Context, e store.OutboxEntry) {
 				return
 			}
 			log.Info("reply delivered", "platform_id", platformID)
-			w.publish(rec, bus.ReplyDelivered, e, "")
+			typ, detail := bus.ReplyDelivered, ""
+			// A report that came before the record is applied by it: say
+			// what it said (a WhatsApp "failed" arriving first).
+			if m, err := w.Store.Message(rec, e.MessageID); err == nil && m.Delivery != store.Sent {
+				typ, detail = bus.ReplyDelivered, string(m.Delivery)
+				if m.Delivery == store.Failed {
+					typ, detail = bus.ReplyFailed, m.DeliveryError
+				}
+			}
+			w.publish(rec, typ, e, detail)
 			return
 		}
 	}

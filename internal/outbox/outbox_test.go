@@ -608,6 +608,28 @@ func TestCrashMidSendNoDoubleDelivery(t *testing.T) {
 	}
 }
 
+// A platform that reports failure before the send is recorded (WhatsApp
+// can, within the same second) is heard: the reply shows failed and the
+// event says so with the reason.
+func TestEarlyFailureReportIsAnnounced(t *testing.T) {
+	f := newFixture(t, "api", nil)
+	msg, _ := f.queue(t, "k1")
+	w := f.worker(map[string]outbox.Sender{"api": outbox.SenderFunc(func(ctx context.Context, d outbox.Delivery) (string, error) {
+		// The platform's receipt overtakes the answer to the send.
+		if _, _, err := f.st.UpdateDelivery(ctx, d.Channel.ID, "p-early", store.Failed, "The number is not on WhatsApp.", f.clock.Now()); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("early report: %v", err)
+		}
+		return "p-early", nil
+	})})
+	runOnce(t, w, 1)
+	if m := f.message(t, msg.ID); m.Delivery != store.Failed || m.DeliveryError != "The number is not on WhatsApp." {
+		t.Errorf("message: %s %q", m.Delivery, m.DeliveryError)
+	}
+	if ev := f.events(); len(ev) != 1 || ev[0].Type != bus.ReplyFailed || ev[0].Detail != "The number is not on WhatsApp." {
+		t.Errorf("events = %+v, want one %s with the reason", ev, bus.ReplyFailed)
+	}
+}
+
 // Shutting down does not cut a send off halfway: the platform may have
 // the reply already, and a cut-off send is sent again by the next
 // instance. The send finishes and is recorded.

@@ -269,7 +269,8 @@ func (s *Sender) postForm(ctx context.Context, d outbox.Delivery, target string,
 }
 
 func (s *Sender) do(ctx context.Context, d outbox.Delivery, target, contentType string, body []byte) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	var attempt channel.Attempt
+	req, err := http.NewRequestWithContext(attempt.Trace(ctx), http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
 		return "", &outbox.Error{Permanent: true, Body: "The channel's API base URL is not valid.", Err: err}
 	}
@@ -277,7 +278,7 @@ func (s *Sender) do(ctx context.Context, d outbox.Delivery, target, contentType 
 	req.Header.Set("Authorization", "Bearer "+d.Channel.Settings["access_token"])
 	resp, err := s.client().Do(req)
 	if err != nil {
-		return "", channel.MaybeSent(err, platformName(s.Kind))
+		return "", attempt.Failed(err, platformName(s.Kind))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {

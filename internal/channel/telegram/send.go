@@ -18,7 +18,7 @@ import (
 //
 // The Bot API has no idempotency key: a send whose answer is lost (a
 // timeout) is not retried but fails with a note to look (see
-// channel.MaybeSent), since a retry could reach the customer twice.
+// channel.Attempt), since a retry could reach the customer twice.
 type Sender struct {
 	API *API
 }

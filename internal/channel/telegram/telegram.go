@@ -216,28 +216,32 @@ func (a *API) call(ctx context.Context, settings map[string]string, method, cont
 	if err != nil {
 		return &APIError{Code: 401, Description: err.Error()}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base(settings)+"/bot"+tok+"/"+method, body)
+	// The Bot API has no idempotency key: a message that may have arrived
+	// is not sent again (see channel.Attempt).
+	send := strings.HasPrefix(method, "send")
+	var attempt channel.Attempt
+	req, err := http.NewRequestWithContext(attempt.Trace(ctx), http.MethodPost, base(settings)+"/bot"+tok+"/"+method, body)
 	if err != nil {
 		return fmt.Errorf("telegram %s: %w", method, err)
 	}
 	req.Header.Set("Content-Type", contentType)
 	resp, err := a.Client.Do(req)
 	if err != nil {
-		// The Bot API has no idempotency key: a message that may have
-		// arrived is not sent again. (Judged before redacting, which
-		// flattens the error.)
-		maybe := strings.HasPrefix(method, "send") && !channel.NotSent(err)
 		// The token is in the URL: never let it reach a log.
 		err = fmt.Errorf("telegram %s: %w", method, redact(err, tok))
-		if maybe {
-			return channel.MaybeSent(err, "Telegram")
+		if send {
+			return attempt.Failed(err, "Telegram")
 		}
 		return err
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return fmt.Errorf("telegram %s: reading the answer: %w", method, redact(err, tok))
+		err = fmt.Errorf("telegram %s: reading the answer: %w", method, redact(err, tok))
+		if send {
+			return channel.MaybeSent(err, "Telegram") // Telegram answered: it had the request
+		}
+		return err
 	}
 	var r Reply
 	if err := json.Unmarshal(raw, &r); err != nil || (!r.OK && r.ErrorCode == 0 && resp.StatusCode < 300) {
@@ -267,7 +271,11 @@ func (a *API) call(ctx context.Context, settings map[string]string, method, cont
 	}
 	if out != nil {
 		if err := json.Unmarshal(r.Result, out); err != nil {
-			return fmt.Errorf("telegram %s: unexpected result: %w", method, err)
+			err = fmt.Errorf("telegram %s: unexpected result: %w", method, err)
+			if send {
+				return channel.MaybeSent(err, "Telegram") // ok: true, so it was sent
+			}
+			return err
 		}
 	}
 	return nil

@@ -161,10 +161,11 @@ func (s *Sender) post(ctx context.Context, ch store.Channel, target string, m ou
 	if err != nil {
 		return "", &outbox.Error{Permanent: true, Err: err}
 	}
-	answer, err := s.do(ctx, ch, target, "application/json", payload, now)
+	var attempt channel.Attempt
+	answer, err := s.do(attempt.Trace(ctx), ch, target, "application/json", payload, now)
 	if oe := (*outbox.Error)(nil); err != nil && !errors.As(err, &oe) {
 		// No answer to a message: the Cloud API has no idempotency key.
-		return "", channel.MaybeSent(err, "WhatsApp")
+		return "", attempt.Failed(err, "WhatsApp")
 	}
 	if err != nil {
 		return "", err

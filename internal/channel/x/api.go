@@ -161,10 +161,11 @@ func (a *API) Send(ctx context.Context, d outbox.Delivery) (string, error) {
 	if err != nil {
 		return "", &outbox.Error{Permanent: true, Err: err}
 	}
-	resp, answer, err := a.call(ctx, ch, http.MethodPost, target, nil, "application/json", body, 64<<10)
+	var attempt channel.Attempt
+	resp, answer, err := a.call(attempt.Trace(ctx), ch, http.MethodPost, target, nil, "application/json", body, 64<<10)
 	if err != nil && private {
 		// Direct Messages have no idempotency key and no duplicate check.
-		return "", channel.MaybeSent(err, "X")
+		return "", attempt.Failed(err, "X")
 	}
 	if err != nil {
 		// A retried post that went out meets X's duplicate check, which

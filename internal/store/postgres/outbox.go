@@ -56,13 +56,16 @@ func (s *Store) ClaimOutbox(ctx context.Context, now time.Time, lease time.Durat
 // DeliverOutbox records a successful send on the entry and its message.
 func (s *Store) DeliverOutbox(ctx context.Context, id int64, platformID string, now time.Time) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
-		var msgID int64
+		var msgID, channelID int64
 		var state string
-		if err := tx.QueryRow(ctx, `SELECT message_id, state FROM outbox WHERE id = $1 FOR UPDATE`, id).Scan(&msgID, &state); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT message_id, channel_id, state FROM outbox WHERE id = $1 FOR UPDATE`, id).Scan(&msgID, &channelID, &state); err != nil {
 			return notFound(err, "outbox entry", id)
 		}
 		if state == store.OutboxSent {
 			return nil // a second report of the same send changes nothing
+		}
+		if err := lockDelivery(ctx, tx, channelID, platformID); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, `UPDATE outbox SET state = 'sent', platform_id = $1, last_error = '', claimed_until = NULL WHERE id = $2`, platformID, id); err != nil {
 			return err
@@ -77,7 +80,8 @@ func (s *Store) DeliverOutbox(ctx context.Context, id int64, platformID string, 
 			return err
 		}
 		var early, errText string
-		err = tx.QueryRow(ctx, `DELETE FROM early_deliveries WHERE channel_id = $1 AND platform_id = $2 RETURNING state, error`, m.ChannelID, platformID).Scan(&early, &errText)
+		err = tx.QueryRow(ctx, `DELETE FROM early_deliveries WHERE channel_id = $1 AND platform_id = $2 AND at >= $3 RETURNING state, error`,
+			m.ChannelID, platformID, ts(now.Add(-earlyKeep))).Scan(&early, &errText)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
@@ -91,6 +95,16 @@ func (s *Store) DeliverOutbox(ctx context.Context, id int64, platformID string, 
 
 // earlyKeep is how long a report on a reply not yet recorded is kept.
 const earlyKeep = time.Hour
+
+// lockDelivery serialises UpdateDelivery and DeliverOutbox on one reply
+// until the transaction ends. Without it, under READ COMMITTED, a report
+// could miss the send being recorded and the record miss the report kept
+// meanwhile, each committing without the other. The statements after it
+// see what the other committed.
+func lockDelivery(ctx context.Context, tx pgx.Tx, channelID int64, platformID string) error {
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, fmt.Sprintf("delivery:%d:%s", channelID, platformID))
+	return err
+}
 
 // applyDelivery moves m's delivery state forward to state.
 func applyDelivery(ctx context.Context, tx pgx.Tx, m *store.Message, state store.Delivery, errText string, now time.Time) (bool, error) {
@@ -138,6 +152,9 @@ func (s *Store) UpdateDelivery(ctx context.Context, channelID int64, platformID 
 	var m store.Message
 	changed, remembered := false, false
 	err := s.tx(ctx, func(tx pgx.Tx) error {
+		if err := lockDelivery(ctx, tx, channelID, platformID); err != nil {
+			return err
+		}
 		var err error
 		m, err = scanMessage(tx.QueryRow(ctx, `SELECT `+messageColumns+` FROM messages WHERE channel_id = $1 AND platform_id = $2 AND direction = 'out' FOR UPDATE`, channelID, platformID))
 		if errors.Is(err, pgx.ErrNoRows) {

@@ -80,7 +80,8 @@ func (s *Store) DeliverOutbox(ctx context.Context, id int64, platformID string, 
 		}
 		var early store.Delivery
 		var errText string
-		err = tx.QueryRowContext(ctx, `DELETE FROM early_deliveries WHERE channel_id = ? AND platform_id = ? RETURNING state, error`, m.ChannelID, platformID).Scan(&early, &errText)
+		err = tx.QueryRowContext(ctx, `DELETE FROM early_deliveries WHERE channel_id = ? AND platform_id = ? AND at >= ? RETURNING state, error`,
+			m.ChannelID, platformID, ms(now.Add(-earlyKeep))).Scan(&early, &errText)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}

@@ -396,7 +396,7 @@ func testUpdateDeliveryFailed(f *fixture) {
 // the send: the report is kept and applied when the send is recorded, the
 // furthest state when several came, and forgotten after an hour.
 func testEarlyDelivery(f *fixture) {
-	es := queued(f, 3)
+	es := queued(f, 5)
 	f.claim(at(10), time.Minute, 10)
 	ch := es[0].ChannelID
 
@@ -424,10 +424,18 @@ func testEarlyDelivery(f *fixture) {
 	want(f.t, "state after an early failure", m.Delivery, store.Failed)
 	want(f.t, "error after an early failure", m.DeliveryError, "The number is not on WhatsApp.")
 
-	// Another channel's report, and one older than an hour, do not apply.
+	// Another channel's report does not apply.
 	_, _, _ = f.s.UpdateDelivery(f.ctx, ch+1000, "wamid.other", store.Read, "", at(10))
-	_, _, _ = f.s.UpdateDelivery(f.ctx, ch, "wamid.old", store.Read, "", at(10))
-	_, _, _ = f.s.UpdateDelivery(f.ctx, ch, "wamid.unrelated", store.Read, "", at(10).Add(2*time.Hour)) // prunes
-	f.check(f.s.DeliverOutbox(f.ctx, es[2].ID, "wamid.old", at(10).Add(2*time.Hour)), "deliver")
-	want(f.t, "state after a report that expired", f.message(es[2].MessageID).Delivery, store.Sent)
+	f.check(f.s.DeliverOutbox(f.ctx, es[2].ID, "wamid.other", at(11)), "deliver")
+	want(f.t, "state after another channel's report", f.message(es[2].MessageID).Delivery, store.Sent)
+
+	// A report older than an hour does not apply, pruned or not.
+	more := es[3:]
+	_, _, _ = f.s.UpdateDelivery(f.ctx, ch, "wamid.old", store.Read, "", at(20))
+	_, _, _ = f.s.UpdateDelivery(f.ctx, ch, "wamid.old2", store.Read, "", at(20))
+	f.check(f.s.DeliverOutbox(f.ctx, more[0].ID, "wamid.old", at(20).Add(2*time.Hour)), "deliver")
+	want(f.t, "state after a report that expired", f.message(more[0].MessageID).Delivery, store.Sent)
+	_, _, _ = f.s.UpdateDelivery(f.ctx, ch, "wamid.unrelated", store.Read, "", at(20).Add(2*time.Hour)) // prunes
+	f.check(f.s.DeliverOutbox(f.ctx, more[1].ID, "wamid.old2", at(20).Add(2*time.Hour)), "deliver")
+	want(f.t, "state after a report that was pruned", f.message(more[1].MessageID).Delivery, store.Sent)
 }
