@@ -148,17 +148,23 @@ type postAnswer struct {
 	Duplicate      bool   `json:"duplicate"`
 }
 
+// visitorBody authenticates a visitor's request, holds it to the
+// per-address rate and reads its body.
+func (w *Widget) visitorBody(rw http.ResponseWriter, r *http.Request, q *request) ([]byte, error) {
+	if err := w.authenticate(r, q); err != nil {
+		return nil, err
+	}
+	if err := w.limit(rw, "ip:"+w.clientIP(r), w.limits.RequestsBurst, w.limits.RequestsPerMinute); err != nil {
+		return nil, err
+	}
+	return readBody(r)
+}
+
 // postMessage stores a visitor's message through ingest. The platform id
 // joins the visitor id and the widget's message id, so a retried POST is
 // the same message, and one visitor cannot collide with another's ids.
 func (w *Widget) postMessage(rw http.ResponseWriter, r *http.Request, q *request) error {
-	if err := w.authenticate(r, q); err != nil {
-		return err
-	}
-	if err := w.limit(rw, "ip:"+w.clientIP(r), w.limits.RequestsBurst, w.limits.RequestsPerMinute); err != nil {
-		return err
-	}
-	body, err := readBody(r)
+	body, err := w.visitorBody(rw, r, q)
 	if err != nil {
 		return err
 	}
@@ -209,13 +215,7 @@ func (w *Widget) postMessage(rw http.ResponseWriter, r *http.Request, q *request
 // saveProfile keeps the visitor's name and e-mail address ("leave your
 // e-mail"); they reach the contact with the next message.
 func (w *Widget) saveProfile(rw http.ResponseWriter, r *http.Request, q *request) error {
-	if err := w.authenticate(r, q); err != nil {
-		return err
-	}
-	if err := w.limit(rw, "ip:"+w.clientIP(r), w.limits.RequestsBurst, w.limits.RequestsPerMinute); err != nil {
-		return err
-	}
-	body, err := readBody(r)
+	body, err := w.visitorBody(rw, r, q)
 	if err != nil {
 		return err
 	}
