@@ -185,9 +185,11 @@ func (r *Runner) watch(ctx context.Context, ch store.Channel, ad channel.Adapter
 		case errors.Is(err, channel.ErrNoWatch):
 			log.Info("poll: channel not watched, polled only", "reason", err)
 			return
-		case err == nil:
-			failures = 0
+		case err == nil && time.Since(began) > time.Second:
+			failures = 0 // a watch that ran its time: open the next at once
 			continue
+		case err == nil:
+			err = errors.New("the watch ended at once") // do not spin
 		}
 		if time.Since(began) > time.Minute {
 			failures = 0
