@@ -92,6 +92,9 @@ func (p *Poller) Watch(ctx context.Context, ch store.Channel, wake func()) error
 		_ = c.Logout().Wait()
 		return nil
 	case <-c.Closed():
+		if ctx.Err() != nil {
+			return nil // closed because ctx ended
+		}
 		return fmt.Errorf("email: %s closed the IDLE connection", srv.addr())
 	}
 }
