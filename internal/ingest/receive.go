@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/webcare/webcare/internal/bus"
 	"github.com/webcare/webcare/internal/channel"
@@ -177,26 +176,15 @@ func Fit(m *Message) {
 	for _, s := range []*string{&m.From.Name, &m.From.Handle, &m.Subject, &m.Text} {
 		*s = strings.ReplaceAll(strings.ToValidUTF8(*s, "\uFFFD"), "\x00", "")
 	}
-	m.From.Name = clip(m.From.Name, MaxNameBytes)
-	m.From.Handle = clip(m.From.Handle, MaxNameBytes)
-	m.Subject = clip(m.Subject, MaxSubjectLen)
+	m.From.Name = channel.Clip(m.From.Name, MaxNameBytes)
+	m.From.Handle = channel.Clip(m.From.Handle, MaxNameBytes)
+	m.Subject = channel.Clip(m.Subject, MaxSubjectLen)
 	if len(m.Text) > MaxBodyBytes {
-		m.Text = clip(m.Text, MaxBodyBytes-len(clipped)) + clipped
+		m.Text = channel.Clip(m.Text, MaxBodyBytes-len(clipped)) + clipped
 	}
 }
 
 const clipped = "\n[…]"
-
-// clip cuts s to at most n bytes without splitting a character.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
 
 // fetchFiles downloads the files a payload only pointed at. A file that
 // cannot be fetched does not cost the customer's words: the message is

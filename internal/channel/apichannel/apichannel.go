@@ -19,7 +19,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -27,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/outbox"
 )
 
@@ -118,7 +118,7 @@ func (s *Sender) Send(ctx context.Context, d outbox.Delivery) (string, error) {
 		_ = json.Unmarshal(answer, &out)
 		return out.ID, nil
 	}
-	e := &outbox.Error{Status: resp.StatusCode, Body: shorten(string(answer))}
+	e := &outbox.Error{Status: resp.StatusCode, Body: channel.Excerpt(string(answer))}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
 		e.RetryAfter = RetryAfter(resp.Header.Get("Retry-After"), now())
@@ -154,12 +154,4 @@ func RetryAfter(v string, now time.Time) time.Duration {
 		return t.Sub(now)
 	}
 	return 0
-}
-
-func shorten(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) > 300 {
-		return fmt.Sprintf("%s… (%d bytes)", s[:300], len(s))
-	}
-	return s
 }

@@ -230,7 +230,11 @@ func (c *Client) call(ctx context.Context, base, token, nsid string, q url.Value
 		}
 		return e
 	}
-	if out != nil {
+	switch out := out.(type) {
+	case nil:
+	case *[]byte: // the caller decodes: the body is not read twice
+		*out = data
+	default:
 		if err := json.Unmarshal(data, out); err != nil {
 			return fmt.Errorf("bluesky %s: %w: %v", nsid, channel.ErrPayload, err)
 		}

@@ -294,7 +294,7 @@ func (c *Client) list(ctx context.Context, ch store.Channel, limit int, pc strin
 	if pc != "" {
 		q.Set("cursor", pc)
 	}
-	var raw json.RawMessage
+	var raw []byte
 	did, err := c.authed(ctx, ch, "app.bsky.notification.listNotifications", q, nil, &raw, nil)
 	if err != nil {
 		return nil, did, err

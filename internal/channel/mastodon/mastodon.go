@@ -190,7 +190,11 @@ func (c *Client) do(ctx context.Context, s server, method, path string, body io.
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return resp.Header, &apiError{Status: resp.StatusCode, Message: errorText(data), Header: resp.Header}
 	}
-	if out != nil {
+	switch out := out.(type) {
+	case nil:
+	case *[]byte: // the caller decodes: the body is not read twice
+		*out = data
+	default:
 		if err := json.Unmarshal(data, out); err != nil {
 			return resp.Header, fmt.Errorf("mastodon %s %s: %w: %v", method, path, channel.ErrPayload, err)
 		}

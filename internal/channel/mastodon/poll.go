@@ -133,7 +133,7 @@ func (c *Client) Poll(ctx context.Context, ch store.Channel, cursor string) (cha
 }
 
 func (c *Client) page(ctx context.Context, s server, q url.Values) ([]byte, http.Header, error) {
-	var raw json.RawMessage
+	var raw []byte
 	h, err := c.do(ctx, s, http.MethodGet, "/api/v1/notifications?"+q.Encode(), nil, "", nil, &raw)
 	if err != nil {
 		return nil, nil, plainError(err)

@@ -59,7 +59,7 @@ func (c *Checker) Check(ctx context.Context, ch store.Channel) (string, error) {
 	}
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
 	if err := json.Unmarshal(raw, &out); err != nil || out.ID == "" {
-		return "", fmt.Errorf("Meta answered something unexpected: %s", shorten(string(raw)))
+		return "", fmt.Errorf("Meta answered something unexpected: %s", channel.Excerpt(string(raw)))
 	}
 	if out.ID != acct {
 		return "", fmt.Errorf("the token belongs to %s (%s), not to account %s", out.Name, out.ID, acct)

@@ -25,7 +25,7 @@ type Fetcher struct {
 func (f *Fetcher) Fetch(ctx context.Context, ch store.Channel, ref string) (string, []byte, error) {
 	u, err := url.Parse(ref)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return "", nil, fmt.Errorf("meta: attachment URL %q is not http(s)", shorten(ref))
+		return "", nil, fmt.Errorf("meta: attachment URL %q is not http(s)", channel.Excerpt(ref))
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
+	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/channel/apichannel"
 	"github.com/webcare/webcare/internal/outbox"
 )
@@ -65,7 +65,7 @@ func readGraphError(resp *http.Response, now time.Time) *GraphError {
 		ge = env.Error
 	} else {
 		ge.unparseable = true
-		ge.rawBody = shorten(string(raw))
+		ge.rawBody = channel.Excerpt(string(raw))
 	}
 	ge.HTTPStatus = resp.StatusCode
 	if d := apichannel.RetryAfter(resp.Header.Get("Retry-After"), now); d > 0 {
@@ -181,12 +181,4 @@ func pageOrAccount(kind string) string {
 		return "Instagram account"
 	}
 	return "Page"
-}
-
-func shorten(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) > 300 {
-		return fmt.Sprintf("%s… (%d bytes)", s[:300], len(s))
-	}
-	return s
 }

@@ -297,7 +297,7 @@ func (s *Sender) do(ctx context.Context, d outbox.Delivery, target, contentType 
 	}
 	if err != nil || (out.ID == "" && out.MessageID == "") {
 		// Sent, but we cannot tell its id: retrying would send it twice.
-		return "", &outbox.Error{Permanent: true, Status: resp.StatusCode, Body: "Meta accepted the reply but did not say its id; it was probably delivered: check the conversation on " + s.Kind + " before resending. Answer: " + shorten(string(raw))}
+		return "", &outbox.Error{Permanent: true, Status: resp.StatusCode, Body: "Meta accepted the reply but did not say its id; it was probably delivered: check the conversation on " + s.Kind + " before resending. Answer: " + channel.Excerpt(string(raw))}
 	}
 	if out.MessageID != "" {
 		return out.MessageID, nil

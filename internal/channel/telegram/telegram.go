@@ -245,7 +245,7 @@ func (a *API) call(ctx context.Context, settings map[string]string, method, cont
 	}
 	var r Reply
 	if err := json.Unmarshal(raw, &r); err != nil || (!r.OK && r.ErrorCode == 0 && resp.StatusCode < 300) {
-		e := &APIError{Status: resp.StatusCode, Code: resp.StatusCode, Description: shorten(string(raw))}
+		e := &APIError{Status: resp.StatusCode, Code: resp.StatusCode, Description: channel.Excerpt(string(raw))}
 		if e.Code < 300 {
 			e.Code = http.StatusBadGateway // a 2xx that is not the Bot API's envelope
 			e.Description = "answer is not Bot API JSON: " + e.Description
@@ -295,12 +295,4 @@ func retryAfterHeader(resp *http.Response) time.Duration {
 		return time.Duration(min(n, 86400)) * time.Second
 	}
 	return 0
-}
-
-func shorten(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) > 300 {
-		return fmt.Sprintf("%s… (%d bytes)", s[:300], len(s))
-	}
-	return s
 }

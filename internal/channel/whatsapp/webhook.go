@@ -556,13 +556,10 @@ func firstOf(ss ...string) string {
 	return ""
 }
 
-// shorten cuts s to n bytes for error messages, on a rune boundary.
+// shorten cuts s to n bytes for error messages, on a character boundary.
 func shorten(s string, n int) string {
-	if len(s) <= n {
-		return s
+	if c := channel.Clip(s, n); len(c) < len(s) {
+		return c + "…"
 	}
-	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n] + "…"
+	return s
 }

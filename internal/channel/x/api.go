@@ -255,7 +255,7 @@ func (a *API) upload(ctx context.Context, ch store.Channel, f store.Attachment, 
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(answer, &out); err != nil || out.Data.ID == "" {
-		return "", &outbox.Error{Status: resp.StatusCode, Body: "X answered the image upload without a media id: " + shorten(string(answer))}
+		return "", &outbox.Error{Status: resp.StatusCode, Body: "X answered the image upload without a media id: " + channel.Excerpt(string(answer))}
 	}
 	return out.Data.ID, nil
 }
@@ -312,11 +312,11 @@ func (a *API) failure(resp *http.Response, answer []byte, private bool) *outbox.
 	_ = json.Unmarshal(answer, &ae)
 	said := ae.summary()
 	if said == "" {
-		said = shorten(string(answer))
+		said = channel.Excerpt(string(answer))
 	}
 	status := resp.StatusCode
 	e := &outbox.Error{Status: status}
-	x := fmt.Sprintf(" (X %d: %s)", status, shorten(said))
+	x := fmt.Sprintf(" (X %d: %s)", status, channel.Excerpt(said))
 	lower := strings.ToLower(said + " " + ae.Reason + " " + ae.Type)
 	switch {
 	case status == http.StatusTooManyRequests:
@@ -449,7 +449,7 @@ func (a *API) Check(ctx context.Context, ch store.Channel) (string, error) {
 		} `json:"data"`
 	}
 	if err := json.Unmarshal(answer, &out); err != nil || out.Data.ID == "" {
-		return "", fmt.Errorf("X answered /2/users/me without a user: %s", shorten(string(answer)))
+		return "", fmt.Errorf("X answered /2/users/me without a user: %s", channel.Excerpt(string(answer)))
 	}
 	who := fmt.Sprintf("@%s (%s), user id %s", out.Data.Username, out.Data.Name, out.Data.ID)
 	if id := ch.Settings["account_id"]; id != "" && id != out.Data.ID {
@@ -503,16 +503,4 @@ func (a *API) Fetch(ctx context.Context, ch store.Channel, ref string) (string, 
 		return "", nil, fmt.Errorf("fetching %s: larger than %d bytes", ref, maxFetch)
 	}
 	return path.Base(u.Path), data, nil
-}
-
-func shorten(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) > 300 {
-		cut := 300
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		return fmt.Sprintf("%s… (%d bytes)", s[:cut], len(s))
-	}
-	return s
 }
