@@ -31,7 +31,7 @@ var ErrNotPublic = errors.New("address is not on the public internet")
 // checked again. Proxies from the environment are not used.
 func PublicOnly(client *http.Client, trusted ...string) *http.Client {
 	if client == nil {
-		client = &http.Client{Timeout: 20 * time.Second}
+		client = HTTPClient(nil)
 	}
 	var tr *http.Transport
 	if t, ok := client.Transport.(*http.Transport); ok {

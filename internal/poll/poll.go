@@ -228,6 +228,11 @@ func (r *Runner) Wake(id int64) {
 		s.next = time.Time{}
 	}
 	r.mu.Unlock()
+	r.nudge()
+}
+
+// nudge wakes Run without waiting: one pending wake-up is enough.
+func (r *Runner) nudge() {
 	select {
 	case r.kick <- struct{}{}:
 	default:
@@ -287,10 +292,7 @@ func (r *Runner) Once(ctx context.Context, ch store.Channel, ad channel.Adapter)
 	s.next = now.Add(every)
 	if again {
 		s.next = now
-		select {
-		case r.kick <- struct{}{}:
-		default:
-		}
+		r.nudge()
 	}
 	return rec, nil
 }

@@ -55,7 +55,7 @@ func (a *API) client() *http.Client {
 	if a.Client != nil {
 		return a.Client
 	}
-	return &http.Client{Timeout: 20 * time.Second}
+	return channel.HTTPClient(nil)
 }
 
 // call makes one signed request and reads at most limit bytes of the answer.
