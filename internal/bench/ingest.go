@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/webcare/webcare/internal/bus"
+	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/ingest"
 	"github.com/webcare/webcare/internal/store"
 	"github.com/webcare/webcare/internal/store/sqlite"
@@ -196,13 +197,13 @@ var texts = []string{
 	"Hello, I'm writing because my refund request from last month has still not been processed. I called twice and each time I was told it would take another week. Could you please look into it? Booking reference HX7QZ2.",
 }
 
-func (t *traffic) message() ingest.Message {
+func (t *traffic) message() channel.Message {
 	i := t.seq.Add(1)
 	author := rand.Int64N(i/4 + 1) // a quarter of the messages come from new people
-	m := ingest.Message{
+	m := channel.Message{
 		ChannelID:  t.channel,
 		PlatformID: fmt.Sprintf("18%015d", i),
-		From:       ingest.Author{ExternalID: fmt.Sprintf("u%d", author), Handle: fmt.Sprintf("@traveller%d", author), Name: fmt.Sprintf("Traveller %d", author)},
+		From:       channel.Author{ExternalID: fmt.Sprintf("u%d", author), Handle: fmt.Sprintf("@traveller%d", author), Name: fmt.Sprintf("Traveller %d", author)},
 		Text:       texts[i%int64(len(texts))],
 		Private:    i%3 == 0,
 	}

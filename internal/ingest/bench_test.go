@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/webcare/webcare/internal/bus"
+	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/ingest"
 	"github.com/webcare/webcare/internal/store"
 	"github.com/webcare/webcare/internal/store/sqlite"
@@ -39,8 +40,8 @@ func BenchmarkPipelineParallel(b *testing.B) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := n.Add(1)
-			_, err := p.Ingest(context.Background(), ingest.Message{ChannelID: chID, PlatformID: fmt.Sprint("m", i),
-				From: ingest.Author{ExternalID: fmt.Sprint("u", i%5000), Handle: "@user"}, Text: "Where is my bag? Flight HN641 landed an hour ago."})
+			_, err := p.Ingest(context.Background(), channel.Message{ChannelID: chID, PlatformID: fmt.Sprint("m", i),
+				From: channel.Author{ExternalID: fmt.Sprint("u", i%5000), Handle: "@user"}, Text: "Where is my bag? Flight HN641 landed an hour ago."})
 			if err != nil {
 				b.Error(err)
 				return

@@ -26,24 +26,9 @@ import (
 const (
 	MaxBodyBytes  = 64 << 10
 	MaxFiles      = 10 // files on one inbound message
-	MaxFileBytes  = channel.MaxFileBytes
-	MaxIDBytes    = channel.MaxIDBytes
 	MaxNameBytes  = 256
 	MaxSubjectLen = 998 // RFC 5322 line length
 )
-
-// Message is a normalised inbound message, as a channel adapter hands it
-// over; the type lives with the adapters (package channel).
-type Message = channel.Message
-
-// File is a file as a platform hands it over.
-type File = channel.File
-
-// Author is who wrote a message, as the platform names them.
-type Author = channel.Author
-
-// Result tells the caller what happened to its message.
-type Result = store.IngestResult
 
 // ErrInvalid wraps every reason a message is refused; the message says why.
 var ErrInvalid = errors.New("invalid message")
@@ -92,7 +77,7 @@ type request struct {
 }
 
 type outcome struct {
-	res Result
+	res store.IngestResult
 	err error
 }
 
@@ -143,27 +128,27 @@ func (p *Pipeline) Close() {
 // Ingest checks m, commits it durably (possibly together with others) and
 // returns what was stored. When it returns without error the message is on
 // disk; a re-delivery returns the same ids with Duplicate set.
-func (p *Pipeline) Ingest(ctx context.Context, m Message) (Result, error) {
+func (p *Pipeline) Ingest(ctx context.Context, m channel.Message) (store.IngestResult, error) {
 	if err := ctx.Err(); err != nil {
-		return Result{}, err // the caller has gone: do not queue behind its back
+		return store.IngestResult{}, err // the caller has gone: do not queue behind its back
 	}
 	in, err := p.normalise(ctx, m)
 	if err != nil {
-		return Result{}, err
+		return store.IngestResult{}, err
 	}
 	r := &request{in: in, start: time.Now(), done: make(chan outcome, 1)}
 	// Checked on its own: when both are ready, select below picks at random.
 	select {
 	case <-p.closed:
-		return Result{}, errShuttingDown
+		return store.IngestResult{}, errShuttingDown
 	default:
 	}
 	select {
 	case p.queue <- r:
 	case <-p.closed:
-		return Result{}, errShuttingDown
+		return store.IngestResult{}, errShuttingDown
 	case <-ctx.Done():
-		return Result{}, ctx.Err()
+		return store.IngestResult{}, ctx.Err()
 	}
 	// Once queued, the message will be committed even if the caller stops
 	// waiting: we must not report failure for a message that is stored.
@@ -177,17 +162,17 @@ func (p *Pipeline) Ingest(ctx context.Context, m Message) (Result, error) {
 		case o := <-r.done:
 			return o.res, o.err
 		default:
-			return Result{}, errShuttingDown
+			return store.IngestResult{}, errShuttingDown
 		}
 	case <-ctx.Done():
-		return Result{}, ctx.Err()
+		return store.IngestResult{}, ctx.Err()
 	}
 }
 
 var errShuttingDown = errors.New("ingest: shutting down")
 
 // normalise checks and cleans a message into the store's form.
-func (p *Pipeline) normalise(ctx context.Context, m Message) (store.Inbound, error) {
+func (p *Pipeline) normalise(ctx context.Context, m channel.Message) (store.Inbound, error) {
 	ch, err := p.channel(ctx, m.ChannelID)
 	if err != nil {
 		return store.Inbound{}, err
@@ -200,12 +185,12 @@ func (p *Pipeline) normalise(ctx context.Context, m Message) (store.Inbound, err
 		max         int
 		required    bool
 	}{
-		{"id", m.PlatformID, MaxIDBytes, true},
-		{"from.id", m.From.ExternalID, MaxIDBytes, true},
+		{"id", m.PlatformID, channel.MaxIDBytes, true},
+		{"from.id", m.From.ExternalID, channel.MaxIDBytes, true},
 		{"from.platform", m.From.Platform, 64, false},
 		{"from.handle", m.From.Handle, MaxNameBytes, false},
 		{"from.name", m.From.Name, MaxNameBytes, false},
-		{"reply_to", m.ReplyTo, MaxIDBytes, false},
+		{"reply_to", m.ReplyTo, channel.MaxIDBytes, false},
 		{"language", m.Language, 16, false},
 		{"subject", m.Subject, MaxSubjectLen, false},
 		{"text", m.Text, MaxBodyBytes, len(m.Files) == 0}, // a photo alone is a message too
@@ -234,8 +219,8 @@ func (p *Pipeline) normalise(ctx context.Context, m Message) (store.Inbound, err
 		switch {
 		case len(f.Data) == 0:
 			return bad("file %d is empty", i+1)
-		case len(f.Data) > MaxFileBytes:
-			return bad("file %d is %d bytes; the limit is %d", i+1, len(f.Data), MaxFileBytes)
+		case len(f.Data) > channel.MaxFileBytes:
+			return bad("file %d is %d bytes; the limit is %d", i+1, len(f.Data), channel.MaxFileBytes)
 		}
 		files = append(files, channel.NewAttachment(f.Name, f.Data))
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/webcare/webcare/internal/bus"
+	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/ingest"
 	"github.com/webcare/webcare/internal/store"
 	"github.com/webcare/webcare/internal/store/sqlite"
@@ -64,11 +65,11 @@ func newPipeline(t *testing.T, st store.Store, b bus.Bus, o ingest.Options) *ing
 	return p
 }
 
-func msg(ch int64, id, from, text string) ingest.Message {
-	return ingest.Message{ChannelID: ch, PlatformID: id, From: ingest.Author{ExternalID: from}, Text: text}
+func msg(ch int64, id, from, text string) channel.Message {
+	return channel.Message{ChannelID: ch, PlatformID: id, From: channel.Author{ExternalID: from}, Text: text}
 }
 
-func mustIngest(t *testing.T, p *ingest.Pipeline, m ingest.Message) ingest.Result {
+func mustIngest(t *testing.T, p *ingest.Pipeline, m channel.Message) store.IngestResult {
 	t.Helper()
 	res, err := p.Ingest(t.Context(), m)
 	if err != nil {
@@ -138,41 +139,41 @@ func TestIngestRefusesInvalid(t *testing.T) {
 	defer cancel()
 	p := newPipeline(t, st, b, ingest.Options{})
 
-	valid := func(change func(*ingest.Message)) ingest.Message {
-		m := ingest.Message{ChannelID: ch.ID, PlatformID: "m1", From: ingest.Author{ExternalID: "u1", Name: "Ann", Handle: "@ann"}, Text: "hello"}
+	valid := func(change func(*channel.Message)) channel.Message {
+		m := channel.Message{ChannelID: ch.ID, PlatformID: "m1", From: channel.Author{ExternalID: "u1", Name: "Ann", Handle: "@ann"}, Text: "hello"}
 		change(&m)
 		return m
 	}
 	tests := []struct {
 		name    string
-		m       ingest.Message
+		m       channel.Message
 		wantErr error
 		field   string // the field the message must name
 		detail  string
 	}{
-		{"missing id", valid(func(m *ingest.Message) { m.PlatformID = "" }), ingest.ErrInvalid, "id", "is required"},
-		{"blank id", valid(func(m *ingest.Message) { m.PlatformID = " \t " }), ingest.ErrInvalid, "id", "is required"},
-		{"missing from.id", valid(func(m *ingest.Message) { m.From.ExternalID = "" }), ingest.ErrInvalid, "from.id", "is required"},
-		{"missing text", valid(func(m *ingest.Message) { m.Text = "" }), ingest.ErrInvalid, "text", "is required"},
-		{"blank text", valid(func(m *ingest.Message) { m.Text = " \r\n\t " }), ingest.ErrInvalid, "text", "is required"},
-		{"invalid UTF-8 in text", valid(func(m *ingest.Message) { m.Text = "caf\xe9" }), ingest.ErrInvalid, "text", "not valid UTF-8"},
-		{"invalid UTF-8 in name", valid(func(m *ingest.Message) { m.From.Name = "\xff\xfe" }), ingest.ErrInvalid, "from.name", "not valid UTF-8"},
-		{"invalid UTF-8 in id", valid(func(m *ingest.Message) { m.PlatformID = "m\xc3" }), ingest.ErrInvalid, "id", "not valid UTF-8"},
-		{"NUL in text", valid(func(m *ingest.Message) { m.Text = "hello\x00world" }), ingest.ErrInvalid, "text", "NUL"},
-		{"NUL in id", valid(func(m *ingest.Message) { m.PlatformID = "m\x001" }), ingest.ErrInvalid, "id", "NUL"},
-		{"NUL in handle", valid(func(m *ingest.Message) { m.From.Handle = "@a\x00" }), ingest.ErrInvalid, "from.handle", "NUL"},
-		{"text too long", valid(func(m *ingest.Message) { m.Text = strings.Repeat("a", ingest.MaxBodyBytes+1) }), ingest.ErrInvalid, "text",
+		{"missing id", valid(func(m *channel.Message) { m.PlatformID = "" }), ingest.ErrInvalid, "id", "is required"},
+		{"blank id", valid(func(m *channel.Message) { m.PlatformID = " \t " }), ingest.ErrInvalid, "id", "is required"},
+		{"missing from.id", valid(func(m *channel.Message) { m.From.ExternalID = "" }), ingest.ErrInvalid, "from.id", "is required"},
+		{"missing text", valid(func(m *channel.Message) { m.Text = "" }), ingest.ErrInvalid, "text", "is required"},
+		{"blank text", valid(func(m *channel.Message) { m.Text = " \r\n\t " }), ingest.ErrInvalid, "text", "is required"},
+		{"invalid UTF-8 in text", valid(func(m *channel.Message) { m.Text = "caf\xe9" }), ingest.ErrInvalid, "text", "not valid UTF-8"},
+		{"invalid UTF-8 in name", valid(func(m *channel.Message) { m.From.Name = "\xff\xfe" }), ingest.ErrInvalid, "from.name", "not valid UTF-8"},
+		{"invalid UTF-8 in id", valid(func(m *channel.Message) { m.PlatformID = "m\xc3" }), ingest.ErrInvalid, "id", "not valid UTF-8"},
+		{"NUL in text", valid(func(m *channel.Message) { m.Text = "hello\x00world" }), ingest.ErrInvalid, "text", "NUL"},
+		{"NUL in id", valid(func(m *channel.Message) { m.PlatformID = "m\x001" }), ingest.ErrInvalid, "id", "NUL"},
+		{"NUL in handle", valid(func(m *channel.Message) { m.From.Handle = "@a\x00" }), ingest.ErrInvalid, "from.handle", "NUL"},
+		{"text too long", valid(func(m *channel.Message) { m.Text = strings.Repeat("a", ingest.MaxBodyBytes+1) }), ingest.ErrInvalid, "text",
 			fmt.Sprintf("is %d bytes; the limit is %d", ingest.MaxBodyBytes+1, ingest.MaxBodyBytes)},
-		{"text too long in multi-byte runes", valid(func(m *ingest.Message) { m.Text = strings.Repeat("é", ingest.MaxBodyBytes/2+1) }), ingest.ErrInvalid, "text", "the limit is"},
-		{"id too long", valid(func(m *ingest.Message) { m.PlatformID = strings.Repeat("1", ingest.MaxIDBytes+1) }), ingest.ErrInvalid, "id", "the limit is"},
-		{"from.id too long", valid(func(m *ingest.Message) { m.From.ExternalID = strings.Repeat("1", ingest.MaxIDBytes+1) }), ingest.ErrInvalid, "from.id", "the limit is"},
-		{"name too long", valid(func(m *ingest.Message) { m.From.Name = strings.Repeat("n", ingest.MaxNameBytes+1) }), ingest.ErrInvalid, "from.name", "the limit is"},
-		{"reply_to too long", valid(func(m *ingest.Message) { m.ReplyTo = strings.Repeat("r", ingest.MaxIDBytes+1) }), ingest.ErrInvalid, "reply_to", "the limit is"},
-		{"subject too long", valid(func(m *ingest.Message) { m.Subject = strings.Repeat("s", ingest.MaxSubjectLen+1) }), ingest.ErrInvalid, "subject", "the limit is"},
-		{"language too long", valid(func(m *ingest.Message) { m.Language = strings.Repeat("x", 17) }), ingest.ErrInvalid, "language", "the limit is"},
-		{"unknown channel", valid(func(m *ingest.Message) { m.ChannelID = 9999 }), ingest.ErrUnknownChannel, "", ""},
-		{"no channel", valid(func(m *ingest.Message) { m.ChannelID = 0 }), ingest.ErrUnknownChannel, "", ""},
-		{"disabled channel", valid(func(m *ingest.Message) { m.ChannelID = off.ID }), ingest.ErrUnknownChannel, "", ""},
+		{"text too long in multi-byte runes", valid(func(m *channel.Message) { m.Text = strings.Repeat("é", ingest.MaxBodyBytes/2+1) }), ingest.ErrInvalid, "text", "the limit is"},
+		{"id too long", valid(func(m *channel.Message) { m.PlatformID = strings.Repeat("1", channel.MaxIDBytes+1) }), ingest.ErrInvalid, "id", "the limit is"},
+		{"from.id too long", valid(func(m *channel.Message) { m.From.ExternalID = strings.Repeat("1", channel.MaxIDBytes+1) }), ingest.ErrInvalid, "from.id", "the limit is"},
+		{"name too long", valid(func(m *channel.Message) { m.From.Name = strings.Repeat("n", ingest.MaxNameBytes+1) }), ingest.ErrInvalid, "from.name", "the limit is"},
+		{"reply_to too long", valid(func(m *channel.Message) { m.ReplyTo = strings.Repeat("r", channel.MaxIDBytes+1) }), ingest.ErrInvalid, "reply_to", "the limit is"},
+		{"subject too long", valid(func(m *channel.Message) { m.Subject = strings.Repeat("s", ingest.MaxSubjectLen+1) }), ingest.ErrInvalid, "subject", "the limit is"},
+		{"language too long", valid(func(m *channel.Message) { m.Language = strings.Repeat("x", 17) }), ingest.ErrInvalid, "language", "the limit is"},
+		{"unknown channel", valid(func(m *channel.Message) { m.ChannelID = 9999 }), ingest.ErrUnknownChannel, "", ""},
+		{"no channel", valid(func(m *channel.Message) { m.ChannelID = 0 }), ingest.ErrUnknownChannel, "", ""},
+		{"disabled channel", valid(func(m *channel.Message) { m.ChannelID = off.ID }), ingest.ErrUnknownChannel, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -192,7 +193,7 @@ func TestIngestRefusesInvalid(t *testing.T) {
 					t.Errorf("error message is %d bytes: it must not echo the input", len(err.Error()))
 				}
 			}
-			if res != (ingest.Result{}) {
+			if res != (store.IngestResult{}) {
 				t.Errorf("result %+v for a refused message", res)
 			}
 		})
@@ -215,8 +216,8 @@ func TestIngestRefusesInvalid(t *testing.T) {
 	}
 
 	t.Run("limits are inclusive", func(t *testing.T) {
-		m := valid(func(m *ingest.Message) {
-			m.PlatformID = strings.Repeat("1", ingest.MaxIDBytes)
+		m := valid(func(m *channel.Message) {
+			m.PlatformID = strings.Repeat("1", channel.MaxIDBytes)
 			m.Text = strings.Repeat("a", ingest.MaxBodyBytes)
 			m.From.Name = strings.Repeat("n", ingest.MaxNameBytes)
 		})
@@ -261,8 +262,8 @@ func TestIngestNormalises(t *testing.T) {
 	p := newPipeline(t, st, nil, ingest.Options{Now: func() time.Time { return t0 }})
 
 	t.Run("names lose control characters", func(t *testing.T) {
-		res := mustIngest(t, p, ingest.Message{ChannelID: x.ID, PlatformID: "n1", Text: "hi", Subject: "Lost\r\nbag\x07",
-			From: ingest.Author{ExternalID: " u-names ", Name: " Ann\x07 Smith\r\n", Handle: "@ann\x1b[31m"}})
+		res := mustIngest(t, p, channel.Message{ChannelID: x.ID, PlatformID: "n1", Text: "hi", Subject: "Lost\r\nbag\x07",
+			From: channel.Author{ExternalID: " u-names ", Name: " Ann\x07 Smith\r\n", Handle: "@ann\x1b[31m"}})
 		c, err := st.Contact(ctx, res.ContactID)
 		if err != nil {
 			t.Fatal(err)
@@ -446,7 +447,7 @@ func TestIngestDedupes(t *testing.T) {
 
 	t.Run("concurrent", func(t *testing.T) {
 		const n = 50
-		results := make([]ingest.Result, n)
+		results := make([]store.IngestResult, n)
 		errs := make([]error, n)
 		var wg sync.WaitGroup
 		start := make(chan struct{})
@@ -663,7 +664,7 @@ func TestEventsAfterCommit(t *testing.T) {
 		}
 	}()
 
-	want := map[int64]ingest.Result{}
+	want := map[int64]store.IngestResult{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for i := 0; i < 20; i++ {
@@ -984,7 +985,7 @@ func TestCloseDrains(t *testing.T) {
 	const n = 300
 	type outcome struct {
 		id  string
-		res ingest.Result
+		res store.IngestResult
 		err error
 	}
 	out := make(chan outcome, n)

@@ -81,7 +81,7 @@ func (p *Pipeline) Receive(ctx context.Context, ch store.Channel, ad channel.Ada
 	fctx, cancel := context.WithTimeout(ctx, fetchDeadline)
 	defer cancel()
 	budget := int64(maxFetchBytes)
-	msgs := make([]Message, 0, len(b.Messages))
+	msgs := make([]channel.Message, 0, len(b.Messages))
 	for _, m := range b.Messages {
 		target, ok, err := route(m.Account)
 		if err != nil {
@@ -172,7 +172,7 @@ func (p *Pipeline) Receive(ctx context.Context, ch store.Channel, ad channel.Ada
 // so that a long name or an enormous mail loses its tail rather than the
 // whole message. (The API channel's callers get a refusal
 // instead: they can fix what they send.)
-func Fit(m *Message) {
+func Fit(m *channel.Message) {
 	for _, s := range []*string{&m.From.Name, &m.From.Handle, &m.Subject, &m.Text} {
 		*s = strings.ReplaceAll(strings.ToValidUTF8(*s, "\uFFFD"), "\x00", "")
 	}
@@ -189,7 +189,7 @@ const clipped = "\n[…]"
 // fetchFiles downloads the files a payload only pointed at. A file that
 // cannot be fetched does not cost the customer's words: the message is
 // stored with a line saying what is missing.
-func (p *Pipeline) fetchFiles(ctx context.Context, ch store.Channel, ad channel.Adapter, m *Message, budget *int64, log *slog.Logger) {
+func (p *Pipeline) fetchFiles(ctx context.Context, ch store.Channel, ad channel.Adapter, m *channel.Message, budget *int64, log *slog.Logger) {
 	files := m.Files[:0:0]
 	for _, f := range m.Files {
 		if len(f.Data) > 0 || f.Ref == "" {
@@ -211,8 +211,8 @@ func (p *Pipeline) fetchFiles(ctx context.Context, ch store.Channel, ad channel.
 			if err == nil && len(data) == 0 {
 				err = io.ErrUnexpectedEOF
 			}
-			if err == nil && len(data) > MaxFileBytes {
-				err = fmt.Errorf("%d bytes; the limit is %d", len(data), MaxFileBytes)
+			if err == nil && len(data) > channel.MaxFileBytes {
+				err = fmt.Errorf("%d bytes; the limit is %d", len(data), channel.MaxFileBytes)
 			}
 			if err == nil {
 				if f.Name != "" {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/webcare/webcare/internal/auth"
-	"github.com/webcare/webcare/internal/ingest"
+	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/store"
 )
 
@@ -65,13 +65,13 @@ func (s *Server) receiveMessage(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeLimit(w, r, &in, maxIngestBody); err != nil {
 		return err
 	}
-	msg := ingest.Message{
+	msg := channel.Message{
 		ChannelID: id, PlatformID: in.ID, Text: in.Text, ReplyTo: in.ReplyTo, Private: in.Private,
 		Language: in.Language, Subject: in.Subject, SentAt: in.SentAt,
-		From: ingest.Author{Platform: in.From.Platform, ExternalID: in.From.ID, Handle: in.From.Handle, Name: in.From.Name},
+		From: channel.Author{Platform: in.From.Platform, ExternalID: in.From.ID, Handle: in.From.Handle, Name: in.From.Name},
 	}
 	for _, f := range in.Attachments {
-		msg.Files = append(msg.Files, ingest.File{Name: f.Name, Data: f.Data})
+		msg.Files = append(msg.Files, channel.File{Name: f.Name, Data: f.Data})
 	}
 	res, err := s.pipeline.Ingest(r.Context(), msg)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/webcare/webcare/internal/ingest"
+	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/store"
 )
 
@@ -117,8 +117,8 @@ func TestConversationPagination(t *testing.T) {
 	errs := make(chan error, total)
 	for i := range total {
 		wg.Go(func() {
-			_, err := ts.Pipeline.Ingest(context.Background(), ingest.Message{ChannelID: ts.Channel.ID, PlatformID: path("p-%d", i),
-				From: ingest.Author{ExternalID: path("author-%d", i)}, Text: "page me", SentAt: base.Add(time.Duration(i%7) * time.Second)})
+			_, err := ts.Pipeline.Ingest(context.Background(), channel.Message{ChannelID: ts.Channel.ID, PlatformID: path("p-%d", i),
+				From: channel.Author{ExternalID: path("author-%d", i)}, Text: "page me", SentAt: base.Add(time.Duration(i%7) * time.Second)})
 			errs <- err
 		})
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/webcare/webcare/internal/auth"
 	"github.com/webcare/webcare/internal/channel"
-	"github.com/webcare/webcare/internal/ingest"
 	"github.com/webcare/webcare/internal/store"
 )
 
@@ -22,8 +21,8 @@ type fileJSON struct {
 }
 
 // maxIngestBody bounds an API channel message with its files: one file of
-// ingest.MaxFileBytes in base64, and the text.
-const maxIngestBody = ingest.MaxFileBytes*4/3 + 2*maxBody
+// channel.MaxFileBytes in base64, and the text.
+const maxIngestBody = channel.MaxFileBytes*4/3 + 2*maxBody
 
 // replyBodyLimit bounds a reply request on a channel: its files in base64
 // plus the text.
