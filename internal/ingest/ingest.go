@@ -36,6 +36,18 @@ var ErrInvalid = errors.New("invalid message")
 // ErrUnknownChannel means the channel does not exist or is disabled.
 var ErrUnknownChannel = errors.New("unknown channel")
 
+// Store is what the pipeline needs of the store: committing messages,
+// feeding the stages, looking up channels and recording delivery reports.
+// A store.Store satisfies it.
+type Store interface {
+	Ingest(ctx context.Context, batch []store.Inbound) ([]store.IngestResult, error)
+	Unprocessed(ctx context.Context, limit int) ([]store.Message, error)
+	MarkProcessed(ctx context.Context, ids []int64) error
+	Channel(ctx context.Context, id int64) (store.Channel, error)
+	Channels(ctx context.Context) ([]store.Channel, error)
+	UpdateDelivery(ctx context.Context, channelID int64, platformID string, state store.Delivery, errText string, now time.Time) (m store.Message, changed bool, err error)
+}
+
 // Stage is a step after the commit (understanding, routing). It must be
 // idempotent: after a crash a message may be processed again.
 type Stage interface {
@@ -53,7 +65,7 @@ type Metrics struct {
 
 // Pipeline group-commits inbound messages.
 type Pipeline struct {
-	store   store.Store
+	store   Store
 	bus     bus.Bus
 	stages  []Stage
 	log     *slog.Logger
@@ -91,7 +103,7 @@ type Options struct {
 }
 
 // New starts a pipeline; Close stops it after draining what was accepted.
-func New(st store.Store, b bus.Bus, o Options) *Pipeline {
+func New(st Store, b bus.Bus, o Options) *Pipeline {
 	p := &Pipeline{
 		store: st, bus: b, stages: o.Stages, log: o.Log, metrics: o.Metrics, now: o.Now,
 		maxBatch: o.MaxBatch,

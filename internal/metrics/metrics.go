@@ -25,8 +25,13 @@ type Metrics struct {
 	batch      prometheus.Histogram
 }
 
-// New registers webcare's collectors; the gauges read the store when scraped.
-func New(st store.Store, log *slog.Logger) *Metrics {
+// Store is what the gauges read. A store.Store satisfies it.
+type Store interface {
+	Stats(ctx context.Context) (store.Stats, error)
+}
+
+// New registers webcare's collectors; the gauges read st when scraped.
+func New(st Store, log *slog.Logger) *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
 	m.ingested = prometheus.NewCounter(prometheus.CounterOpts{Name: "webcare_ingest_messages_total", Help: "Inbound messages committed."})
 	m.duplicates = prometheus.NewCounter(prometheus.CounterOpts{Name: "webcare_ingest_duplicates_total", Help: "Re-delivered inbound messages recognised and not stored again."})

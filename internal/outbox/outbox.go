@@ -19,9 +19,25 @@ import (
 	"github.com/webcare/webcare/internal/store"
 )
 
+// Store is what the worker needs of the store: the outbox entries, and
+// what a send is made of (channel, conversation, contact, messages, files).
+// A store.Store satisfies it.
+type Store interface {
+	ClaimOutbox(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]store.OutboxEntry, error)
+	DeliverOutbox(ctx context.Context, id int64, platformID string, now time.Time) error
+	RetryOutbox(ctx context.Context, id int64, errText string, next time.Time) error
+	FailOutbox(ctx context.Context, id int64, errText string, now time.Time) error
+	Channel(ctx context.Context, id int64) (store.Channel, error)
+	Conversation(ctx context.Context, id int64) (store.Conversation, error)
+	Contact(ctx context.Context, id int64) (store.Contact, error)
+	Messages(ctx context.Context, conversationID, after int64, limit int) ([]store.Message, error)
+	Message(ctx context.Context, id int64) (store.Message, error)
+	Attachment(ctx context.Context, id int64) (store.Attachment, error)
+}
+
 // Worker claims and delivers outbox entries.
 type Worker struct {
-	Store   store.Store
+	Store   Store
 	Bus     bus.Bus
 	Senders map[string]Sender // by channel kind
 	// Rates are the sends per second one channel of a kind may make

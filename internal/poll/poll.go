@@ -27,9 +27,17 @@ import (
 	"github.com/webcare/webcare/internal/store"
 )
 
+// Store is what polling needs of the store: the channels, and a setting
+// per channel to keep its cursor in. A store.Store satisfies it.
+type Store interface {
+	Channels(ctx context.Context) ([]store.Channel, error)
+	Setting(ctx context.Context, key string) (string, error)
+	SetSetting(ctx context.Context, key, value string) error
+}
+
 // Runner polls every pollable channel.
 type Runner struct {
-	Store    store.Store
+	Store    Store
 	Pipeline *ingest.Pipeline
 	Adapters map[string]channel.Adapter
 	Log      *slog.Logger
