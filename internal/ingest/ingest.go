@@ -30,8 +30,19 @@ const (
 	MaxSubjectLen = 998 // RFC 5322 line length
 )
 
-// ErrInvalid wraps every reason a message is refused; the message says why.
+// ErrInvalid matches every refused message: errors.Is(err, ErrInvalid)
+// holds for each *InvalidError.
 var ErrInvalid = errors.New("invalid message")
+
+// InvalidError is a message refused for breaking a rule. Reason says which
+// rule, in words the sender can act on; callers that show it to a client
+// take it with errors.As rather than cutting the text of Error.
+type InvalidError struct{ Reason string }
+
+func (e *InvalidError) Error() string { return ErrInvalid.Error() + ": " + e.Reason }
+
+// Is reports whether target is ErrInvalid.
+func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
 
 // ErrUnknownChannel means the channel does not exist or is disabled.
 var ErrUnknownChannel = errors.New("unknown channel")
@@ -190,7 +201,7 @@ func (p *Pipeline) normalise(ctx context.Context, m channel.Message) (store.Inbo
 		return store.Inbound{}, err
 	}
 	bad := func(format string, a ...any) (store.Inbound, error) {
-		return store.Inbound{}, fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, a...)...)
+		return store.Inbound{}, &InvalidError{Reason: fmt.Sprintf(format, a...)}
 	}
 	fields := []struct {
 		name, value string

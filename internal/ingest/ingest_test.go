@@ -192,6 +192,10 @@ func TestIngestRefusesInvalid(t *testing.T) {
 				if len(err.Error()) > 200 {
 					t.Errorf("error message is %d bytes: it must not echo the input", len(err.Error()))
 				}
+				var ie *ingest.InvalidError
+				if !errors.As(err, &ie) || err.Error() != ingest.ErrInvalid.Error()+": "+ie.Reason {
+					t.Errorf("err = %q is not an *ingest.InvalidError with its reason", err)
+				}
 			}
 			if res != (store.IngestResult{}) {
 				t.Errorf("result %+v for a refused message", res)

@@ -75,8 +75,9 @@ func readBody(r *http.Request) ([]byte, error) {
 }
 
 func inputError(err error) error {
-	if errors.Is(err, ErrInput) {
-		return errorf(http.StatusBadRequest, "%s", strings.TrimPrefix(err.Error(), ErrInput.Error()+": "))
+	var ie *InputError
+	if errors.As(err, &ie) {
+		return errorf(http.StatusBadRequest, "%s", ie.Reason)
 	}
 	return err
 }
@@ -190,9 +191,10 @@ func (w *Widget) postMessage(rw http.ResponseWriter, r *http.Request, q *request
 		Private:    true,
 		SentAt:     w.now(),
 	})
+	var invalid *ingest.InvalidError
 	switch {
-	case errors.Is(err, ingest.ErrInvalid):
-		return errorf(http.StatusBadRequest, "%s", strings.TrimPrefix(err.Error(), ingest.ErrInvalid.Error()+": "))
+	case errors.As(err, &invalid):
+		return errorf(http.StatusBadRequest, "%s", invalid.Reason)
 	case errors.Is(err, ingest.ErrUnknownChannel):
 		return errorf(http.StatusNotFound, "no such chat")
 	case err != nil:

@@ -38,6 +38,10 @@ func FuzzParsePost(f *testing.F) {
 			if !errors.Is(err, ErrInput) {
 				t.Fatalf("error not wrapping ErrInput: %v", err)
 			}
+			var ie *InputError
+			if !errors.As(err, &ie) || ie.Reason == "" || err.Error() != ErrInput.Error()+": "+ie.Reason {
+				t.Fatalf("error %q is not an *InputError with its reason", err)
+			}
 			return
 		}
 		if p.ID == "" || len(p.ID) > MaxClientIDLen || p.Text == "" || utf8.RuneCountInString(p.Text) > MaxTextChars ||

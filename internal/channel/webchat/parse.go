@@ -48,12 +48,21 @@ type SessionStart struct {
 	Lang string `json:"lang,omitempty"`
 }
 
-// ErrInput wraps every reason a visitor's request body is refused; the
-// message says why in words a visitor can act on.
+// ErrInput matches every refused request body: errors.Is(err, ErrInput)
+// holds for each *InputError.
 var ErrInput = errors.New("invalid input")
 
+// InputError is a visitor's request body refused. Reason says why, in
+// words a visitor can act on; it is what the widget shows.
+type InputError struct{ Reason string }
+
+func (e *InputError) Error() string { return ErrInput.Error() + ": " + e.Reason }
+
+// Is reports whether target is ErrInput.
+func (e *InputError) Is(target error) bool { return target == ErrInput }
+
 func bad(format string, a ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{ErrInput}, a...)...)
+	return &InputError{Reason: fmt.Sprintf(format, a...)}
 }
 
 // decode reads exactly one JSON object of the expected shape.
