@@ -31,7 +31,7 @@ import (
 type Runner struct {
 	Store    store.Store
 	Pipeline *ingest.Pipeline
-	Adapters map[string]channel.Adapter
+	Adapters *channel.Registry // read only while the runner runs
 	Log      *slog.Logger
 	Now      func() time.Time
 	// Tick is how often the runner looks for channels that are due;
@@ -108,8 +108,8 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		watched := map[int64]bool{}
 		for _, ch := range chs {
-			ad, ok := r.Adapters[ch.Kind]
-			if !ok || ad.Poller == nil || ch.Disabled {
+			ad := r.Adapters.Get(ch.Kind)
+			if ad.Poller == nil || ch.Disabled {
 				continue
 			}
 			if ad.Watcher != nil {
