@@ -14,7 +14,6 @@ import (
 
 	"github.com/webcare/webcare/internal/app"
 	"github.com/webcare/webcare/internal/auth"
-	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/config"
 	"github.com/webcare/webcare/internal/store"
 )
@@ -60,7 +59,7 @@ func readStdinValues(e env, set settingsFlag) error {
 // applySettings checks settings against the kind's fields, so that a typo
 // is an error rather than a setting nobody reads.
 func applySettings(c *store.Channel, set settingsFlag) error {
-	ad := app.Adapters(nil, nil)[c.Kind]
+	ad := app.Adapters(nil, nil).Get(c.Kind)
 	for k, v := range set {
 		if _, ok := ad.Field(k); !ok {
 			var keys []string
@@ -83,7 +82,7 @@ func applySettings(c *store.Channel, set settingsFlag) error {
 
 // channelHelp prints what a kind needs and where the platform sends to.
 func channelHelp(e env, baseURL string, c store.Channel) {
-	ad := app.Adapters(nil, nil)[c.Kind]
+	ad := app.Adapters(nil, nil).Get(c.Kind)
 	if ad.Webhook != nil {
 		fmt.Fprintf(e.stdout, "webhook URL:     %s/hooks/%d   (paste into the platform's console)\n", baseURL, c.ID)
 	}
@@ -157,7 +156,7 @@ func channelTest(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	return onChannel(ctx, cfg, *id, func(st app.Store, c store.Channel) error {
-		ad := app.Adapters(nil, nil)[c.Kind]
+		ad := app.Adapters(nil, nil).Get(c.Kind)
 		if ad.Connect != nil {
 			hook := fmt.Sprintf("%s/hooks/%d", cfg.BaseURL, c.ID)
 			learned, err := ad.Connect(ctx, c, hook)
@@ -192,7 +191,8 @@ func channelTest(ctx context.Context, e env, args []string) error {
 
 func channelAdd(ctx context.Context, e env, args []string) error {
 	fs, finish := flags("channel add", e)
-	kind := fs.String("kind", "api", "platform: "+strings.Join(channel.Kinds, ", "))
+	kinds := app.Adapters(nil, nil).Kinds()
+	kind := fs.String("kind", "api", "platform: "+strings.Join(kinds, ", "))
 	name := fs.String("name", "", "a name agents recognise, e.g. \"Booking system\" (required)")
 	locale := fs.String("locale", "", "language most customers write in (nl, en…)")
 	callback := fs.String("callback-url", "", "api channels: where replies are posted")
@@ -202,8 +202,8 @@ func channelAdd(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(channel.Kinds, *kind) {
-		return fmt.Errorf("--kind %q: use one of %s", *kind, strings.Join(channel.Kinds, ", "))
+	if !slices.Contains(kinds, *kind) {
+		return fmt.Errorf("--kind %q: use one of %s", *kind, strings.Join(kinds, ", "))
 	}
 	if strings.TrimSpace(*name) == "" {
 		return errors.New("--name is required")
@@ -232,7 +232,7 @@ func channelAdd(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	var generated []string
-	for _, f := range app.Adapters(nil, nil)[c.Kind].Fields {
+	for _, f := range app.Adapters(nil, nil).Get(c.Kind).Fields {
 		if f.Generated && c.Settings[f.Key] == "" {
 			v, _ := auth.NewToken("")
 			c.Settings[f.Key] = v

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/webcare/webcare/internal/app"
-	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/demo"
 	"github.com/webcare/webcare/internal/outbox"
 )
@@ -54,7 +53,7 @@ func runDemo(ctx context.Context, e env, args []string) error {
 	defer platforms.Close()
 	simulated := demo.NewPlatformSimulator(uint64(time.Now().UnixNano()))
 	senders := map[string]outbox.Sender{}
-	for _, k := range channel.Kinds {
+	for _, k := range app.Adapters(nil, nil).Kinds() {
 		if platforms[k] == nil {
 			senders[k] = simulated
 		}
@@ -79,10 +78,10 @@ func runDemo(ctx context.Context, e env, args []string) error {
 	}
 	// Mail is fetched, not pushed: in the demo, every few seconds rather
 	// than the half minute a real mailbox gets.
-	for kind, ad := range a.Adapters {
+	for _, ad := range a.Adapters.All() {
 		if ad.Poller != nil {
 			ad.PollEvery = 3 * time.Second
-			a.Adapters[kind] = ad
+			a.Adapters.Set(ad)
 		}
 	}
 	sim := &demo.Simulator{Channels: seeded.Channels, Regulars: seeded.Regulars, Rate: *rate, Log: log.With("part", "simulator"), Platforms: platforms}

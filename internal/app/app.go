@@ -51,8 +51,9 @@ type App struct {
 	Outbox   *outbox.Worker
 	Poll     *poll.Runner
 	Web      *web.Server
-	// Adapters are the platforms this instance speaks, by channel kind.
-	Adapters map[string]channel.Adapter
+	// Adapters are the platforms this instance speaks. Change them only
+	// before Serve.
+	Adapters *channel.Registry
 
 	closeBus func() error
 	chat     *webchat.Widget
@@ -93,13 +94,13 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 	}
 	chat := webchat.New(chatOpts)
 	a.chat = chat
-	a.Adapters["webchat"] = chat.Adapter()
+	a.Adapters.Set(chat.Adapter())
 	senders, rates := map[string]outbox.Sender{}, map[string]float64{}
-	for kind, ad := range a.Adapters {
+	for _, ad := range a.Adapters.All() {
 		if ad.Sender != nil {
-			senders[kind] = ad.Sender
+			senders[ad.Kind] = ad.Sender
 		}
-		rates[kind] = ad.Rate
+		rates[ad.Kind] = ad.Rate
 	}
 	for kind, s := range o.Senders {
 		senders[kind] = s
@@ -300,7 +301,7 @@ func (a *App) mailListener() (*email.Listener, error) {
 			return res, err
 		},
 		Status: func(ctx context.Context, ch store.Channel, s channel.Status) error {
-			_, err := a.Pipeline.Receive(ctx, ch, a.Adapters["email"], channel.Batch{Statuses: []channel.Status{s}})
+			_, err := a.Pipeline.Receive(ctx, ch, a.Adapters.Get("email"), channel.Batch{Statuses: []channel.Status{s}})
 			return err
 		},
 	})

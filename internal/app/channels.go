@@ -1,10 +1,8 @@
 package app
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/webcare/webcare/internal/channel"
@@ -17,50 +15,34 @@ import (
 	"github.com/webcare/webcare/internal/channel/webchat"
 	"github.com/webcare/webcare/internal/channel/whatsapp"
 	"github.com/webcare/webcare/internal/channel/x"
-	"github.com/webcare/webcare/internal/store"
 )
 
-// Adapters are the platforms this build speaks, by channel kind. client
-// makes every platform call; nil gives each adapter its own default (a
-// timeout, and no redirects followed on a POST).
-func Adapters(client *http.Client, log *slog.Logger) map[string]channel.Adapter {
+// Adapters are the platforms this build speaks, in the order the UI lists
+// them. client makes every platform call; nil gives each adapter its own
+// default (a timeout, and no redirects followed on a POST).
+func Adapters(client *http.Client, log *slog.Logger) *channel.Registry {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	tg := telegram.New(client)
-	tg.Connect = func(ctx context.Context, ch store.Channel, hookURL string) (map[string]string, error) {
-		me, err := telegram.GetMe(ctx, client, ch)
-		if err != nil {
-			return nil, err
-		}
-		if err := telegram.SetWebhook(ctx, client, ch, hookURL); err != nil {
-			return nil, err
-		}
-		return map[string]string{"account_id": strconv.FormatInt(me.ID, 10), telegram.SettingBotUsername: me.Username}, nil
-	}
-	xa := x.New(client)
-	xa.Length = x.Weight
-	list := []channel.Adapter{
-		xa,
+	return channel.NewRegistry(
+		x.New(client),
 		meta.Facebook(client),
 		meta.Instagram(client),
 		whatsapp.New(client),
-		email.New(log.With("channel", "email")),
+		telegram.New(client),
 		mastodon.New(client),
 		bluesky.New(client),
+		email.New(log.With("channel", "email")),
 		// The web chat's sender needs the store and bus: app.Open puts
 		// the whole adapter in; here, what admins and the CLI need.
-		{Kind: "webchat", Fields: webchat.Fields},
-		tg,
-		{Kind: "api", Sender: &apichannel.Sender{Client: apiClient(client)}, Fields: []channel.Field{
-			{Key: "callback_url", Label: "Callback URL", Help: "Where webcare posts the agents' replies (signed with the callback secret)."},
-		}},
-	}
-	out := make(map[string]channel.Adapter, len(list))
-	for _, a := range list {
-		out[a.Kind] = a
-	}
-	return out
+		webchat.Base(),
+		channel.Adapter{
+			Kind: "api", Sender: &apichannel.Sender{Client: apiClient(client)}, Fields: []channel.Field{
+				{Key: "callback_url", Label: "Callback URL", Help: "Where webcare posts the agents' replies (signed with the callback secret)."},
+			},
+			Files: channel.FileRule{MaxFiles: 5, MaxBytes: 10 << 20, Types: channel.ImagesAndPDFs},
+		},
+	)
 }
 
 func apiClient(c *http.Client) *http.Client {

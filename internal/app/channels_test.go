@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -89,7 +90,7 @@ func TestUnansweredSendsAreNotRepeated(t *testing.T) {
 			before := hits.Load()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			_, err := ads[tc.kind].Sender.Send(ctx, d)
+			_, err := ads.Get(tc.kind).Sender.Send(ctx, d)
 			if hits.Load() == before {
 				t.Fatalf("the send never reached the server: %v", err)
 			}
@@ -107,13 +108,13 @@ func TestUnansweredSendsAreNotRepeated(t *testing.T) {
 			}
 
 			d.Channel.Settings["api_base"] = closedURL
-			_, err = ads[tc.kind].Sender.Send(ctx, d)
+			_, err = ads.Get(tc.kind).Sender.Send(ctx, d)
 			if err == nil || errors.As(err, &oe) && oe.Permanent {
 				t.Errorf("a connection never made is not retried: %v", err)
 			}
 			d.Channel.Settings["api_base"] = "https://" + silent.Addr().String()
 			short, cancelShort := context.WithTimeout(ctx, 300*time.Millisecond)
-			_, err = ads[tc.kind].Sender.Send(short, d)
+			_, err = ads.Get(tc.kind).Sender.Send(short, d)
 			cancelShort()
 			if err == nil || errors.As(err, &oe) && oe.Permanent {
 				t.Errorf("a TLS handshake that never ended is not retried: %v", err)
@@ -146,7 +147,8 @@ func TestEverySettingIsTranslated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for kind, ad := range Adapters(nil, slog.New(slog.DiscardHandler)) {
+	for _, ad := range Adapters(nil, slog.New(slog.DiscardHandler)).All() {
+		kind := ad.Kind
 		for _, f := range ad.Fields {
 			texts := map[string]string{"label": f.Label, "help": f.Help}
 			for part, english := range texts {
@@ -162,5 +164,92 @@ func TestEverySettingIsTranslated(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Every kind has its name and its help on the admin screen in every UI
+// language.
+func TestEveryKindIsTranslated(t *testing.T) {
+	cat, err := i18n.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, loc := range cat.Locales() {
+		have := map[string]bool{}
+		for _, k := range cat.Keys(loc) {
+			have[k] = true
+		}
+		for _, kind := range Adapters(nil, nil).Kinds() {
+			for _, key := range []string{"kind." + kind, "admin.channels.help." + kind} {
+				if !have[key] {
+					t.Errorf("locale %s lacks %q", loc, key)
+				}
+			}
+		}
+	}
+}
+
+// The platforms, in the order the UI lists them, with the limits replies
+// keep to. A change here is a change to what agents may send: make it on
+// purpose, with the platform's documentation at hand.
+func TestAdapterFacts(t *testing.T) {
+	images := channel.Images
+	imagesAndPDFs := channel.ImagesAndPDFs
+	want := []struct {
+		kind      string
+		textLimit int
+		files     channel.FileRule
+	}{
+		{"x", 280, channel.FileRule{MaxFiles: 4, MaxBytes: 5 << 20, Types: images}},
+		{"facebook", 2000, channel.FileRule{MaxFiles: 1, MaxBytes: 25 << 20, Types: imagesAndPDFs}},
+		{"instagram", 1000, channel.FileRule{MaxFiles: 1, MaxBytes: 8 << 20, Types: images}},
+		{"whatsapp", 4096, channel.FileRule{MaxFiles: 1, MaxBytes: 5 << 20, Types: imagesAndPDFs}},
+		{"telegram", 4096, channel.FileRule{MaxFiles: 1, MaxBytes: 10 << 20, Types: imagesAndPDFs}},
+		{"mastodon", 500, channel.FileRule{MaxFiles: 4, MaxBytes: 8 << 20, Types: images}},
+		{"bluesky", 300, channel.FileRule{}},
+		{"email", 0, channel.FileRule{MaxFiles: 5, MaxBytes: 10 << 20, Types: imagesAndPDFs}},
+		{"webchat", 0, channel.FileRule{MaxFiles: 5, MaxBytes: 10 << 20, Types: imagesAndPDFs}},
+		{"api", 0, channel.FileRule{MaxFiles: 5, MaxBytes: 10 << 20, Types: imagesAndPDFs}},
+	}
+	reg := Adapters(nil, nil)
+	var kinds []string
+	for _, w := range want {
+		kinds = append(kinds, w.kind)
+	}
+	if got := reg.Kinds(); !slices.Equal(got, kinds) {
+		t.Fatalf("Kinds = %v, want %v", got, kinds)
+	}
+	for _, w := range want {
+		ad := reg.Get(w.kind)
+		if ad.TextLimit != w.textLimit {
+			t.Errorf("%s: TextLimit %d, want %d", w.kind, ad.TextLimit, w.textLimit)
+		}
+		f := ad.Files
+		if f.MaxFiles != w.files.MaxFiles || f.MaxBytes != w.files.MaxBytes || !slices.Equal(f.Types, w.files.Types) {
+			t.Errorf("%s: Files %+v, want %+v", w.kind, f, w.files)
+		}
+		if f.Allowed() && (f.MaxBytes <= 0 || len(f.Types) == 0) {
+			t.Errorf("%s: a rule that allows files must bound them: %+v", w.kind, f)
+		}
+	}
+	if reg.Get("x").Files.Accepts("application/pdf") {
+		t.Error("X takes images only")
+	}
+	if reg.Get("nope").Files.Allowed() {
+		t.Error("an unknown kind allows files")
+	}
+}
+
+// What the wiring used to add, each platform's package now gives itself.
+func TestAdaptersCarryTheirOwnParts(t *testing.T) {
+	reg := Adapters(nil, nil)
+	if reg.Get("telegram").Connect == nil {
+		t.Error("telegram: no Connect (getMe and setWebhook)")
+	}
+	if l := reg.Get("x").Length; l == nil || l("日本") != 4 {
+		t.Error("x: Length does not weigh as X does")
+	}
+	if reg.Get("webchat").Sender != nil {
+		t.Error("webchat without a widget has a Sender")
 	}
 }

@@ -177,10 +177,18 @@ type Adapter struct {
 	// Window is how long after the customer's last message a private
 	// conversation may be answered freely (Meta's 24 hours); 0: always.
 	Window time.Duration
+	// TextLimit is the longest reply the platform takes, as Length
+	// counts it: the platform's documented limit for one message or post;
+	// 0 means no limit worth showing.
+	TextLimit int
 	// Length measures a reply the way the platform counts it against
-	// channel.TextLimit (X weighs CJK and emoji double); nil counts
-	// Unicode code points.
+	// TextLimit (X weighs CJK and emoji double); nil counts Unicode code
+	// points.
 	Length func(text string) int
+	// Files says which files a reply may carry: the platform's documented
+	// media limits, rounded down to what every account gets, and the
+	// types a browser can show safely. The zero rule allows none.
+	Files FileRule
 	// WindowNote says, in plain words, what is still possible once the
 	// window has closed; the composer shows it.
 	WindowNote string

@@ -37,20 +37,3 @@ func TestSniffTrustsBytesNotClaims(t *testing.T) {
 		}
 	}
 }
-
-func TestFileRules(t *testing.T) {
-	if Files("x").Accepts("application/pdf") {
-		t.Error("X takes images only")
-	}
-	if !Files("whatsapp").Accepts("application/pdf") || Files("whatsapp").MaxFiles != 1 {
-		t.Error("WhatsApp takes one image or document")
-	}
-	if Files("nope").Allowed() {
-		t.Error("an unknown kind allows files")
-	}
-	for _, k := range Kinds {
-		if r := Files(k); r.Allowed() && (r.MaxBytes <= 0 || len(r.Types) == 0) {
-			t.Errorf("%s: a rule that allows files must bound them: %+v", k, r)
-		}
-	}
-}

@@ -39,7 +39,7 @@ type Store interface {
 type Runner struct {
 	Store    Store
 	Pipeline *ingest.Pipeline
-	Adapters map[string]channel.Adapter
+	Adapters *channel.Registry // read only while the runner runs
 	Log      *slog.Logger
 	Now      func() time.Time
 	// Tick is how often the runner looks for channels that are due;
@@ -116,8 +116,8 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		watched := map[int64]bool{}
 		for _, ch := range chs {
-			ad, ok := r.Adapters[ch.Kind]
-			if !ok || ad.Poller == nil || ch.Disabled {
+			ad := r.Adapters.Get(ch.Kind)
+			if ad.Poller == nil || ch.Disabled {
 				continue
 			}
 			if ad.Watcher != nil {

@@ -56,7 +56,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	ad := mastodon.New(nil)
 	c := &clock{t: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)}
-	r := &poll.Runner{Store: st, Pipeline: p, Adapters: map[string]channel.Adapter{"mastodon": ad}, Now: c.Now}
+	r := &poll.Runner{Store: st, Pipeline: p, Adapters: channel.NewRegistry(ad), Now: c.Now}
 	return &fixture{st: st, fake: fake, ch: ch, ad: ad, r: r, clock: c}
 }
 
@@ -202,7 +202,7 @@ func TestWatchPollsAtOnce(t *testing.T) {
 	ad := email.New(nil)
 	polls := &countingPoller{Poller: ad.Poller}
 	ad.Poller = polls
-	r := &poll.Runner{Store: st, Pipeline: p, Adapters: map[string]channel.Adapter{"email": ad}, Now: c.Now, Tick: time.Hour}
+	r := &poll.Runner{Store: st, Pipeline: p, Adapters: channel.NewRegistry(ad), Now: c.Now, Tick: time.Hour}
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()

@@ -14,7 +14,6 @@ import (
 
 	"github.com/webcare/webcare/internal/auth"
 	"github.com/webcare/webcare/internal/bus"
-	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/ingest"
 	"github.com/webcare/webcare/internal/store"
 )
@@ -236,7 +235,7 @@ func (s *Server) createReply(w http.ResponseWriter, r *http.Request) error {
 	}
 	kind := s.channelKind(r, c.ChannelID)
 	var in replyRequest
-	if err := decodeLimit(w, r, &in, replyBodyLimit(channel.Files(kind))); err != nil {
+	if err := decodeLimit(w, r, &in, replyBodyLimit(s.adapters.Get(kind).Files)); err != nil {
 		return err
 	}
 	names := make([]string, len(in.Attachments))

@@ -12,7 +12,6 @@ import (
 
 	"github.com/webcare/webcare/internal/auth"
 	"github.com/webcare/webcare/internal/bus"
-	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/store"
 )
 
@@ -27,7 +26,7 @@ func secretSetting(k string) bool {
 // adapter marks secret, and anything named like a secret.
 func (s *Server) channelView(c store.Channel) store.Channel {
 	if len(c.Settings) > 0 {
-		ad := s.adapters[c.Kind]
+		ad := s.adapters.Get(c.Kind)
 		masked := make(map[string]string, len(c.Settings))
 		for k, v := range c.Settings {
 			f, _ := ad.Field(k)
@@ -121,7 +120,7 @@ func (s *Server) applyChannel(c *store.Channel, in channelInput) error {
 		c.Disabled = *in.Disabled
 	}
 	if len(in.Settings) > 0 {
-		ad := s.adapters[c.Kind]
+		ad := s.adapters.Get(c.Kind)
 		// Pointing a channel at another server takes its secrets along
 		// only if they are given again: otherwise whoever may edit
 		// settings could send the stored token to a server of their own.
@@ -174,7 +173,7 @@ func endpointSetting(k string) bool {
 // hookURL is where a channel's platform sends webhooks; "" for platforms
 // that do not push.
 func (s *Server) hookURL(r *http.Request, c store.Channel) string {
-	if s.adapters[c.Kind].Webhook == nil {
+	if s.adapters.Get(c.Kind).Webhook == nil {
 		return ""
 	}
 	return s.publicURL(r) + "/hooks/" + itoa(c.ID)
@@ -201,8 +200,8 @@ func (s *Server) createChannel(w http.ResponseWriter, r *http.Request) error {
 // addChannel checks and stores a new channel, for the API and the admin
 // page alike; the secrets it answers are never shown again.
 func (s *Server) addChannel(r *http.Request, in channelInput) (channelSecrets, error) {
-	if !slices.Contains(channel.Kinds, in.Kind) {
-		return channelSecrets{}, errorf(http.StatusUnprocessableEntity, "kind must be one of %s", strings.Join(channel.Kinds, ", "))
+	if !s.adapters.Has(in.Kind) {
+		return channelSecrets{}, errorf(http.StatusUnprocessableEntity, "kind must be one of %s", strings.Join(s.adapters.Kinds(), ", "))
 	}
 	if in.Name == nil {
 		return channelSecrets{}, errorf(http.StatusUnprocessableEntity, "name is required")
@@ -219,7 +218,7 @@ func (s *Server) addChannel(r *http.Request, in channelInput) (channelSecrets, e
 	}
 	c.Settings["callback_secret"] = secret
 	generated := map[string]string{}
-	for _, f := range s.adapters[c.Kind].Fields {
+	for _, f := range s.adapters.Get(c.Kind).Fields {
 		if f.Generated && c.Settings[f.Key] == "" {
 			// Letters, digits, - and _: what every platform accepts.
 			v, _ := auth.NewToken("")
@@ -330,7 +329,7 @@ func (s *Server) checkChannel(r *http.Request, id int64) (ok bool, detail string
 	if err != nil {
 		return false, "", err
 	}
-	ad := s.adapters[c.Kind]
+	ad := s.adapters.Get(c.Kind)
 	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
 	defer cancel()
 	var notes []string

@@ -36,7 +36,7 @@ func (s *Server) checkFiles(r *http.Request, kind string, names []string, data [
 	if len(data) == 0 {
 		return nil, nil
 	}
-	rule := channel.Files(kind)
+	rule := s.adapters.Get(kind).Files
 	if !rule.Allowed() {
 		return nil, errorf(http.StatusUnprocessableEntity, "%s", s.t(r, "files.notallowed", s.t(r, "kind."+kind)))
 	}

@@ -26,8 +26,8 @@ func (s *Server) hookChannel(r *http.Request) (store.Channel, channel.Adapter, e
 	if err != nil {
 		return ch, channel.Adapter{}, err
 	}
-	ad, ok := s.adapters[ch.Kind]
-	if !ok || ad.Webhook == nil {
+	ad := s.adapters.Get(ch.Kind)
+	if ad.Webhook == nil {
 		return ch, ad, errorf(http.StatusNotFound, "%s channels do not receive webhooks", ch.Kind)
 	}
 	return ch, ad, nil

@@ -29,7 +29,7 @@ func hookServer(t *testing.T) (*testServer, *whatsappfake.Fake, store.Channel) {
 	fake := whatsappfake.New()
 	t.Cleanup(fake.Close)
 	ad := whatsapp.New(nil)
-	ts := newTestServer(t, func(o *web.Options) { o.Adapters = map[string]channel.Adapter{"whatsapp": ad} })
+	ts := newTestServer(t, func(o *web.Options) { o.Adapters = channel.NewRegistry(ad) })
 	ch := store.Channel{Kind: "whatsapp", Name: "WhatsApp", Settings: fake.Settings()}
 	if err := ts.Store.CreateChannel(t.Context(), &ch, store.Actor{Via: "test"}); err != nil {
 		t.Fatal(err)
@@ -295,7 +295,7 @@ func TestWebhookNotAcknowledgedUnlessStored(t *testing.T) {
 	}
 	p := ingest.New(failingStore{ts.Store}, ts.Bus, ingest.Options{})
 	t.Cleanup(p.Close)
-	w := web.New(web.Options{Store: ts.Store, Pipeline: p, Bus: ts.Bus, Adapters: map[string]channel.Adapter{"whatsapp": whatsapp.New(nil)}})
+	w := web.New(web.Options{Store: ts.Store, Pipeline: p, Bus: ts.Bus, Adapters: channel.NewRegistry(whatsapp.New(nil))})
 	srv := httptest.NewServer(w.Handler())
 	t.Cleanup(srv.Close)
 	err := fake.Post(t.Context(), srv.URL, ch, channel.Message{PlatformID: "wamid.x1", Text: "Hallo?", From: channel.Author{ExternalID: "31600000001"}})

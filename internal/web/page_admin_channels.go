@@ -55,7 +55,7 @@ func (s *Server) showAdminChannels(w http.ResponseWriter, r *http.Request) error
 
 func (s *Server) renderAdminChannels(w http.ResponseWriter, r *http.Request, status int, v adminChannelsView) error {
 	v.adminChrome = s.adminChrome(r, "channels", v.Error)
-	v.Kinds, v.Languages = channel.Kinds, inboxLanguages
+	v.Kinds, v.Languages = s.adapters.Kinds(), inboxLanguages
 	chs, err := s.store.Channels(r.Context())
 	if err != nil {
 		return err
@@ -73,7 +73,7 @@ func (s *Server) renderAdminChannels(w http.ResponseWriter, r *http.Request, sta
 // channelRow is what the admin screen shows of a channel: how to connect
 // it, its settings (secrets only as set or not), and its checks.
 func (s *Server) channelRow(r *http.Request, c store.Channel) channelRow {
-	ad := s.adapters[c.Kind]
+	ad := s.adapters.Get(c.Kind)
 	row := channelRow{Channel: s.channelView(c), IngestURL: s.ingestURL(r, c.ID), CallbackURL: c.Settings["callback_url"],
 		HookURL: s.hookURL(r, c), CanTest: ad.Checker != nil || ad.Connect != nil, Polled: ad.Poller != nil}
 	if st, ok := s.pollStatus(c.ID); ok && row.Polled {
@@ -111,7 +111,7 @@ func (s *Server) saveChannelSettingsFromForm(w http.ResponseWriter, r *http.Requ
 		return err
 	}
 	in := channelInput{Settings: map[string]string{}}
-	for _, f := range s.adapters[c.Kind].Fields {
+	for _, f := range s.adapters.Get(c.Kind).Fields {
 		v, sent := r.PostForm[f.Key]
 		if !sent || f.Generated {
 			continue

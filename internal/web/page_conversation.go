@@ -66,12 +66,12 @@ type templateChoice struct {
 // the platform counts it.
 func (s *Server) checkLength(r *http.Request, c store.Conversation, what, body string) error {
 	kind := s.channelKind(r, c.ChannelID)
-	limit := channel.TextLimit(kind)
+	limit := s.adapters.Get(kind).TextLimit
 	if limit == 0 {
 		return nil
 	}
 	n := utf8.RuneCountInString(body)
-	if measure := s.adapters[kind].Length; measure != nil {
+	if measure := s.adapters.Get(kind).Length; measure != nil {
 		n = measure(body)
 	}
 	if n > limit {
@@ -107,8 +107,8 @@ func (s *Server) conversationView(r *http.Request, c store.Conversation) (*conve
 	me := agentFrom(ctx)
 	names := s.names(ctx)
 	v := &conversationView{C: c, Channel: names.channels[c.ChannelID], Me: me, Can: abilitiesOf(me.Role),
-		Private: c.Visibility == store.Private, Assignee: names.agent(c.AssigneeID), Limit: channel.TextLimit(names.channels[c.ChannelID].Kind),
-		Files: channel.Files(names.channels[c.ChannelID].Kind)}
+		Private: c.Visibility == store.Private, Assignee: names.agent(c.AssigneeID), Limit: s.adapters.Get(names.channels[c.ChannelID].Kind).TextLimit,
+		Files: s.adapters.Get(names.channels[c.ChannelID].Kind).Files}
 	v.Accept = strings.Join(v.Files.Types, ",")
 	v.Contact = names.contact(ctx, c.ContactID)
 	msgs, err := s.store.Messages(ctx, c.ID, 0, detailMessages)
@@ -120,7 +120,7 @@ func (s *Server) conversationView(r *http.Request, c store.Conversation) (*conve
 		v.Messages = append(v.Messages, messageView{Message: m, Author: names.agent(m.AgentID)})
 		v.LastID = max(v.LastID, m.ID)
 	}
-	if ad := s.adapters[v.Channel.Kind]; ad.Window > 0 && v.Private {
+	if ad := s.adapters.Get(v.Channel.Kind); ad.Window > 0 && v.Private {
 		last, err := s.lastInbound(ctx, c.ID)
 		if err != nil {
 			return nil, err

@@ -29,7 +29,7 @@ type Server struct {
 	metrics  http.Handler
 	ready    func() error
 	baseURL  string
-	adapters map[string]channel.Adapter
+	adapters *channel.Registry
 	chat     http.Handler
 	polls    func(int64) (poll.Status, bool)
 
@@ -76,8 +76,9 @@ type Options struct {
 	// no trailing slash), for links such as invites. Empty: links use the
 	// scheme and host of the request that makes them.
 	BaseURL string
-	// Adapters are the platforms webcare speaks, by channel kind.
-	Adapters map[string]channel.Adapter
+	// Adapters are the platforms webcare speaks; a channel of a kind it
+	// does not list cannot be added. Read only once the server runs.
+	Adapters *channel.Registry
 	// Chat serves the web chat widget under /chat/; nil leaves it out.
 	Chat http.Handler
 	// PollStatus says how fetching a polled channel went on this

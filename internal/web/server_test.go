@@ -18,6 +18,7 @@ import (
 
 	"github.com/webcare/webcare/internal/channel/webchat"
 
+	"github.com/webcare/webcare/internal/app"
 	"github.com/webcare/webcare/internal/auth"
 	"github.com/webcare/webcare/internal/bus"
 	"github.com/webcare/webcare/internal/ingest"
@@ -83,7 +84,8 @@ func newTestServer(t *testing.T, opts ...func(*web.Options)) *testServer {
 	p := ingest.New(st, b, ingest.Options{})
 	t.Cleanup(p.Close) // before the store closes: cleanups run last-in, first-out
 	o := web.Options{
-		Store: st, Pipeline: p, Bus: b, Chat: webchat.New(webchat.Options{Store: st, Bus: b, Ingest: p.Ingest}),
+		Adapters: app.Adapters(nil, nil),
+		Store:    st, Pipeline: p, Bus: b, Chat: webchat.New(webchat.Options{Store: st, Bus: b, Ingest: p.Ingest}),
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, "# metrics\nwebcare_up 1\n")
 		}),

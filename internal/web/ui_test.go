@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/i18n"
 	"github.com/webcare/webcare/internal/store"
 )
@@ -46,10 +45,6 @@ func TestCatalogueCoversTheUI(t *testing.T) {
 	}
 	for _, d := range []store.Delivery{store.Received, store.Queued, store.Sent, store.Failed, store.Internal} {
 		keys["delivery."+string(d)] = true
-	}
-	for _, k := range channel.Kinds {
-		keys["kind."+k] = true
-		keys["admin.channels.help."+k] = true
 	}
 	for _, r := range agentRoles {
 		keys["admin.role."+string(r)] = true

@@ -96,6 +96,7 @@ func New(client *http.Client) channel.Adapter {
 		Checker:   c,
 		Fetcher:   c,
 		PollEvery: 30 * time.Second,
+		TextLimit: 300, // graphemes per post
 		// A PDS allows 5,000 write points an hour (a create costs 3):
 		// 1,666 posts an hour, so 0.4 a second stays below it.
 		Rate: 0.4,

@@ -90,6 +90,7 @@ func New(log *slog.Logger) channel.Adapter {
 		Sender:    s,
 		Checker:   &Checker{Poller: p, Sender: s},
 		PollEvery: 30 * time.Second,
+		Files:     channel.FileRule{MaxFiles: 5, MaxBytes: maxFileSize, Types: channel.ImagesAndPDFs},
 		// Providers limit submissions per day more than per second
 		// (Gmail ~2,000 a day); a few a second keeps clear of their
 		// burst limits.

@@ -29,7 +29,7 @@ const DefaultMaxBytes = 25 << 20
 // Limits on what one mail may bring in.
 const (
 	maxFiles    = 10
-	maxFileSize = 10 << 20 // per file, as channel.Files("email")
+	maxFileSize = 10 << 20 // per file, as a reply may carry (the adapter's Files)
 	maxTextLen  = 64 << 10 // characters of text kept; the rest is in the mailbox
 )
 

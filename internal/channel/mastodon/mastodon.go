@@ -111,6 +111,8 @@ func New(client *http.Client) channel.Adapter {
 		Checker:   c,
 		Fetcher:   c,
 		PollEvery: 30 * time.Second,
+		TextLimit: TextLimit,
+		Files:     channel.FileRule{MaxFiles: 4, MaxBytes: 8 << 20, Types: channel.Images}, // 4 media; 8 MB is the common image limit
 		// Mastodon allows 300 API calls per 5 minutes per account: one
 		// reply a second leaves room for polls and media uploads.
 		Rate: 1,

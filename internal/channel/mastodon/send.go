@@ -21,7 +21,11 @@ import (
 	"github.com/webcare/webcare/internal/store"
 )
 
-// SettingMaxCharacters optionally overrides the post length limit (the
+// TextLimit is the longest post, in characters: the default of
+// mastodon.social and most servers.
+const TextLimit = 500
+
+// SettingMaxCharacters optionally overrides TextLimit for one channel (the
 // server's configuration.statuses.max_characters, which Check reports).
 const SettingMaxCharacters = "max_characters"
 
@@ -44,7 +48,7 @@ func (c *Client) Send(ctx context.Context, d outbox.Delivery) (string, error) {
 		// Mastodon delivers a status only to the accounts it mentions.
 		text = "@" + acct + " " + text
 	}
-	limit := channel.TextLimit(Kind)
+	limit := TextLimit
 	if n, err := strconv.Atoi(d.Channel.Settings[SettingMaxCharacters]); err == nil && n > 0 {
 		limit = n
 	}

@@ -57,7 +57,7 @@ func Instagram(client *http.Client) channel.Adapter { return adapter(KindInstagr
 
 func adapter(kind string, client *http.Client) channel.Adapter {
 	client = channel.HTTPClient(client)
-	return channel.Adapter{
+	a := channel.Adapter{
 		Kind:       kind,
 		Fields:     Fields(kind),
 		Webhook:    &Webhook{Kind: kind},
@@ -68,6 +68,18 @@ func adapter(kind string, client *http.Client) channel.Adapter {
 		Window:     Window,
 		WindowNote: windowNote,
 	}
+	switch kind {
+	case KindFacebook:
+		// Messenger Send API text; one attachment, 25 MB.
+		a.TextLimit = 2000
+		a.Files = channel.FileRule{MaxFiles: 1, MaxBytes: 25 << 20, Types: channel.ImagesAndPDFs}
+	case KindInstagram:
+		// Instagram messaging API: text up to 1000 bytes of UTF-8; one
+		// image per message.
+		a.TextLimit = 1000
+		a.Files = channel.FileRule{MaxFiles: 1, MaxBytes: 8 << 20, Types: channel.Images}
+	}
+	return a
 }
 
 // Compile-time checks: every part does what the adapter promises.

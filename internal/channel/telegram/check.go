@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -110,6 +111,20 @@ func SetWebhook(ctx context.Context, client *http.Client, ch store.Channel, url 
 		return fmt.Errorf("setWebhook: %w", explain(err))
 	}
 	return nil
+}
+
+// connect is the adapter's Connect: it asks which bot the token belongs
+// to, points the bot's webhook at hookURL, and gives the bot's id and
+// username for the channel to keep.
+func (a *API) connect(ctx context.Context, ch store.Channel, hookURL string) (map[string]string, error) {
+	me, err := GetMe(ctx, a.Client, ch)
+	if err != nil {
+		return nil, err
+	}
+	if err := SetWebhook(ctx, a.Client, ch, hookURL); err != nil {
+		return nil, err
+	}
+	return map[string]string{SettingAccountID: strconv.FormatInt(me.ID, 10), SettingBotUsername: me.Username}, nil
 }
 
 // ValidSecret reports whether s may be a secret_token: 1–256 characters of

@@ -89,13 +89,16 @@ var Fields = []channel.Field{
 func New(client *http.Client) channel.Adapter {
 	api := newAPI(client)
 	return channel.Adapter{
-		Kind:    Kind,
-		Fields:  Fields,
-		Webhook: &Webhook{},
-		Sender:  &Sender{API: api},
-		Checker: &Checker{API: api},
-		Fetcher: &Fetcher{API: api},
-		Rate:    Rate,
+		Kind:      Kind,
+		Fields:    Fields,
+		Webhook:   &Webhook{},
+		Sender:    &Sender{API: api},
+		Checker:   &Checker{API: api},
+		Fetcher:   &Fetcher{API: api},
+		Connect:   api.connect,
+		Rate:      Rate,
+		TextLimit: TextLimit,
+		Files:     channel.FileRule{MaxFiles: 1, MaxBytes: 10 << 20, Types: channel.ImagesAndPDFs}, // Bot API: photos 10 MB
 	}
 }
 

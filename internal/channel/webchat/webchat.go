@@ -223,13 +223,22 @@ func (w *Widget) closed() bool {
 // ServeHTTP serves /chat/…: paths keep their /chat/ prefix.
 func (w *Widget) ServeHTTP(rw http.ResponseWriter, r *http.Request) { w.mux.ServeHTTP(rw, r) }
 
-// Adapter is the webchat channel kind for the registry: its settings and
-// its Sender.
+// Adapter is the webchat channel kind for the registry: Base with the
+// widget's Sender.
 func (w *Widget) Adapter() channel.Adapter {
+	a := Base()
+	a.Sender = &Sender{w: w}
+	return a
+}
+
+// Base is what is true of the web chat without a Widget: its settings and
+// what a reply may be, for admins and the command line. It sends nothing.
+func Base() channel.Adapter {
 	return channel.Adapter{
-		Kind:   Kind,
-		Fields: Fields,
-		Sender: &Sender{w: w},
+		Kind:      Kind,
+		Fields:    Fields,
+		TextLimit: 0, // webcare's own widget: no platform limit to keep to
+		Files:     channel.FileRule{MaxFiles: 5, MaxBytes: 10 << 20, Types: channel.ImagesAndPDFs},
 	}
 }
 

@@ -73,12 +73,16 @@ var Fields = []channel.Field{
 func New(client *http.Client) channel.Adapter {
 	api := &API{Client: channel.HTTPClient(client)}
 	return channel.Adapter{
-		Kind:       Kind,
-		Fields:     Fields,
-		Webhook:    &Webhook{},
-		Sender:     &Sender{API: api},
-		Checker:    api,
-		Fetcher:    api,
+		Kind:    Kind,
+		Fields:  Fields,
+		Webhook: &Webhook{},
+		Sender:  &Sender{API: api},
+		Checker: api,
+		Fetcher: api,
+		// Cloud API: a text message body up to 4096 characters; images
+		// 5 MB, one medium per message.
+		TextLimit:  4096,
+		Files:      channel.FileRule{MaxFiles: 1, MaxBytes: 5 << 20, Types: channel.ImagesAndPDFs},
 		Rate:       Rate,
 		Window:     Window,
 		WindowNote: WindowNote,

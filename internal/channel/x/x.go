@@ -56,6 +56,11 @@ func New(client *http.Client) channel.Adapter {
 		Sender:  api,
 		Checker: api,
 		Fetcher: api,
+		// A post; X counts most characters once, and Weight counts the
+		// rest as X does.
+		TextLimit: 280,
+		Length:    Weight,
+		Files:     channel.FileRule{MaxFiles: 4, MaxBytes: 5 << 20, Types: channel.Images}, // 4 images of 5 MB per post
 		// POST /2/tweets allows 100 requests per 15 minutes per user on
 		// the Pro tier (less on Basic); DMs 200 per 15 minutes. Keep to
 		// the lower of the two.

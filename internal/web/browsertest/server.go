@@ -31,7 +31,6 @@ import (
 
 	"github.com/webcare/webcare/internal/app"
 	"github.com/webcare/webcare/internal/auth"
-	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/config"
 	"github.com/webcare/webcare/internal/demo"
 	"github.com/webcare/webcare/internal/outbox"
@@ -114,7 +113,7 @@ func Start(t testing.TB, opts ...Option) *Server {
 	senders := map[string]outbox.Sender{}
 	if o.demo {
 		platforms := &demo.PlatformSimulator{} // instant and reliable: tests see no random failures
-		for _, kind := range channel.Kinds {
+		for _, kind := range app.Adapters(nil, nil).Kinds() {
 			if kind != "api" {
 				senders[kind] = platforms
 			}
