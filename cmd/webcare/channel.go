@@ -7,14 +7,13 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"net/url"
 	"slices"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/webcare/webcare/internal/app"
-	"github.com/webcare/webcare/internal/auth"
 	"github.com/webcare/webcare/internal/config"
+	"github.com/webcare/webcare/internal/desk"
 	"github.com/webcare/webcare/internal/store"
 )
 
@@ -56,41 +55,17 @@ func readStdinValues(e env, set settingsFlag) error {
 	return nil
 }
 
-// applySettings checks settings against the kind's fields, so that a typo
-// is an error rather than a setting nobody reads.
-func applySettings(c *store.Channel, set settingsFlag) error {
-	ad := app.Adapters(nil, nil).Get(c.Kind)
-	for k, v := range set {
-		if _, ok := ad.Field(k); !ok {
-			var keys []string
-			for _, f := range ad.Fields {
-				keys = append(keys, f.Key)
-			}
-			return fmt.Errorf("%s channels have no setting %q; they have: %s", c.Kind, k, strings.Join(keys, ", "))
-		}
-		if c.Settings == nil {
-			c.Settings = map[string]string{}
-		}
-		if v = strings.TrimSpace(v); v == "" {
-			delete(c.Settings, k)
-		} else {
-			c.Settings[k] = v
-		}
-	}
-	return nil
-}
-
 // channelHelp prints what a kind needs and where the platform sends to.
-func channelHelp(e env, baseURL string, c store.Channel) {
-	ad := app.Adapters(nil, nil).Get(c.Kind)
-	if ad.Webhook != nil {
-		fmt.Fprintf(e.stdout, "webhook URL:     %s/hooks/%d   (paste into the platform's console)\n", baseURL, c.ID)
+func channelHelp(e env, d *desk.Desk, baseURL string, c store.Channel) {
+	if hook := d.HookURL(baseURL, c); hook != "" {
+		fmt.Fprintf(e.stdout, "webhook URL:     %s   (paste into the platform's console)\n", hook)
 	}
+	ad := d.Adapters().Get(c.Kind)
 	for _, f := range ad.Fields {
 		state := "not set"
 		if v := c.Settings[f.Key]; v != "" {
 			state = "set"
-			if !f.Secret && !strings.HasSuffix(f.Key, "password") && (!strings.HasSuffix(f.Key, "_token") || f.Key == "verify_token") && !strings.HasSuffix(f.Key, "_secret") {
+			if !d.Hidden(c.Kind, f.Key) {
 				state = v
 			}
 		}
@@ -105,19 +80,23 @@ func channelHelp(e env, baseURL string, c store.Channel) {
 	}
 }
 
-// onChannel opens the store and the channel named by --id for a command
-// that changes one channel, and closes the store after fn.
-func onChannel(ctx context.Context, cfg config.Config, id int64, fn func(st app.Store, c store.Channel) error) error {
-	st, err := openStore(ctx, cfg)
+// reach says when running servers take a change made here: at once
+// through NATS; else when their cached copy expires.
+func reach(cfg config.Config) string {
+	if cfg.NATSURL != "" {
+		return " (running servers were told)"
+	}
+	return " (running servers use it within 10 seconds)"
+}
+
+// withTools opens the store, the bus and the desk for a command that
+// changes something, and closes them after fn (sending its events).
+func withTools(ctx context.Context, e env, cfg config.Config, fn func(t *app.Tools) error) error {
+	t, err := app.OpenTools(ctx, cfg, cfg.Logger(e.stderr))
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	c, err := st.Channel(ctx, id)
-	if err != nil {
-		return err
-	}
-	return fn(st, c)
+	return errors.Join(fn(t), t.Close())
 }
 
 func channelSet(ctx context.Context, e env, args []string) error {
@@ -135,15 +114,13 @@ func channelSet(ctx context.Context, e env, args []string) error {
 	if err := readStdinValues(e, set); err != nil {
 		return err
 	}
-	return onChannel(ctx, cfg, *id, func(st app.Store, c store.Channel) error {
-		if err := applySettings(&c, set); err != nil {
+	return withTools(ctx, e, cfg, func(t *app.Tools) error {
+		c, err := t.Desk.UpdateChannel(ctx, cli, *id, desk.ChannelInput{Settings: set})
+		if err != nil {
 			return err
 		}
-		if err := st.UpdateChannel(ctx, &c, cli); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "saved settings of channel %d (running servers use them within 10 seconds)\n", c.ID)
-		channelHelp(e, cfg.BaseURL, c)
+		fmt.Fprintf(e.stdout, "saved settings of channel %d%s\n", c.ID, reach(cfg))
+		channelHelp(e, t.Desk, cfg.BaseURL, c)
 		return nil
 	})
 }
@@ -155,36 +132,15 @@ func channelTest(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return onChannel(ctx, cfg, *id, func(st app.Store, c store.Channel) error {
-		ad := app.Adapters(nil, nil).Get(c.Kind)
-		if ad.Connect != nil {
-			hook := fmt.Sprintf("%s/hooks/%d", cfg.BaseURL, c.ID)
-			learned, err := ad.Connect(ctx, c, hook)
-			if err != nil {
-				return fmt.Errorf("registering the webhook %s: %w", hook, err)
-			}
-			fmt.Fprintf(e.stdout, "webhook registered: %s\n", hook)
-			if len(learned) > 0 {
-				if c.Settings == nil {
-					c.Settings = map[string]string{}
-				}
-				maps.Copy(c.Settings, learned)
-				if err := st.UpdateChannel(ctx, &c, cli); err != nil {
-					return err
-				}
-			}
-		}
-		if ad.Checker == nil {
-			if ad.Connect == nil {
-				return fmt.Errorf("%s channels have no connection check", c.Kind)
-			}
-			return nil
-		}
-		who, err := ad.Checker.Check(ctx, c)
+	return withTools(ctx, e, cfg, func(t *app.Tools) error {
+		res, err := t.Desk.TestChannel(ctx, cli, *id, cfg.BaseURL)
 		if err != nil {
-			return fmt.Errorf("not connected: %w", err)
+			return err
 		}
-		fmt.Fprintf(e.stdout, "connected: %s\n", who)
+		if !res.OK {
+			return fmt.Errorf("not connected: %s", res.Detail)
+		}
+		fmt.Fprintf(e.stdout, "connected: %s\n", res.Detail)
 		return nil
 	})
 }
@@ -208,53 +164,30 @@ func channelAdd(ctx context.Context, e env, args []string) error {
 	if strings.TrimSpace(*name) == "" {
 		return errors.New("--name is required")
 	}
-	if *callback != "" {
-		if u, err := url.Parse(*callback); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("--callback-url %q must be an http(s) URL", *callback)
-		}
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	token, hash := auth.NewToken("wch_")
-	secret, _ := auth.NewToken("whs_")
-	c := store.Channel{Kind: *kind, Name: strings.TrimSpace(*name), Locale: strings.ToLower(*locale), TokenHash: hash,
-		Settings: map[string]string{"callback_secret": secret}}
-	if *callback != "" {
-		c.Settings["callback_url"] = *callback
-	}
 	if err := readStdinValues(e, set); err != nil {
 		return err
 	}
-	if err := applySettings(&c, set); err != nil {
-		return err
+	in := desk.ChannelInput{Kind: *kind, Name: name, Locale: locale, Settings: set}
+	if *callback != "" {
+		in.CallbackURL = callback
 	}
-	var generated []string
-	for _, f := range app.Adapters(nil, nil).Get(c.Kind).Fields {
-		if f.Generated && c.Settings[f.Key] == "" {
-			v, _ := auth.NewToken("")
-			c.Settings[f.Key] = v
-			generated = append(generated, fmt.Sprintf("%-16s %s", f.Key+":", v))
+	return withTools(ctx, e, cfg, func(t *app.Tools) error {
+		made, err := t.Desk.AddChannel(ctx, cli, in)
+		if err != nil {
+			return err
 		}
-		if f.Default != "" && c.Settings[f.Key] == "" {
-			c.Settings[f.Key] = f.Default
+		c := made.Channel
+		fmt.Fprintf(e.stdout, "added %s channel %q (id %d)\n", c.Kind, c.Name, c.ID)
+		fmt.Fprintf(e.stdout, "ingest URL:      %s\n", desk.IngestURL(cfg.BaseURL, c.ID))
+		fmt.Fprintf(e.stdout, "ingest token:    %s\n", made.Token)
+		fmt.Fprintf(e.stdout, "callback secret: %s\n", made.CallbackSecret)
+		for _, k := range slices.Sorted(maps.Keys(made.Generated)) {
+			fmt.Fprintf(e.stdout, "%-16s %s\n", k+":", made.Generated[k])
 		}
-	}
-	if err := st.CreateChannel(ctx, &c, cli); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "added %s channel %q (id %d)\n", c.Kind, c.Name, c.ID)
-	fmt.Fprintf(e.stdout, "ingest URL:      %s/api/v1/channels/%d/messages\n", cfg.BaseURL, c.ID)
-	fmt.Fprintf(e.stdout, "ingest token:    %s\n", token)
-	fmt.Fprintf(e.stdout, "callback secret: %s\n", secret)
-	for _, g := range generated {
-		fmt.Fprintln(e.stdout, g)
-	}
-	fmt.Fprintln(e.stdout, "(tokens and secrets shown once)")
-	channelHelp(e, cfg.BaseURL, c)
-	return nil
+		fmt.Fprintln(e.stdout, "(tokens and secrets shown once)")
+		channelHelp(e, t.Desk, cfg.BaseURL, c)
+		return nil
+	})
 }
 
 func channelList(ctx context.Context, e env, args []string) error {
@@ -279,7 +212,7 @@ func channelList(ctx context.Context, e env, args []string) error {
 		if c.Disabled {
 			state = "disabled"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s/api/v1/channels/%d/messages\n", c.ID, c.Kind, c.Name, c.Locale, state, cfg.BaseURL, c.ID)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Kind, c.Name, c.Locale, state, desk.IngestURL(cfg.BaseURL, c.ID))
 	}
 	return tw.Flush()
 }
@@ -291,13 +224,12 @@ func channelRotate(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return onChannel(ctx, cfg, *id, func(st app.Store, c store.Channel) error {
-		token, hash := auth.NewToken("wch_")
-		c.TokenHash = hash
-		if err := st.UpdateChannel(ctx, &c, cli); err != nil {
+	return withTools(ctx, e, cfg, func(t *app.Tools) error {
+		made, err := t.Desk.RotateChannelToken(ctx, cli, *id)
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "new ingest token for channel %d: %s\n(running servers stop taking the old one within 10 seconds; from the admin screen or the API, at once)\n", c.ID, token)
+		fmt.Fprintf(e.stdout, "new ingest token for channel %d: %s\n(the old one stops working%s)\n", made.Channel.ID, made.Token, reach(cfg))
 		return nil
 	})
 }

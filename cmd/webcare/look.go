@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/webcare/webcare/internal/app"
 	"github.com/webcare/webcare/internal/store"
 )
 
@@ -126,32 +127,14 @@ func resolveIdle(ctx context.Context, e env, args []string) error {
 	}
 	var sts []store.Status
 	for _, v := range strings.Split(*statuses, ",") {
-		st := store.Status(strings.TrimSpace(v))
-		if !st.Valid() || st == store.StatusResolved {
-			return fmt.Errorf("--status %q: use new, open, pending or snoozed", v)
-		}
-		sts = append(sts, st)
+		sts = append(sts, store.Status(strings.TrimSpace(v)))
 	}
-	if *idle < time.Hour {
-		return fmt.Errorf("--idle %s: at least an hour, so nothing a customer just wrote is closed", *idle)
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	const batch = 1000
-	total := 0
-	for {
-		ids, err := st.ResolveIdle(ctx, sts, time.Now().Add(-*idle), batch, store.Actor{Via: "cli"})
+	return withTools(ctx, e, cfg, func(t *app.Tools) error {
+		n, err := t.Desk.ResolveIdle(ctx, cli, sts, *idle)
 		if err != nil {
 			return err
 		}
-		total += len(ids)
-		if len(ids) < batch {
-			break
-		}
-	}
-	fmt.Fprintf(e.stdout, "resolved %d conversations idle for more than %s (%s)\n", total, *idle, strings.Join(strings.Split(*statuses, ","), ", "))
-	return nil
+		fmt.Fprintf(e.stdout, "resolved %d conversations idle for more than %s (%s)\n", n, *idle, strings.Join(strings.Split(*statuses, ","), ", "))
+		return nil
+	})
 }

@@ -12,10 +12,12 @@ import (
 	"github.com/webcare/webcare/internal/app"
 	"github.com/webcare/webcare/internal/auth"
 	"github.com/webcare/webcare/internal/config"
+	"github.com/webcare/webcare/internal/desk"
 	"github.com/webcare/webcare/internal/store"
 )
 
-var cli = store.Actor{Via: "cli"}
+// cli is who acts from the command line: webcare itself, as an admin may.
+var cli = desk.System("cli")
 
 // openStore opens the database the configuration names, as the server does.
 func openStore(ctx context.Context, cfg config.Config) (app.Store, error) {
@@ -64,54 +66,43 @@ func userAdd(ctx context.Context, e env, args []string) error {
 	name := fs.String("name", "", "full name (default: the part of the e-mail before @)")
 	role := fs.String("role", "agent", "admin, supervisor, agent, volunteer or field")
 	admin := fs.Bool("admin", false, "same as --role admin")
-	langs := fs.String("languages", "", "languages spoken, comma-separated (nl,en,de)")
+	languages := fs.String("languages", "", "languages spoken, comma-separated (nl,en,de)")
 	capacity := fs.Int("capacity", 10, "conversations at once")
 	stdin := fs.Bool("password-stdin", false, "read the password from standard input (else WEBCARE_PASSWORD, else one is generated)")
 	cfg, err := parse(fs, finish, args)
 	if err != nil {
 		return err
 	}
-	a := store.Agent{Email: strings.ToLower(strings.TrimSpace(*email)), Name: strings.TrimSpace(*name), Role: store.Role(*role), Capacity: *capacity, Presence: store.Offline}
+	in := desk.AgentInput{Email: email, Name: name, Role: (*store.Role)(role), Capacity: capacity}
 	if *admin {
-		a.Role = store.RoleAdmin
+		*role = string(store.RoleAdmin)
 	}
-	if a.Email == "" || !strings.Contains(a.Email, "@") {
-		return errors.New("--email with a valid address is required")
+	if strings.TrimSpace(*name) == "" {
+		*name, _, _ = strings.Cut(strings.TrimSpace(*email), "@")
 	}
-	if a.Name == "" {
-		a.Name, _, _ = strings.Cut(a.Email, "@")
-	}
-	if !a.Role.Valid() {
-		return fmt.Errorf("--role %q: use admin, supervisor, agent, volunteer or field", *role)
-	}
-	for _, l := range strings.Split(*langs, ",") {
-		if l = strings.TrimSpace(strings.ToLower(l)); l != "" {
-			a.Languages = append(a.Languages, l)
+	langs := []string{}
+	for _, l := range strings.Split(*languages, ",") {
+		if l = strings.TrimSpace(l); l != "" {
+			langs = append(langs, l)
 		}
 	}
+	in.Languages = &langs
 	pw, generated, err := password(e, *stdin)
 	if err != nil {
 		return err
 	}
-	if a.PasswordHash, err = auth.HashPassword(pw); err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	if err := st.CreateAgent(ctx, &a, cli); err != nil {
-		return err
-	}
-	if a.Role == store.RoleAdmin {
-		_ = st.SetSetting(ctx, "setup_token_hash", "") // setup is done
-	}
-	fmt.Fprintf(e.stdout, "added %s <%s> as %s (id %d)\n", a.Name, a.Email, a.Role, a.ID)
-	if generated {
-		fmt.Fprintf(e.stdout, "password: %s\n(shown once; change it with `webcare user set-password`)\n", pw)
-	}
-	return nil
+	in.Password = &pw
+	return withTools(ctx, e, cfg, func(t *app.Tools) error {
+		a, err := t.Desk.AddAgent(ctx, cli, in)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "added %s <%s> as %s (id %d)\n", a.Name, a.Email, a.Role, a.ID)
+		if generated {
+			fmt.Fprintf(e.stdout, "password: %s\n(shown once; change it with `webcare user set-password`)\n", pw)
+		}
+		return nil
+	})
 }
 
 func userList(ctx context.Context, e env, args []string) error {
@@ -141,15 +132,20 @@ func userList(ctx context.Context, e env, args []string) error {
 	return tw.Flush()
 }
 
-func agentByEmail(ctx context.Context, st store.Store, email string) (store.Agent, error) {
+// changeUser applies in to the agent with the e-mail address, as an admin
+// would.
+func changeUser(ctx context.Context, t *app.Tools, email string, in desk.AgentInput) (store.Agent, error) {
 	if email == "" {
-		return store.Agent{}, fmt.Errorf("--email is required")
+		return store.Agent{}, errors.New("--email is required")
 	}
-	a, err := st.AgentByEmail(ctx, email)
+	a, err := t.Store.AgentByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
 		return a, fmt.Errorf("no agent with e-mail %s", email)
 	}
-	return a, err
+	if err != nil {
+		return a, err
+	}
+	return t.Desk.UpdateAgent(ctx, cli, a.ID, in)
 }
 
 func userSetPassword(ctx context.Context, e env, args []string) error {
@@ -160,30 +156,21 @@ func userSetPassword(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	a, err := agentByEmail(ctx, st, *email)
-	if err != nil {
-		return err
-	}
 	pw, generated, err := password(e, *stdin)
 	if err != nil {
 		return err
 	}
-	if a.PasswordHash, err = auth.HashPassword(pw); err != nil {
-		return err
-	}
-	if err := st.UpdateAgent(ctx, &a, cli); err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "password changed for %s\n", a.Email)
-	if generated {
-		fmt.Fprintf(e.stdout, "password: %s\n(shown once)\n", pw)
-	}
-	return nil
+	return withTools(ctx, e, cfg, func(t *app.Tools) error {
+		a, err := changeUser(ctx, t, *email, desk.AgentInput{Password: &pw})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "password changed for %s\n", a.Email)
+		if generated {
+			fmt.Fprintf(e.stdout, "password: %s\n(shown once)\n", pw)
+		}
+		return nil
+	})
 }
 
 func userDisable(ctx context.Context, e env, args []string) error {
@@ -194,23 +181,17 @@ func userDisable(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	st, err := openStore(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	a, err := agentByEmail(ctx, st, *email)
-	if err != nil {
-		return err
-	}
-	a.Disabled = !*enable
-	if err := st.UpdateAgent(ctx, &a, cli); err != nil {
-		return err
-	}
-	if a.Disabled {
-		fmt.Fprintf(e.stdout, "disabled %s; their sessions are ended\n", a.Email)
-	} else {
-		fmt.Fprintf(e.stdout, "enabled %s\n", a.Email)
-	}
-	return nil
+	off := !*enable
+	return withTools(ctx, e, cfg, func(t *app.Tools) error {
+		a, err := changeUser(ctx, t, *email, desk.AgentInput{Disabled: &off})
+		if err != nil {
+			return err
+		}
+		if a.Disabled {
+			fmt.Fprintf(e.stdout, "disabled %s; their sessions are ended\n", a.Email)
+		} else {
+			fmt.Fprintf(e.stdout, "enabled %s\n", a.Email)
+		}
+		return nil
+	})
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/webcare/webcare/internal/channel/email"
 	"github.com/webcare/webcare/internal/channel/webchat"
 	"github.com/webcare/webcare/internal/config"
+	"github.com/webcare/webcare/internal/desk"
 	"github.com/webcare/webcare/internal/ingest"
 	"github.com/webcare/webcare/internal/metrics"
 	"github.com/webcare/webcare/internal/outbox"
@@ -48,9 +49,12 @@ type App struct {
 	Store    store.Store
 	Bus      bus.Bus
 	Pipeline *ingest.Pipeline
-	Outbox   *outbox.Worker
-	Poll     *poll.Runner
-	Web      *web.Server
+	// Desk performs what agents, admins and timers do to conversations,
+	// channels and the directory.
+	Desk   *desk.Desk
+	Outbox *outbox.Worker
+	Poll   *poll.Runner
+	Web    *web.Server
 	// Adapters are the platforms this instance speaks. Change them only
 	// before Serve.
 	Adapters *channel.Registry
@@ -75,7 +79,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 	if err != nil {
 		return nil, err
 	}
-	b, closeBus, err := openBus(ctx, cfg, log)
+	b, closeBus, err := OpenBus(ctx, cfg, log)
 	if err != nil {
 		return nil, errors.Join(err, st.Close())
 	}
@@ -106,10 +110,12 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 		senders[kind] = s
 	}
 	a.Outbox = &outbox.Worker{Store: st, Bus: a.Bus, Senders: senders, Rates: rates, Log: log.With("part", "outbox")}
+	a.Desk = desk.New(desk.Options{Store: st, Bus: a.Bus, Adapters: a.Adapters, Channels: a.Pipeline,
+		WakeOutbox: a.Outbox.Wake, Log: log.With("part", "desk")})
 	a.Poll = &poll.Runner{Store: st, Pipeline: a.Pipeline, Adapters: a.Adapters, Log: log.With("part", "poll")}
 	a.Web = web.New(web.Options{
-		Store: st, Pipeline: a.Pipeline, Bus: a.Bus, Log: log.With("part", "web"),
-		WakeOutbox: a.Outbox.Wake, Metrics: m.Handler(), Adapters: a.Adapters, Chat: chat, PollStatus: a.Poll.Status,
+		Desk: a.Desk, Store: st, Pipeline: a.Pipeline, Bus: a.Bus, Log: log.With("part", "web"),
+		Metrics: m.Handler(), Adapters: a.Adapters, Chat: chat, PollStatus: a.Poll.Status,
 		SecureCookies: cfg.SecureCookies, SessionTTL: cfg.SessionTTL, BaseURL: cfg.BaseURL,
 	})
 	return a, nil
@@ -140,6 +146,38 @@ func OpenStore(ctx context.Context, cfg config.Config) (Store, error) {
 	return st, nil
 }
 
+// Tools are what a command-line subcommand acts with on the data of
+// running servers: the store, and the desk, whose events reach the
+// servers' pages when the bus is NATS. (On the embedded bus a separate
+// process reaches no page; they show the change at their next reload.)
+type Tools struct {
+	Store Store
+	Desk  *desk.Desk
+	Bus   bus.Bus
+
+	closeBus func() error
+}
+
+// OpenTools opens the store and the bus the configuration names and a
+// desk on them, speaking this build's platforms.
+func OpenTools(ctx context.Context, cfg config.Config, log *slog.Logger) (*Tools, error) {
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	b, closeBus, err := OpenBus(ctx, cfg, log)
+	if err != nil {
+		return nil, errors.Join(err, st.Close())
+	}
+	d := desk.New(desk.Options{Store: st, Bus: b, Adapters: Adapters(nil, log.With("part", "channel")), Log: log.With("part", "desk")})
+	return &Tools{Store: st, Desk: d, Bus: b, closeBus: closeBus}, nil
+}
+
+// Close sends the events still queued, then closes the store.
+func (t *Tools) Close() error {
+	return errors.Join(t.closeBus(), t.Store.Close())
+}
+
 // Close stops the pipeline (committing what it accepted and publishing its
 // last events), then the bus (sending what it still holds), then the store.
 func (a *App) Close() error {
@@ -147,10 +185,10 @@ func (a *App) Close() error {
 	return errors.Join(a.closeBus(), a.Store.Close())
 }
 
-// openBus picks the event bus: NATS JetStream when a URL is set, so events
+// OpenBus picks the event bus: NATS JetStream when a URL is set, so events
 // reach the agents of every instance; otherwise the in-process bus, which
 // is all one instance needs.
-func openBus(ctx context.Context, cfg config.Config, log *slog.Logger) (bus.Bus, func() error, error) {
+func OpenBus(ctx context.Context, cfg config.Config, log *slog.Logger) (bus.Bus, func() error, error) {
 	if cfg.NATSURL == "" {
 		return bus.NewMemory(), func() error { return nil }, nil
 	}
@@ -320,7 +358,7 @@ func (a *App) EnsureSetup(ctx context.Context) error {
 		}
 	}
 	token, hash := auth.NewToken("wcu_")
-	if err := a.Store.SetSetting(ctx, web.SetupTokenKey, hex.EncodeToString(hash)); err != nil {
+	if err := a.Store.SetSetting(ctx, desk.SetupTokenKey, hex.EncodeToString(hash)); err != nil {
 		return err
 	}
 	a.Log.Warn("no administrator yet: open this link to create one (or run `webcare user add --admin`)",

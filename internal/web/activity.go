@@ -94,7 +94,10 @@ type activityDetail struct {
 
 func (s *Server) publishActivity(r *http.Request, c store.Conversation, me store.Agent, state string) {
 	d, _ := json.Marshal(activityDetail{Name: me.Name, State: state})
-	s.publish(r, bus.Event{Type: bus.AgentActivity, ConversationID: c.ID, AgentID: me.ID, Detail: string(d)})
+	e := bus.Event{Type: bus.AgentActivity, ConversationID: c.ID, AgentID: me.ID, Detail: string(d)}
+	if err := s.bus.Publish(r.Context(), e); err != nil {
+		s.log.Warn("publish failed", "type", e.Type, "conversation_id", e.ConversationID, "err", err)
+	}
 }
 
 // followActivity keeps the marks of agents on other instances too: their

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/webcare/webcare/internal/auth"
+	"github.com/webcare/webcare/internal/desk"
 	"github.com/webcare/webcare/internal/store"
 )
 
@@ -28,7 +29,14 @@ func withAgent(ctx context.Context, a store.Agent) context.Context {
 	return context.WithValue(ctx, agentKey{}, a)
 }
 
-func actor(r *http.Request) store.Actor {
+// actor is the logged-in agent, as the desk sees them.
+func actor(r *http.Request) desk.Actor {
+	return desk.Agent(agentFrom(r.Context()), "api")
+}
+
+// byAgent is the logged-in agent for the audit trail of a change the
+// store makes directly (sessions, API tokens, invites).
+func byAgent(r *http.Request) store.Actor {
 	return store.Actor{AgentID: agentFrom(r.Context()).ID, Via: "api"}
 }
 
@@ -167,13 +175,13 @@ func (s *Server) updateMe(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) changeMe(r *http.Request, in meUpdate) (store.Agent, error) {
 	a := agentFrom(r.Context())
 	if in.Name != nil {
-		if err := checkText("name", *in.Name, 1, 200); err != nil {
+		if err := desk.CheckText("name", *in.Name, 1, 200); err != nil {
 			return a, err
 		}
 		a.Name = strings.TrimSpace(*in.Name)
 	}
 	if in.Languages != nil {
-		langs, err := checkLanguages(*in.Languages)
+		langs, err := desk.CheckLanguages(*in.Languages)
 		if err != nil {
 			return a, err
 		}
@@ -201,7 +209,7 @@ func (s *Server) changeMe(r *http.Request, in meUpdate) (store.Agent, error) {
 		}
 		a.PasswordHash = hash
 	}
-	err := s.store.UpdateAgent(r.Context(), &a, actor(r))
+	err := s.store.UpdateAgent(r.Context(), &a, byAgent(r))
 	return a, err
 }
 
@@ -255,9 +263,6 @@ func (l *loginLimiter) reset(email string) {
 	delete(l.failures, email)
 }
 
-// SetupTokenKey is the setting holding the hash of the one-time setup token.
-const SetupTokenKey = "setup_token_hash"
-
 var setupPage = template.Must(template.New("setup").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>webcare setup</title></head>
 <body><main>
@@ -280,7 +285,7 @@ type setupView struct {
 }
 
 func (s *Server) checkSetupToken(r *http.Request, token string) error {
-	want, err := s.store.Setting(r.Context(), SetupTokenKey)
+	want, err := s.store.Setting(r.Context(), desk.SetupTokenKey)
 	if errors.Is(err, store.ErrNotFound) {
 		return errorf(http.StatusGone, "setup is already done; log in instead")
 	}
@@ -314,9 +319,9 @@ func (s *Server) completeSetup(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	hash, err := auth.HashPassword(r.PostFormValue("password"))
 	if err == nil {
-		err = checkText("name", v.Name, 1, 200)
+		err = desk.CheckText("name", v.Name, 1, 200)
 	}
-	if err == nil && !validEmail(v.Email) {
+	if err == nil && !desk.ValidEmail(v.Email) {
 		err = errors.New("enter a valid e-mail address")
 	}
 	if err != nil {
@@ -328,7 +333,7 @@ func (s *Server) completeSetup(w http.ResponseWriter, r *http.Request) error {
 	if err := s.store.CreateAgent(r.Context(), &a, store.Actor{Via: "setup"}); err != nil {
 		return err
 	}
-	if err := s.store.SetSetting(r.Context(), SetupTokenKey, ""); err != nil {
+	if err := s.store.SetSetting(r.Context(), desk.SetupTokenKey, ""); err != nil {
 		return err
 	}
 	s.log.Info("setup done: first administrator created", "agent_id", a.ID, "email", a.Email)

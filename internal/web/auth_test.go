@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	"github.com/webcare/webcare/internal/auth"
+	"github.com/webcare/webcare/internal/desk"
 	"github.com/webcare/webcare/internal/store"
-	"github.com/webcare/webcare/internal/web"
 )
 
 func loginBody(t *testing.T, email, password string) string {
@@ -205,7 +205,7 @@ func TestSetup(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
 	token, hash := auth.NewToken("wcu_")
-	if err := ts.Store.SetSetting(context.Background(), web.SetupTokenKey, hex.EncodeToString(hash)); err != nil {
+	if err := ts.Store.SetSetting(context.Background(), desk.SetupTokenKey, hex.EncodeToString(hash)); err != nil {
 		t.Fatal(err)
 	}
 	form := func(v url.Values) string { return v.Encode() }
@@ -267,7 +267,7 @@ func TestSetup(t *testing.T) {
 			status: http.StatusGone},
 	})
 	t.Run("the setting is gone", func(t *testing.T) {
-		if v, err := ts.Store.Setting(context.Background(), web.SetupTokenKey); err == nil {
+		if v, err := ts.Store.Setting(context.Background(), desk.SetupTokenKey); err == nil {
 			t.Errorf("setup token hash still stored: %q", v)
 		}
 		if _, err := ts.Store.AgentByEmail(context.Background(), "mallory@example.org"); err == nil {

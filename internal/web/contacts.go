@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/webcare/webcare/internal/desk"
 	"github.com/webcare/webcare/internal/store"
 )
 
@@ -13,7 +14,7 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	q := r.URL.Query().Get("q")
-	if err := checkText("q", q, 0, 200); err != nil {
+	if err := desk.CheckText("q", q, 0, 200); err != nil {
 		return err
 	}
 	contacts, err := s.store.Contacts(r.Context(), store.ContactFilter{Query: q, After: after, Limit: 50})
@@ -77,7 +78,7 @@ func (s *Server) mergeContact(w http.ResponseWriter, r *http.Request) error {
 	if in.From <= 0 {
 		return errorf(http.StatusUnprocessableEntity, "from must be the id of the contact to merge into %d", id)
 	}
-	if err := s.store.MergeContacts(r.Context(), id, in.From, actor(r)); err != nil {
+	if err := s.store.MergeContacts(r.Context(), id, in.From, byAgent(r)); err != nil {
 		return err
 	}
 	c, err := s.store.Contact(r.Context(), id)

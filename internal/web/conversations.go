@@ -2,19 +2,14 @@ package web
 
 import (
 	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/webcare/webcare/internal/auth"
-	"github.com/webcare/webcare/internal/bus"
-	"github.com/webcare/webcare/internal/ingest"
+	"github.com/webcare/webcare/internal/desk"
 	"github.com/webcare/webcare/internal/store"
 )
 
@@ -137,22 +132,13 @@ func parseCursor(s string) (store.Cursor, error) {
 	return store.Cursor{At: time.UnixMilli(msv), ID: idv, Waiting: waiting}, nil
 }
 
-// conversation loads a conversation the agent may see; others are "not
-// found" so that field staff cannot probe for ids.
+// conversation loads the conversation of the path that the agent may see.
 func (s *Server) conversation(r *http.Request) (store.Conversation, error) {
 	id, err := pathID(r, "id")
 	if err != nil {
 		return store.Conversation{}, err
 	}
-	c, err := s.store.Conversation(r.Context(), id)
-	if err != nil {
-		return c, err
-	}
-	me := agentFrom(r.Context())
-	if !auth.Can(me.Role, auth.ReadConversations) && c.AssigneeID != me.ID {
-		return c, errorf(http.StatusNotFound, "conversation %d not found", id)
-	}
-	return c, nil
+	return s.desk.Conversation(r.Context(), actor(r), id)
 }
 
 type conversationDetail struct {
@@ -176,7 +162,7 @@ func (s *Server) showConversation(w http.ResponseWriter, r *http.Request) error 
 	if d.Channel, err = s.store.Channel(ctx, c.ChannelID); err != nil {
 		return err
 	}
-	d.Channel = s.channelView(d.Channel) // every role reads this; the secrets are not theirs
+	d.Channel = s.desk.Masked(d.Channel) // every role reads this; the secrets are not theirs
 	if d.Contact, err = s.store.Contact(ctx, c.ContactID); err != nil {
 		return err
 	}
@@ -233,62 +219,23 @@ func (s *Server) createReply(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	kind := s.channelKind(r, c.ChannelID)
 	var in replyRequest
-	if err := decodeLimit(w, r, &in, replyBodyLimit(s.adapters.Get(kind).Files)); err != nil {
+	if err := decodeLimit(w, r, &in, replyBodyLimit(s.adapters.Get(s.channelKind(r, c.ChannelID)).Files)); err != nil {
 		return err
 	}
-	names := make([]string, len(in.Attachments))
-	data := make([][]byte, len(in.Attachments))
+	files := make([]desk.File, len(in.Attachments))
 	for i, f := range in.Attachments {
-		names[i], data[i] = f.Name, f.Data
+		files[i] = desk.File{Name: f.Name, Data: f.Data}
 	}
-	files, err := s.checkFiles(r, kind, names, data)
-	if err != nil {
-		return err
+	key := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
+	if len(key) > desk.MaxKeyBytes { // a bad header is a bad request, before the body is weighed
+		return errorf(http.StatusBadRequest, "Idempotency-Key is longer than %d characters", desk.MaxKeyBytes)
 	}
-	key := ""
-	if k := strings.TrimSpace(r.Header.Get("Idempotency-Key")); k != "" {
-		if len(k) > 200 {
-			return errorf(http.StatusBadRequest, "Idempotency-Key is longer than 200 characters")
-		}
-		key = fmt.Sprintf("c%d:%s", c.ID, k)
-	}
-	m, e, err := s.queueReply(r, c, in.Body, key, files)
+	m, e, err := s.desk.Reply(r.Context(), actor(r), c.ID, desk.ReplyInput{Body: in.Body, Files: files, Key: key})
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusAccepted, map[string]any{"message": m, "outbox": e})
-}
-
-// queueReply checks and queues an agent's reply, for the API and the UI
-// alike. An empty key gets a fresh one.
-// files are already checked against the channel's rule (checkFiles).
-func (s *Server) queueReply(r *http.Request, c store.Conversation, body, key string, files []store.Attachment) (store.Message, store.OutboxEntry, error) {
-	minText := 1
-	if len(files) > 0 {
-		minText = 0 // a picture may speak for itself
-	}
-	if err := checkText("body", body, minText, ingest.MaxBodyBytes/4); err != nil {
-		return store.Message{}, store.OutboxEntry{}, err
-	}
-	if err := s.checkLength(r, c, "reply", body); err != nil {
-		return store.Message{}, store.OutboxEntry{}, err
-	}
-	if key == "" {
-		key = uuid.Must(uuid.NewV7()).String()
-	}
-	me := agentFrom(r.Context())
-	m, e, err := s.store.QueueReply(r.Context(), store.Reply{ConversationID: c.ID, AgentID: me.ID, Body: body, IdempotencyKey: key, Now: s.now(), Attachments: files})
-	if errors.Is(err, store.ErrConflict) && c.Status != store.StatusResolved {
-		return m, e, errorf(http.StatusConflict, "a reply with this Idempotency-Key was already queued")
-	}
-	if err != nil {
-		return m, e, err
-	}
-	s.wake()
-	s.publish(r, bus.Event{Type: bus.MessageCreated, ConversationID: c.ID, MessageID: m.ID, ChannelID: c.ChannelID, ContactID: c.ContactID, AgentID: me.ID})
-	return m, e, nil
 }
 
 // channelKind is the kind of a channel, or "" when it cannot be read.
@@ -301,7 +248,7 @@ func (s *Server) channelKind(r *http.Request, id int64) string {
 }
 
 func (s *Server) createNote(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.conversation(r)
+	c, err := s.conversation(r) // first, so that field staff learn nothing from a bad body
 	if err != nil {
 		return err
 	}
@@ -309,177 +256,34 @@ func (s *Server) createNote(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	m, err := s.addNote(r, c, in.Body)
+	m, err := s.desk.Note(r.Context(), actor(r), c.ID, in.Body)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusCreated, m)
 }
 
-// addNote checks and stores an internal note.
-func (s *Server) addNote(r *http.Request, c store.Conversation, body string) (store.Message, error) {
-	if err := checkText("body", body, 1, 10000); err != nil {
-		return store.Message{}, err
-	}
-	me := agentFrom(r.Context())
-	m, err := s.store.AddNote(r.Context(), c.ID, me.ID, body, s.now())
-	if err != nil {
-		return m, err
-	}
-	e := bus.Event{Type: bus.MessageCreated, ConversationID: c.ID, MessageID: m.ID, ChannelID: c.ChannelID, ContactID: c.ContactID, AgentID: me.ID}
-	if ids := s.mentioned(r, body); len(ids) > 0 {
-		d, _ := json.Marshal(noteDetail{Mentions: ids, By: me.Name})
-		e.Detail = string(d)
-	}
-	s.publish(r, e)
-	return m, nil
-}
-
-// noteDetail is the Detail of a note's message.created event: whom it
-// mentions, so their screens can tell them.
-type noteDetail struct {
-	Mentions []int64 `json:"mentions"`
-	By       string  `json:"by"`
-}
-
-// mentioned finds the enabled agents a note names with @: by first name,
-// by full name without spaces, or by the part of their e-mail address
-// before the @, ignoring case.
-func (s *Server) mentioned(r *http.Request, body string) []int64 {
-	words := mentionRE.FindAllStringSubmatch(body, -1)
-	if len(words) == 0 {
-		return nil
-	}
-	agents, err := s.store.Agents(r.Context())
-	if err != nil {
-		return nil // a mention is a courtesy; the note itself is stored
-	}
-	var ids []int64
-	for _, a := range agents {
-		if a.Disabled {
-			continue
-		}
-		first, _, _ := strings.Cut(a.Name, " ")
-		local, _, _ := strings.Cut(a.Email, "@")
-		for _, w := range words {
-			name := strings.TrimRight(w[2], ".-_")
-			if strings.EqualFold(name, first) || strings.EqualFold(name, strings.ReplaceAll(a.Name, " ", "")) || strings.EqualFold(name, local) {
-				ids = append(ids, a.ID)
-				break
-			}
-		}
-	}
-	return ids
-}
-
-type conversationUpdate struct {
-	Status       *store.Status `json:"status"`
-	SnoozedUntil *time.Time    `json:"snoozed_until"`
-	AssigneeID   *int64        `json:"assignee_id"` // 0 unassigns
-	TeamID       *int64        `json:"team_id"`     // 0 clears
-	Priority     *int          `json:"priority"`
-	Tags         *[]string     `json:"tags"`
-}
-
 // updateConversation changes status, assignee, team, priority or tags.
-// Agents may take or drop a conversation themselves; giving it to someone
-// else needs a supervisor.
 func (s *Server) updateConversation(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.conversation(r)
+	c, err := s.conversation(r) // first, so that field staff learn nothing from a bad body
 	if err != nil {
 		return err
 	}
-	var in conversationUpdate
+	var in desk.Change
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	updated, err := s.changeConversation(r, c, in)
+	updated, err := s.desk.ChangeConversation(r.Context(), actor(r), c.ID, in)
 	if err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, updated)
 }
 
-// changeConversation checks and applies a change to status, assignee,
-// team, priority or tags, for the API and the UI alike. Agents may take or
-// drop a conversation themselves; giving it to someone else needs a
-// supervisor.
-func (s *Server) changeConversation(r *http.Request, c store.Conversation, in conversationUpdate) (store.Conversation, error) {
-	ctx := r.Context()
-	me := agentFrom(ctx)
-	ch := store.ConversationChange{Status: in.Status, SnoozedUntil: in.SnoozedUntil, AssigneeID: in.AssigneeID, TeamID: in.TeamID, Priority: in.Priority}
-	if in.Status != nil {
-		if !in.Status.Valid() {
-			return store.Conversation{}, errorf(http.StatusUnprocessableEntity, "status must be new, open, pending, snoozed or resolved")
-		}
-		if *in.Status == store.StatusSnoozed && in.SnoozedUntil == nil {
-			return store.Conversation{}, errorf(http.StatusUnprocessableEntity, "snoozing needs snoozed_until in the future")
-		}
-	}
-	// Also without a status: a snoozed conversation's time can be moved.
-	if in.SnoozedUntil != nil && !in.SnoozedUntil.After(s.now()) {
-		return store.Conversation{}, errorf(http.StatusUnprocessableEntity, "snoozing needs snoozed_until in the future")
-	}
-	if in.AssigneeID != nil {
-		to := *in.AssigneeID
-		mine := to == me.ID || (to == 0 && c.AssigneeID == me.ID)
-		if !mine && !auth.Can(me.Role, auth.AssignOthers) {
-			return store.Conversation{}, errorf(http.StatusForbidden, "your role (%s) may only take or release conversations yourself", me.Role)
-		}
-		if to < 0 {
-			return store.Conversation{}, errorf(http.StatusUnprocessableEntity, "assignee_id must be an agent id, or 0 to unassign")
-		}
-		if to != 0 {
-			a, err := s.store.Agent(ctx, to)
-			if errors.Is(err, store.ErrNotFound) || (err == nil && a.Disabled) {
-				return store.Conversation{}, errorf(http.StatusUnprocessableEntity, "agent %d does not exist or is disabled", to)
-			}
-			if err != nil {
-				return store.Conversation{}, err
-			}
-		}
-	}
-	if in.TeamID != nil {
-		if !auth.Can(me.Role, auth.AssignOthers) {
-			return store.Conversation{}, errorf(http.StatusForbidden, "your role (%s) may not move conversations between teams", me.Role)
-		}
-		if *in.TeamID != 0 {
-			if _, err := s.store.Team(ctx, *in.TeamID); errors.Is(err, store.ErrNotFound) {
-				return store.Conversation{}, errorf(http.StatusUnprocessableEntity, "team %d does not exist", *in.TeamID)
-			} else if err != nil {
-				return store.Conversation{}, err
-			}
-		}
-	}
-	if in.Priority != nil && (*in.Priority < 0 || *in.Priority > 3) {
-		return store.Conversation{}, errorf(http.StatusUnprocessableEntity, "priority must be 0 (normal) to 3 (urgent)")
-	}
-	if in.Tags != nil {
-		tags, err := checkList("tags", *in.Tags, 30, 50)
-		if err != nil {
-			return store.Conversation{}, err
-		}
-		ch.Tags = &tags
-	}
-	updated, err := s.store.UpdateConversation(ctx, c.ID, ch, actor(r))
-	if err != nil {
-		return updated, err
-	}
-	s.publish(r, bus.Event{Type: bus.ConversationUpdated, ConversationID: c.ID, ChannelID: c.ChannelID, ContactID: c.ContactID, AgentID: me.ID})
-	return updated, nil
-}
-
-// publish sends an event for a change that is already committed.
-func (s *Server) publish(r *http.Request, e bus.Event) {
-	if err := s.bus.Publish(r.Context(), e); err != nil {
-		s.log.Warn("publish failed", "type", e.Type, "conversation_id", e.ConversationID, "err", err)
-	}
-}
-
 // moveToPrivateAPI answers in public inviting the customer to a direct
 // message and returns the linked private conversation.
 func (s *Server) moveToPrivateAPI(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.conversation(r)
+	c, err := s.conversation(r) // first, so that field staff learn nothing from a bad body
 	if err != nil {
 		return err
 	}
@@ -487,7 +291,7 @@ func (s *Server) moveToPrivateAPI(w http.ResponseWriter, r *http.Request) error 
 	if err := decode(w, r, &in); err != nil {
 		return err
 	}
-	priv, err := s.moveConversation(r, c, in.Body)
+	priv, err := s.desk.MoveToPrivate(r.Context(), actor(r), c.ID, in.Body)
 	if err != nil {
 		return err
 	}

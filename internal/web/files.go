@@ -9,7 +9,6 @@ import (
 
 	"github.com/webcare/webcare/internal/auth"
 	"github.com/webcare/webcare/internal/channel"
-	"github.com/webcare/webcare/internal/store"
 )
 
 // fileJSON is a file in a JSON body: the API channel's inbound messages and
@@ -28,35 +27,6 @@ const maxIngestBody = channel.MaxFileBytes*4/3 + 2*maxBody
 // plus the text.
 func replyBodyLimit(rule channel.FileRule) int64 {
 	return int64(rule.MaxFiles)*rule.MaxBytes*4/3 + maxBody
-}
-
-// checkFiles turns an agent's files into attachments the channel accepts,
-// or says in the agent's words why not.
-func (s *Server) checkFiles(r *http.Request, kind string, names []string, data [][]byte) ([]store.Attachment, error) {
-	if len(data) == 0 {
-		return nil, nil
-	}
-	rule := s.adapters.Get(kind).Files
-	if !rule.Allowed() {
-		return nil, errorf(http.StatusUnprocessableEntity, "%s", s.t(r, "files.notallowed", s.t(r, "kind."+kind)))
-	}
-	if len(data) > rule.MaxFiles {
-		return nil, errorf(http.StatusUnprocessableEntity, "%s", s.t(r, "files.toomany", rule.MaxFiles))
-	}
-	out := make([]store.Attachment, 0, len(data))
-	for i, d := range data {
-		a := channel.NewAttachment(names[i], d)
-		switch {
-		case len(d) == 0:
-			return nil, errorf(http.StatusUnprocessableEntity, "%s", s.t(r, "files.empty", a.Name))
-		case int64(len(d)) > rule.MaxBytes:
-			return nil, errorf(http.StatusUnprocessableEntity, "%s", s.t(r, "files.toobig", a.Name, rule.MaxBytes>>20))
-		case !rule.Accepts(a.ContentType):
-			return nil, errorf(http.StatusUnprocessableEntity, "%s", s.t(r, "files.type", a.Name, a.ContentType))
-		}
-		out = append(out, a)
-	}
-	return out, nil
 }
 
 // serveAttachment sends a file to an agent who may see its conversation.

@@ -16,6 +16,7 @@ import (
 	"github.com/webcare/webcare/internal/channel/meta"
 	"github.com/webcare/webcare/internal/channel/whatsapp"
 	"github.com/webcare/webcare/internal/channel/whatsapp/whatsappfake"
+	"github.com/webcare/webcare/internal/desk"
 	"github.com/webcare/webcare/internal/ingest"
 	"github.com/webcare/webcare/internal/outbox"
 	"github.com/webcare/webcare/internal/store"
@@ -295,7 +296,9 @@ func TestWebhookNotAcknowledgedUnlessStored(t *testing.T) {
 	}
 	p := ingest.New(failingStore{ts.Store}, ts.Bus, ingest.Options{})
 	t.Cleanup(p.Close)
-	w := web.New(web.Options{Store: ts.Store, Pipeline: p, Bus: ts.Bus, Adapters: channel.NewRegistry(whatsapp.New(nil))})
+	adapters := channel.NewRegistry(whatsapp.New(nil))
+	w := web.New(web.Options{Store: ts.Store, Pipeline: p, Bus: ts.Bus, Adapters: adapters,
+		Desk: desk.New(desk.Options{Store: ts.Store, Bus: ts.Bus, Adapters: adapters, Channels: p})})
 	srv := httptest.NewServer(w.Handler())
 	t.Cleanup(srv.Close)
 	err := fake.Post(t.Context(), srv.URL, ch, channel.Message{PlatformID: "wamid.x1", Text: "Hallo?", From: channel.Author{ExternalID: "31600000001"}})

@@ -48,7 +48,7 @@ func (s *Server) newInvite(r *http.Request, id int64) (inviteLink, error) {
 	}
 	token, hash := auth.NewToken("wci_")
 	expires := s.now().Add(inviteTTL).UTC().Truncate(time.Millisecond)
-	if err := s.store.CreateInvite(r.Context(), a.ID, hash, expires, actor(r)); err != nil {
+	if err := s.store.CreateInvite(r.Context(), a.ID, hash, expires, byAgent(r)); err != nil {
 		return inviteLink{}, err
 	}
 	return inviteLink{URL: s.publicURL(r) + "/invite/" + token, ExpiresAt: expires}, nil

@@ -65,8 +65,8 @@ func (s *Server) showAdmin(w http.ResponseWriter, r *http.Request) error {
 // refused answers a form the rules turned down. With htmx the message
 // becomes a notice and the page stays as typed; a plain form gets its page
 // again with the message, from again.
-func refused(r *http.Request, err error, again func(status int, msg string) error) error {
-	status, msg := classify(err)
+func (s *Server) refused(r *http.Request, err error, again func(status int, msg string) error) error {
+	status, msg := s.classify(r, err)
 	if status >= 500 || isHTMX(r) {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/webcare/webcare/internal/desk"
 	"github.com/webcare/webcare/internal/store"
 )
 
@@ -82,11 +83,11 @@ func (s *Server) addAgentFromForm(w http.ResponseWriter, r *http.Request) error 
 	}
 	capacity, err := formCapacity(f.Get("capacity"))
 	if err != nil {
-		return refused(r, err, again)
+		return s.refused(r, err, again)
 	}
-	a, err := s.addAgent(r, agentInput{Name: &typed.Name, Email: &typed.Email, Role: &typed.Role, Languages: &typed.Languages, Capacity: &capacity})
+	a, err := s.desk.AddAgent(r.Context(), actor(r), desk.AgentInput{Name: &typed.Name, Email: &typed.Email, Role: &typed.Role, Languages: &typed.Languages, Capacity: &capacity})
 	if err != nil {
-		return refused(r, err, again)
+		return s.refused(r, err, again)
 	}
 	link, err := s.newInvite(r, a.ID)
 	if err != nil {
@@ -110,7 +111,7 @@ func (s *Server) editAgentFromForm(w http.ResponseWriter, r *http.Request) error
 	again := func(status int, msg string) error {
 		return s.renderAdminAgents(w, r, status, adminAgentsView{adminChrome: adminChrome{Error: msg}, New: agentForm{Role: store.RoleAgent, Capacity: 10}})
 	}
-	var in agentInput
+	var in desk.AgentInput
 	if f.Has("role") {
 		role := store.Role(f.Get("role"))
 		in.Role = &role
@@ -118,7 +119,7 @@ func (s *Server) editAgentFromForm(w http.ResponseWriter, r *http.Request) error
 	if f.Has("capacity") {
 		capacity, err := formCapacity(f.Get("capacity"))
 		if err != nil {
-			return refused(r, err, again)
+			return s.refused(r, err, again)
 		}
 		in.Capacity = &capacity
 	}
@@ -130,8 +131,8 @@ func (s *Server) editAgentFromForm(w http.ResponseWriter, r *http.Request) error
 		off := f.Get("disabled") == "true"
 		in.Disabled = &off
 	}
-	if _, err := s.changeAgent(r, id, in); err != nil {
-		return refused(r, err, again)
+	if _, err := s.desk.UpdateAgent(r.Context(), actor(r), id, in); err != nil {
+		return s.refused(r, err, again)
 	}
 	return saved(w, r, "agents")
 }
@@ -148,7 +149,7 @@ func (s *Server) inviteFromForm(w http.ResponseWriter, r *http.Request) error {
 	}
 	link, err := s.newInvite(r, id)
 	if err != nil {
-		return refused(r, err, again)
+		return s.refused(r, err, again)
 	}
 	a, err := s.store.Agent(r.Context(), id)
 	if err != nil {

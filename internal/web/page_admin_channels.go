@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/webcare/webcare/internal/channel"
+	"github.com/webcare/webcare/internal/desk"
 	"github.com/webcare/webcare/internal/poll"
 	"github.com/webcare/webcare/internal/store"
 )
@@ -74,13 +75,13 @@ func (s *Server) renderAdminChannels(w http.ResponseWriter, r *http.Request, sta
 // it, its settings (secrets only as set or not), and its checks.
 func (s *Server) channelRow(r *http.Request, c store.Channel) channelRow {
 	ad := s.adapters.Get(c.Kind)
-	row := channelRow{Channel: s.channelView(c), IngestURL: s.ingestURL(r, c.ID), CallbackURL: c.Settings["callback_url"],
-		HookURL: s.hookURL(r, c), CanTest: ad.Checker != nil || ad.Connect != nil, Polled: ad.Poller != nil}
+	row := channelRow{Channel: s.desk.Masked(c), IngestURL: desk.IngestURL(s.publicURL(r), c.ID), CallbackURL: c.Settings["callback_url"],
+		HookURL: s.desk.HookURL(s.publicURL(r), c), CanTest: ad.Checker != nil || ad.Connect != nil, Polled: ad.Poller != nil}
 	if st, ok := s.pollStatus(c.ID); ok && row.Polled {
 		row.Poll = &st
 	}
 	for _, f := range ad.Fields {
-		fr := fieldRow{Field: f, Set: c.Settings[f.Key] != "", Hidden: f.Secret || secretSetting(f.Key)}
+		fr := fieldRow{Field: f, Set: c.Settings[f.Key] != "", Hidden: s.desk.Hidden(c.Kind, f.Key)}
 		if !fr.Hidden {
 			fr.Value = c.Settings[f.Key]
 		}
@@ -110,19 +111,19 @@ func (s *Server) saveChannelSettingsFromForm(w http.ResponseWriter, r *http.Requ
 	if err != nil {
 		return err
 	}
-	in := channelInput{Settings: map[string]string{}}
+	in := desk.ChannelInput{Settings: map[string]string{}}
 	for _, f := range s.adapters.Get(c.Kind).Fields {
 		v, sent := r.PostForm[f.Key]
 		if !sent || f.Generated {
 			continue
 		}
-		if (f.Secret || secretSetting(f.Key)) && strings.TrimSpace(v[0]) == "" {
+		if s.desk.Hidden(c.Kind, f.Key) && strings.TrimSpace(v[0]) == "" {
 			continue
 		}
 		in.Settings[f.Key] = v[0]
 	}
-	if _, err := s.changeChannel(r, id, in); err != nil {
-		return refused(r, err, func(status int, msg string) error {
+	if _, err := s.desk.UpdateChannel(r.Context(), actor(r), id, in); err != nil {
+		return s.refused(r, err, func(status int, msg string) error {
 			return s.renderAdminChannels(w, r, status, adminChannelsView{adminChrome: adminChrome{Error: msg}, New: channelForm{Kind: "api"}})
 		})
 	}
@@ -136,14 +137,14 @@ func (s *Server) testChannelFromForm(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	ok, detail, err := s.checkChannel(r, id)
+	res, err := s.desk.TestChannel(r.Context(), actor(r), id, s.publicURL(r))
 	if err != nil {
 		return err
 	}
 	if isHTMX(r) {
-		return s.ui.render(w, http.StatusOK, s.locale(r), "admin_channels", "channel-test", testResult{OK: ok, Detail: detail})
+		return s.ui.render(w, http.StatusOK, s.locale(r), "admin_channels", "channel-test", testResult(res))
 	}
-	return s.renderAdminChannels(w, r, http.StatusOK, adminChannelsView{New: channelForm{Kind: "api"}, Tested: id, Test: testResult{OK: ok, Detail: detail}})
+	return s.renderAdminChannels(w, r, http.StatusOK, adminChannelsView{New: channelForm{Kind: "api"}, Tested: id, Test: testResult(res)})
 }
 
 // addChannelFromForm makes a channel and shows its token once.
@@ -153,17 +154,18 @@ func (s *Server) addChannelFromForm(w http.ResponseWriter, r *http.Request) erro
 	}
 	f := r.PostForm
 	typed := channelForm{Kind: f.Get("kind"), Name: f.Get("name"), Locale: f.Get("locale"), CallbackURL: f.Get("callback_url")}
-	in := channelInput{Kind: typed.Kind, Name: &typed.Name, Locale: &typed.Locale}
+	in := desk.ChannelInput{Kind: typed.Kind, Name: &typed.Name, Locale: &typed.Locale}
 	if typed.CallbackURL != "" {
 		in.CallbackURL = &typed.CallbackURL
 	}
-	made, err := s.addChannel(r, in)
+	made, err := s.desk.AddChannel(r.Context(), actor(r), in)
 	if err != nil {
-		return refused(r, err, func(status int, msg string) error {
+		return s.refused(r, err, func(status int, msg string) error {
 			return s.renderAdminChannels(w, r, status, adminChannelsView{adminChrome: adminChrome{Error: msg}, New: typed})
 		})
 	}
-	return s.renderAdminChannels(w, r, http.StatusCreated, adminChannelsView{Secrets: &made, New: channelForm{Kind: "api"}})
+	shown := s.secrets(r, made, true)
+	return s.renderAdminChannels(w, r, http.StatusCreated, adminChannelsView{Secrets: &shown, New: channelForm{Kind: "api"}})
 }
 
 // rotateTokenFromForm gives a channel a new token, shown once; the old one
@@ -173,11 +175,12 @@ func (s *Server) rotateTokenFromForm(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	made, err := s.newChannelToken(r, id)
+	made, err := s.desk.RotateChannelToken(r.Context(), actor(r), id)
 	if err != nil {
 		return err
 	}
-	return s.renderAdminChannels(w, r, http.StatusOK, adminChannelsView{Secrets: &made, Rotated: true, New: channelForm{Kind: "api"}})
+	shown := s.secrets(r, made, false)
+	return s.renderAdminChannels(w, r, http.StatusOK, adminChannelsView{Secrets: &shown, Rotated: true, New: channelForm{Kind: "api"}})
 }
 
 // editChannelFromForm disables or enables a channel.
@@ -190,7 +193,7 @@ func (s *Server) editChannelFromForm(w http.ResponseWriter, r *http.Request) err
 		return err
 	}
 	off := r.PostForm.Get("disabled") == "true"
-	if _, err := s.changeChannel(r, id, channelInput{Disabled: &off}); err != nil {
+	if _, err := s.desk.UpdateChannel(r.Context(), actor(r), id, desk.ChannelInput{Disabled: &off}); err != nil {
 		return err
 	}
 	return saved(w, r, "channels")

@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 
+	"github.com/webcare/webcare/internal/desk"
 	"github.com/webcare/webcare/internal/store"
 )
 
@@ -48,16 +49,16 @@ func (s *Server) renderAdminTeams(w http.ResponseWriter, r *http.Request, status
 }
 
 // teamFromForm reads a team form: its name and the ticked agents.
-func teamFromForm(w http.ResponseWriter, r *http.Request) (teamInput, error) {
+func teamFromForm(w http.ResponseWriter, r *http.Request) (desk.TeamInput, error) {
 	if err := parseForm(w, r); err != nil {
-		return teamInput{}, err
+		return desk.TeamInput{}, err
 	}
 	ids, err := formIDs(r.PostForm["agents"])
 	if err != nil {
-		return teamInput{}, err
+		return desk.TeamInput{}, err
 	}
 	name := r.PostForm.Get("name")
-	return teamInput{Name: &name, AgentIDs: &ids}, nil
+	return desk.TeamInput{Name: &name, AgentIDs: &ids}, nil
 }
 
 func (s *Server) addTeamFromForm(w http.ResponseWriter, r *http.Request) error {
@@ -65,8 +66,8 @@ func (s *Server) addTeamFromForm(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.addTeam(r, in); err != nil {
-		return refused(r, err, func(status int, msg string) error {
+	if _, err := s.desk.AddTeam(r.Context(), actor(r), in); err != nil {
+		return s.refused(r, err, func(status int, msg string) error {
 			return s.renderAdminTeams(w, r, status, adminTeamsView{adminChrome: adminChrome{Error: msg},
 				New: store.Team{Name: *in.Name, AgentIDs: *in.AgentIDs}})
 		})
@@ -84,8 +85,8 @@ func (s *Server) editTeamFromForm(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	if _, err := s.changeTeam(r, id, in); err != nil {
-		return refused(r, err, func(status int, msg string) error {
+	if _, err := s.desk.UpdateTeam(r.Context(), actor(r), id, in); err != nil {
+		return s.refused(r, err, func(status int, msg string) error {
 			return s.renderAdminTeams(w, r, status, adminTeamsView{adminChrome: adminChrome{Error: msg}})
 		})
 	}

@@ -90,8 +90,8 @@ func (s *Server) addTemplateFromForm(w http.ResponseWriter, r *http.Request) err
 	}
 	typed := t
 	typed.Variants = append([]store.TemplateVariant(nil), t.Variants...)
-	if err := s.addTemplate(r, &t); err != nil {
-		return refused(r, err, func(status int, msg string) error {
+	if _, err := s.desk.AddTemplate(r.Context(), actor(r), t); err != nil {
+		return s.refused(r, err, func(status int, msg string) error {
 			return s.renderAdminTemplates(w, r, status, adminTemplatesView{adminChrome: adminChrome{Error: msg}, Form: typed})
 		})
 	}
@@ -110,8 +110,8 @@ func (s *Server) editTemplateFromForm(w http.ResponseWriter, r *http.Request) er
 	typed := t
 	typed.ID = id
 	typed.Variants = append([]store.TemplateVariant(nil), t.Variants...)
-	if _, err := s.changeTemplate(r, id, t); err != nil {
-		return refused(r, err, func(status int, msg string) error {
+	if _, err := s.desk.UpdateTemplate(r.Context(), actor(r), id, t); err != nil {
+		return s.refused(r, err, func(status int, msg string) error {
 			return s.renderAdminTemplates(w, r, status, adminTemplatesView{adminChrome: adminChrome{Error: msg}, Form: typed})
 		})
 	}
@@ -123,7 +123,7 @@ func (s *Server) deleteTemplateFromForm(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteTemplate(r.Context(), id, actor(r)); err != nil {
+	if err := s.desk.DeleteTemplate(r.Context(), actor(r), id); err != nil {
 		return err
 	}
 	return saved(w, r, "templates")

@@ -31,7 +31,7 @@ func (s *Server) loginFromForm(w http.ResponseWriter, r *http.Request) error {
 	email, next := r.PostForm.Get("email"), r.PostForm.Get("next")
 	a, err := s.checkLogin(r, email, r.PostForm.Get("password"))
 	if err != nil {
-		status, msg := classify(err)
+		status, msg := s.classify(r, err)
 		if status >= 500 {
 			return err
 		}
@@ -103,7 +103,7 @@ func (s *Server) saveSettings(w http.ResponseWriter, r *http.Request) error {
 	}
 	a, err := s.changeMe(r, in)
 	if err != nil {
-		if status, msg := classify(err); status < 500 {
+		if status, msg := s.classify(r, err); status < 500 {
 			return s.renderSettings(w, r, status, false, msg)
 		}
 		return err

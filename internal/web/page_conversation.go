@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -13,11 +12,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/google/uuid"
-
-	"github.com/webcare/webcare/internal/bus"
 	"github.com/webcare/webcare/internal/canned"
 	"github.com/webcare/webcare/internal/channel"
+	"github.com/webcare/webcare/internal/desk"
 	"github.com/webcare/webcare/internal/store"
 )
 
@@ -60,24 +57,6 @@ type messageView struct {
 
 type templateChoice struct {
 	Shortcut, Name, Language, Body string
-}
-
-// checkLength refuses text longer than the channel's platform takes, as
-// the platform counts it.
-func (s *Server) checkLength(r *http.Request, c store.Conversation, what, body string) error {
-	kind := s.channelKind(r, c.ChannelID)
-	limit := s.adapters.Get(kind).TextLimit
-	if limit == 0 {
-		return nil
-	}
-	n := utf8.RuneCountInString(body)
-	if measure := s.adapters.Get(kind).Length; measure != nil {
-		n = measure(body)
-	}
-	if n > limit {
-		return errorf(http.StatusUnprocessableEntity, "the %s counts %d characters on %s; it takes at most %d", what, n, kind, limit)
-	}
-	return nil
 }
 
 // lastInbound is when the customer last wrote in a conversation; zero if
@@ -228,7 +207,7 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
 		if r.MultipartForm != nil && len(r.MultipartForm.File["files"]) > 0 && r.MultipartForm.File["files"][0].Size > 0 {
 			return errorf(http.StatusUnprocessableEntity, "%s", s.t(r, "files.nonotes"))
 		}
-		if _, err := s.addNote(r, c, body); err != nil {
+		if _, err := s.desk.Note(r.Context(), actor(r), c.ID, body); err != nil {
 			return err
 		}
 	case "reply":
@@ -244,11 +223,11 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) error {
 				return s.ui.render(w, http.StatusConflict, s.locale(r), "inbox", "collision", warnings)
 			}
 		}
-		files, err := s.formFiles(r, s.channelKind(r, c.ChannelID))
+		files, err := formFiles(r)
 		if err != nil {
 			return err
 		}
-		if _, _, err := s.queueReply(r, c, body, "", files); err != nil {
+		if _, _, err := s.desk.Reply(r.Context(), actor(r), c.ID, desk.ReplyInput{Body: body, Files: files}); err != nil {
 			return err
 		}
 		s.activity.leave(c.ID, agentFrom(r.Context()).ID)
@@ -317,7 +296,7 @@ func (s *Server) assignFromForm(w http.ResponseWriter, r *http.Request) error {
 			return errorf(http.StatusUnprocessableEntity, "choose an agent")
 		}
 	}
-	if _, err := s.changeConversation(r, c, conversationUpdate{AssigneeID: &to}); err != nil {
+	if _, err := s.desk.ChangeConversation(r.Context(), actor(r), c.ID, desk.Change{AssigneeID: &to}); err != nil {
 		return err
 	}
 	return s.reloadConversation(w, r, c.ID)
@@ -331,7 +310,7 @@ func (s *Server) statusFromForm(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	st := store.Status(r.PostForm.Get("status"))
-	in := conversationUpdate{Status: &st}
+	in := desk.Change{Status: &st}
 	if st == store.StatusSnoozed {
 		loc, err := time.LoadLocation(r.PostForm.Get("tz"))
 		if err != nil || r.PostForm.Get("tz") == "" {
@@ -343,7 +322,7 @@ func (s *Server) statusFromForm(w http.ResponseWriter, r *http.Request) error {
 		}
 		in.SnoozedUntil = &until
 	}
-	if _, err := s.changeConversation(r, c, in); err != nil {
+	if _, err := s.desk.ChangeConversation(r.Context(), actor(r), c.ID, in); err != nil {
 		return err
 	}
 	return s.reloadConversation(w, r, c.ID)
@@ -361,7 +340,7 @@ func (s *Server) tagsFromForm(w http.ResponseWriter, r *http.Request) error {
 			tags = append(tags, t)
 		}
 	}
-	if _, err := s.changeConversation(r, c, conversationUpdate{Tags: &tags}); err != nil {
+	if _, err := s.desk.ChangeConversation(r.Context(), actor(r), c.ID, desk.Change{Tags: &tags}); err != nil {
 		return err
 	}
 	return s.reloadConversation(w, r, c.ID)
@@ -389,35 +368,12 @@ func (s *Server) moveToPrivate(w http.ResponseWriter, r *http.Request) error {
 			body = s.t(r, "conv.moveprivate.text")
 		}
 	}
-	priv, err := s.moveConversation(r, c, body)
+	priv, err := s.desk.MoveToPrivate(r.Context(), actor(r), c.ID, body)
 	if err != nil {
 		return err
 	}
 	w.Header().Set("HX-Push-Url", fmt.Sprintf("/conversations/%d", priv.ID))
 	return s.renderConversation(w, r, priv)
-}
-
-// moveConversation checks and performs a move to private, for the API and
-// the UI alike.
-func (s *Server) moveConversation(r *http.Request, c store.Conversation, body string) (store.Conversation, error) {
-	if err := checkText("body", body, 1, 4000); err != nil {
-		return store.Conversation{}, err
-	}
-	if err := s.checkLength(r, c, "invitation", body); err != nil {
-		return store.Conversation{}, err
-	}
-	me := agentFrom(r.Context())
-	priv, m, _, err := s.store.MoveToPrivate(r.Context(), store.Reply{ConversationID: c.ID, AgentID: me.ID, Body: body, IdempotencyKey: uuid.Must(uuid.NewV7()).String(), Now: s.now()})
-	if errors.Is(err, store.ErrConflict) {
-		return priv, errorf(http.StatusConflict, "this conversation is already private, or resolved")
-	}
-	if err != nil {
-		return priv, err
-	}
-	s.wake()
-	s.publish(r, bus.Event{Type: bus.MessageCreated, ConversationID: c.ID, MessageID: m.ID, ChannelID: c.ChannelID, ContactID: c.ContactID, AgentID: me.ID})
-	s.publish(r, bus.Event{Type: bus.ConversationUpdated, ConversationID: priv.ID, ChannelID: priv.ChannelID, ContactID: priv.ContactID, AgentID: me.ID})
-	return priv, nil
 }
 
 // trackActivity records that the agent views or types in a conversation,
@@ -446,14 +402,13 @@ func sortAgents(as []store.Agent) {
 	slices.SortFunc(as, func(a, b store.Agent) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
 }
 
-// formFiles reads the files of the composer and checks them against the
-// channel's rule.
-func (s *Server) formFiles(r *http.Request, kind string) ([]store.Attachment, error) {
+// formFiles reads the files of the composer; the desk checks them against
+// the channel's rule.
+func formFiles(r *http.Request) ([]desk.File, error) {
 	if r.MultipartForm == nil {
 		return nil, nil
 	}
-	var names []string
-	var data [][]byte
+	var files []desk.File
 	for _, fh := range r.MultipartForm.File["files"] {
 		if fh.Size == 0 && fh.Filename == "" {
 			continue // an empty file input
@@ -467,9 +422,9 @@ func (s *Server) formFiles(r *http.Request, kind string) ([]store.Attachment, er
 		if err != nil {
 			return nil, err
 		}
-		names, data = append(names, fh.Filename), append(data, b)
+		files = append(files, desk.File{Name: fh.Filename, Data: b})
 	}
-	return s.checkFiles(r, kind, names, data)
+	return files, nil
 }
 
 // conversationForm loads the conversation a form acts on, if the agent may

@@ -54,7 +54,7 @@ func (s *Server) acceptInviteFromForm(w http.ResponseWriter, r *http.Request) er
 		return s.renderInvite(w, r, http.StatusNotFound, inviteView{Gone: true})
 	}
 	if err != nil {
-		if status, msg := classify(err); status < 500 {
+		if status, msg := s.classify(r, err); status < 500 {
 			return s.renderInvite(w, r, status, inviteView{Error: msg})
 		}
 		return err

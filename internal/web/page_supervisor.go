@@ -110,7 +110,7 @@ func (s *Server) bulkAssignFromForm(w http.ResponseWriter, r *http.Request) erro
 			return errorf(http.StatusUnprocessableEntity, "%s", s.t(r, "supervisor.chooseagent"))
 		}
 	}
-	if _, err := s.assignMany(r, ids, to); err != nil {
+	if _, err := s.desk.AssignMany(r.Context(), actor(r), ids, to); err != nil {
 		return err
 	}
 	if !isHTMX(r) {

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/webcare/webcare/internal/desk"
 	"github.com/webcare/webcare/internal/ingest"
 	"github.com/webcare/webcare/internal/store"
 )
@@ -59,7 +60,7 @@ func (s *Server) handle(h handlerFunc) http.HandlerFunc {
 		if err == nil {
 			return
 		}
-		status, msg := classify(err)
+		status, msg := s.classify(r, err)
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError
@@ -69,13 +70,17 @@ func (s *Server) handle(h handlerFunc) http.HandlerFunc {
 	}
 }
 
-// classify maps an error to a status and a message the client may see.
-func classify(err error) (int, string) {
+// classify maps an error to a status and a message the client may see,
+// in the reader's language where the catalogue has it.
+func (s *Server) classify(r *http.Request, err error) (int, string) {
 	var we *Error
+	var de *desk.Error
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &we):
 		return we.Status, we.Msg
+	case errors.As(err, &de):
+		return deskStatus(de), s.explain(r, de)
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)
 	case errors.Is(err, ingest.ErrUnknownChannel):
@@ -88,6 +93,35 @@ func classify(err error) (int, string) {
 		return http.StatusConflict, err.Error()
 	}
 	return http.StatusInternalServerError, "internal error; the server log has the details"
+}
+
+// deskStatus is the HTTP status of a desk's refusal.
+func deskStatus(e *desk.Error) int {
+	switch {
+	case errors.Is(e, desk.ErrForbidden):
+		return http.StatusForbidden
+	case errors.Is(e, store.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(e, store.ErrConflict):
+		return http.StatusConflict
+	}
+	return http.StatusUnprocessableEntity
+}
+
+// explain says a desk's refusal in the reader's language when it names a
+// catalogue message, else in the desk's English.
+func (s *Server) explain(r *http.Request, e *desk.Error) string {
+	if e.Key == "" {
+		return e.Msg
+	}
+	args := make([]any, len(e.Args))
+	for i, a := range e.Args {
+		if term, ok := a.(desk.Term); ok {
+			a = s.t(r, string(term))
+		}
+		args[i] = a
+	}
+	return s.t(r, e.Key, args...)
 }
 
 func writeProblem(w http.ResponseWriter, status int, detail string) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/webcare/webcare/internal/bus"
 	"github.com/webcare/webcare/internal/channel"
+	"github.com/webcare/webcare/internal/desk"
 	"github.com/webcare/webcare/internal/ingest"
 	"github.com/webcare/webcare/internal/poll"
 	"github.com/webcare/webcare/internal/store"
@@ -20,12 +21,12 @@ import (
 
 // Server holds what the handlers need.
 type Server struct {
+	desk     *desk.Desk
 	store    store.Store
 	pipeline *ingest.Pipeline
 	bus      bus.Bus
 	log      *slog.Logger
 	now      func() time.Time
-	wake     func() // tells the outbox worker a reply is waiting
 	metrics  http.Handler
 	ready    func() error
 	baseURL  string
@@ -53,15 +54,17 @@ func (s *Server) CloseStreams() {
 	s.closeOnce.Do(func() { close(s.closing) })
 }
 
-// Options are the Server's parts; Store, Pipeline and Bus are required.
+// Options are the Server's parts; Desk, Store, Pipeline and Bus are
+// required.
 type Options struct {
+	// Desk performs every change an agent or admin asks for; the handlers
+	// read the store directly.
+	Desk     *desk.Desk
 	Store    store.Store
 	Pipeline *ingest.Pipeline
 	Bus      bus.Bus
 	Log      *slog.Logger
 	Now      func() time.Time
-	// WakeOutbox is called after a reply is queued.
-	WakeOutbox func()
 	// Metrics serves /metrics; nil leaves it out.
 	Metrics http.Handler
 	// Ready reports whether the instance can take traffic (/readyz).
@@ -89,7 +92,7 @@ type Options struct {
 // New builds a Server.
 func New(o Options) *Server {
 	s := &Server{
-		store: o.Store, pipeline: o.Pipeline, bus: o.Bus, log: o.Log, now: o.Now, wake: o.WakeOutbox,
+		desk: o.Desk, store: o.Store, pipeline: o.Pipeline, bus: o.Bus, log: o.Log, now: o.Now,
 		metrics: o.Metrics, ready: o.Ready, secureCookies: o.SecureCookies, sessionTTL: o.SessionTTL,
 		heartbeat: o.Heartbeat, logins: newLoginLimiter(), closing: make(chan struct{}), activity: newActivity(),
 		baseURL: strings.TrimRight(o.BaseURL, "/"), adapters: o.Adapters, chat: o.Chat, polls: o.PollStatus,
@@ -104,9 +107,6 @@ func New(o Options) *Server {
 	}
 	if s.now == nil {
 		s.now = time.Now
-	}
-	if s.wake == nil {
-		s.wake = func() {}
 	}
 	if s.ready == nil {
 		s.ready = func() error { return nil }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/webcare/webcare/internal/channel/webchat"
+	"github.com/webcare/webcare/internal/desk"
 
 	"github.com/webcare/webcare/internal/app"
 	"github.com/webcare/webcare/internal/auth"
@@ -92,6 +93,9 @@ func newTestServer(t *testing.T, opts ...func(*web.Options)) *testServer {
 	}
 	for _, f := range opts {
 		f(&o)
+	}
+	if o.Desk == nil {
+		o.Desk = desk.New(desk.Options{Store: st, Bus: b, Adapters: o.Adapters, Channels: p})
 	}
 	w := web.New(o)
 	srv := httptest.NewServer(w.Handler())

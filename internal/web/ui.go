@@ -22,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/webcare/webcare/internal/channel"
+	"github.com/webcare/webcare/internal/desk"
 	"github.com/webcare/webcare/internal/i18n"
 )
 
@@ -237,8 +238,7 @@ func initials(name string) string {
 }
 
 var (
-	linkRE    = regexp.MustCompile(`https?://[^\s<>"']+[^\s<>"'.,;:!?)\]]`)
-	mentionRE = regexp.MustCompile(`(^|\s)@([\p{L}\p{N}_.-]+)`)
+	linkRE = regexp.MustCompile(`https?://[^\s<>"']+[^\s<>"'.,;:!?)\]]`)
 )
 
 // richText shows customer or agent text as HTML: everything escaped,
@@ -260,7 +260,7 @@ func richText(body string, mentions bool) template.HTML {
 func plain(s string, mentions bool) string {
 	s = html.EscapeString(s)
 	if mentions {
-		s = mentionRE.ReplaceAllString(s, `$1<mark class="mention">@$2</mark>`)
+		s = desk.MentionPattern.ReplaceAllString(s, `$1<mark class="mention">@$2</mark>`)
 	}
 	return s
 }
@@ -275,7 +275,7 @@ func (s *Server) page(h handlerFunc) http.HandlerFunc {
 		if err == nil {
 			return
 		}
-		status, msg := classify(err)
+		status, msg := s.classify(r, err)
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError

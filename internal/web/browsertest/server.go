@@ -33,9 +33,9 @@ import (
 	"github.com/webcare/webcare/internal/auth"
 	"github.com/webcare/webcare/internal/config"
 	"github.com/webcare/webcare/internal/demo"
+	"github.com/webcare/webcare/internal/desk"
 	"github.com/webcare/webcare/internal/outbox"
 	"github.com/webcare/webcare/internal/store"
-	"github.com/webcare/webcare/internal/web"
 )
 
 // Server is a webcare instance running in the test process, listening on a
@@ -190,7 +190,7 @@ func (s *Server) Log() string { return s.log.String() }
 func (s *Server) SetupURL(t testing.TB) string {
 	t.Helper()
 	token, hash := auth.NewToken("wcu_")
-	if err := s.Store.SetSetting(context.Background(), web.SetupTokenKey, hex.EncodeToString(hash)); err != nil {
+	if err := s.Store.SetSetting(context.Background(), desk.SetupTokenKey, hex.EncodeToString(hash)); err != nil {
 		t.Fatalf("browsertest: store setup token: %v", err)
 	}
 	return s.URL + "/setup?token=" + url.QueryEscape(token)
