@@ -29,7 +29,7 @@ import (
 	"github.com/webcare/webcare/internal/bus/natsbus"
 	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/channel/email"
-	"github.com/webcare/webcare/internal/channel/webchat"
+	"github.com/webcare/webcare/internal/chat"
 	"github.com/webcare/webcare/internal/config"
 	"github.com/webcare/webcare/internal/desk"
 	"github.com/webcare/webcare/internal/ingest"
@@ -60,7 +60,7 @@ type App struct {
 	Adapters *channel.Registry
 
 	closeBus func() error
-	chat     *webchat.Widget
+	chat     *chat.Widget
 }
 
 // Options add to what the configuration decides.
@@ -92,11 +92,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 	if err != nil {
 		return nil, errors.Join(err, a.Close())
 	}
-	chatOpts := webchat.Options{Store: st, Bus: a.Bus, Ingest: a.Pipeline.Ingest, Log: log.With("part", "webchat"), Mail: a.mailVisitor}
+	chatOpts := chat.Options{Store: st, Bus: a.Bus, Ingest: a.Pipeline.Ingest, Log: log.With("part", "webchat"), Mail: a.mailVisitor}
 	if len(proxies) > 0 {
-		chatOpts.ClientIP = webchat.ForwardedFor(proxies)
+		chatOpts.ClientIP = chat.ForwardedFor(proxies)
 	}
-	chat := webchat.New(chatOpts)
+	chat := chat.New(chatOpts)
 	a.chat = chat
 	a.Adapters.Set(chat.Adapter())
 	senders, rates := map[string]outbox.Sender{}, map[string]float64{}

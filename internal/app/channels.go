@@ -12,7 +12,7 @@ import (
 	"github.com/webcare/webcare/internal/channel/mastodon"
 	"github.com/webcare/webcare/internal/channel/meta"
 	"github.com/webcare/webcare/internal/channel/telegram"
-	"github.com/webcare/webcare/internal/channel/webchat"
+	"github.com/webcare/webcare/internal/chat"
 	"github.com/webcare/webcare/internal/channel/whatsapp"
 	"github.com/webcare/webcare/internal/channel/x"
 )
@@ -35,7 +35,7 @@ func Adapters(client *http.Client, log *slog.Logger) *channel.Registry {
 		email.New(log.With("channel", "email")),
 		// The web chat's sender needs the store and bus: app.Open puts
 		// the whole adapter in; here, what admins and the CLI need.
-		webchat.Base(),
+		chat.Base(),
 		channel.Adapter{
 			Kind: "api", Sender: &apichannel.Sender{Client: apiClient(client)}, Fields: []channel.Field{
 				{Key: "callback_url", Label: "Callback URL", Help: "Where webcare posts the agents' replies (signed with the callback secret)."},

@@ -18,7 +18,7 @@ import (
 var layers = []layer{
 	{"cmd/webcare", []string{"internal/*", "internal/store/*"}},
 	{"internal/app", []string{"internal/*", "internal/bus/natsbus", "internal/channel/*", "internal/store/postgres", "internal/store/sqlite"}},
-	{"internal/bench", []string{"internal/app", "internal/auth", "internal/bus", "internal/config", "internal/demo", "internal/ingest", "internal/store", "internal/store/sqlite"}},
+	{"internal/bench", []string{"internal/app", "internal/auth", "internal/bus", "internal/channel", "internal/config", "internal/demo", "internal/ingest", "internal/store", "internal/store/sqlite"}},
 	{"internal/demo", []string{"internal/auth", "internal/channel", "internal/channel/*/*", "internal/chat", "internal/outbox", "internal/store"}},
 
 	// The front ends: HTTP for agents and integrations, and the web chat

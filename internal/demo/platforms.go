@@ -14,7 +14,7 @@ import (
 	"github.com/webcare/webcare/internal/channel/mastodon/mastodonfake"
 	"github.com/webcare/webcare/internal/channel/meta/metafake"
 	"github.com/webcare/webcare/internal/channel/telegram/telegramfake"
-	"github.com/webcare/webcare/internal/channel/webchat"
+	"github.com/webcare/webcare/internal/chat"
 	"github.com/webcare/webcare/internal/channel/whatsapp/whatsappfake"
 	"github.com/webcare/webcare/internal/channel/x/xfake"
 	"github.com/webcare/webcare/internal/store"
@@ -36,7 +36,7 @@ func StartPlatforms() (Platforms, error) {
 		"telegram":  telegramfake.New(),
 		"mastodon":  mastodonfake.New(),
 		"bluesky":   blueskyfake.New(),
-		"webchat":   webchat.NewFake(nil), // visitors on Heron's site, over webcare's own chat API
+		"webchat":   chat.NewFake(nil), // visitors on Heron's site, over webcare's own chat API
 	}
 	mail, err := emailfake.New()
 	if err != nil {

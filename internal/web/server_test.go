@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/webcare/webcare/internal/channel/webchat"
+	"github.com/webcare/webcare/internal/chat"
 	"github.com/webcare/webcare/internal/desk"
 
 	"github.com/webcare/webcare/internal/app"
@@ -86,7 +86,7 @@ func newTestServer(t *testing.T, opts ...func(*web.Options)) *testServer {
 	t.Cleanup(p.Close) // before the store closes: cleanups run last-in, first-out
 	o := web.Options{
 		Adapters: app.Adapters(nil, nil),
-		Store:    st, Pipeline: p, Bus: b, Chat: webchat.New(webchat.Options{Store: st, Bus: b, Ingest: p.Ingest}),
+		Store:    st, Pipeline: p, Bus: b, Chat: chat.New(chat.Options{Store: st, Bus: b, Ingest: p.Ingest}),
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, "# metrics\nwebcare_up 1\n")
 		}),

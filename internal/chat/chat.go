@@ -1,4 +1,4 @@
-// Package webchat is webcare's own chat widget (channel kind "webchat"): a
+// Package chat is webcare's own chat widget (channel kind "webchat"): a
 // website adds one script tag,
 //
 //	<script src="https://WEBCARE/chat/widget.js" data-channel="ID" async></script>
@@ -24,7 +24,7 @@
 // visitor who is not connected and left an e-mail address gets the reply by
 // mail as well, once per outbox key, to one address and a few times a day
 // at most (see Sender).
-package webchat
+package chat
 
 import (
 	"context"

@@ -1,4 +1,4 @@
-package webchat_test
+package chat_test
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/webcare/webcare/internal/bus"
-	"github.com/webcare/webcare/internal/channel/webchat"
+	"github.com/webcare/webcare/internal/chat"
 	"github.com/webcare/webcare/internal/ingest"
 	"github.com/webcare/webcare/internal/outbox"
 	"github.com/webcare/webcare/internal/store"
@@ -36,7 +36,7 @@ func TestWidgetInBrowser(t *testing.T) {
 	mem := bus.NewMemory()
 	pipe := ingest.New(st, mem, ingest.Options{})
 	var mails []string
-	w := webchat.New(webchat.Options{Store: st, Bus: mem, Ingest: pipe.Ingest,
+	w := chat.New(chat.Options{Store: st, Bus: mem, Ingest: pipe.Ingest,
 		Mail: func(_ context.Context, to, _, _ string) error { mails = append(mails, to); return nil }})
 	mux := http.NewServeMux()
 	mux.Handle("/chat/", w)
@@ -51,8 +51,8 @@ func TestWidgetInBrowser(t *testing.T) {
 	})
 	// Another origin and another site: localhost against 127.0.0.1.
 	shopURL := strings.Replace(shop.URL, "127.0.0.1", "localhost", 1)
-	ch := store.Channel{Kind: webchat.Kind, Name: "Heron chat", Settings: map[string]string{
-		webchat.SettingSecret: "browser-secret", webchat.SettingOrigins: shopURL, webchat.SettingGreeting: "Hi! How can we help?"}}
+	ch := store.Channel{Kind: chat.Kind, Name: "Heron chat", Settings: map[string]string{
+		chat.SettingSecret: "browser-secret", chat.SettingOrigins: shopURL, chat.SettingGreeting: "Hi! How can we help?"}}
 	if err := st.CreateChannel(ctx, &ch, store.Actor{}); err != nil {
 		t.Fatal(err)
 	}
