@@ -75,13 +75,9 @@ type Options struct {
 // Open builds the parts in dependency order: store, bus, pipeline, outbox,
 // web. Close undoes it.
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*App, error) {
-	st, err := OpenStore(ctx, cfg)
+	st, b, closeBus, err := openData(ctx, cfg, log)
 	if err != nil {
 		return nil, err
-	}
-	b, closeBus, err := OpenBus(ctx, cfg, log)
-	if err != nil {
-		return nil, errors.Join(err, st.Close())
 	}
 	a := &App{Config: cfg, Log: log, Store: st, Bus: b, closeBus: closeBus}
 	m := metrics.New(st, log)
@@ -161,16 +157,25 @@ type Tools struct {
 // OpenTools opens the store and the bus the configuration names and a
 // desk on them, speaking this build's platforms.
 func OpenTools(ctx context.Context, cfg config.Config, log *slog.Logger) (*Tools, error) {
-	st, err := OpenStore(ctx, cfg)
+	st, b, closeBus, err := openData(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
-	b, closeBus, err := OpenBus(ctx, cfg, log)
-	if err != nil {
-		return nil, errors.Join(err, st.Close())
-	}
 	d := desk.New(desk.Options{Store: st, Bus: b, Adapters: Adapters(nil, log.With("part", "channel")), Log: log.With("part", "desk")})
 	return &Tools{Store: st, Desk: d, Bus: b, closeBus: closeBus}, nil
+}
+
+// openData opens the store and the bus the configuration names.
+func openData(ctx context.Context, cfg config.Config, log *slog.Logger) (Store, bus.Bus, func() error, error) {
+	st, err := OpenStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	b, closeBus, err := OpenBus(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, nil, errors.Join(err, st.Close())
+	}
+	return st, b, closeBus, nil
 }
 
 // Close sends the events still queued, then closes the store.
