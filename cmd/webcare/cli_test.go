@@ -3,13 +3,20 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nuid"
+
 	"github.com/webcare/webcare/internal/auth"
+	"github.com/webcare/webcare/internal/bus"
+	"github.com/webcare/webcare/internal/bus/natsbus"
 	"github.com/webcare/webcare/internal/config"
 	"github.com/webcare/webcare/internal/store"
 	"github.com/webcare/webcare/internal/store/sqlite"
@@ -288,4 +295,88 @@ func TestChannelSettingsFromTheCommandLine(t *testing.T) {
 	if out, err := runCLI(t, env, "", "channel", "set", "--id", "1", "--set", "app_secret=-"); err == nil {
 		t.Errorf("key=- without input must fail:\n%s", out)
 	}
+}
+
+// TestCommandsTellRunningServers: with NATS, what a command changes is
+// announced to every server's pages at once, as a change made in the UI
+// is: the conversations resolve-idle closed, a channel's new settings and
+// a new token (so every instance drops its cached copy).
+func TestCommandsTellRunningServers(t *testing.T) {
+	natsURL := os.Getenv("WEBCARE_TEST_NATS_URL")
+	if natsURL == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("WEBCARE_TEST_NATS_URL must be set under CI=true")
+		}
+		t.Skip("WEBCARE_TEST_NATS_URL not set: announcing over NATS needs a server with JetStream")
+	}
+	prefix := "wccli" + strings.ToLower(nuid.Next())
+	stream := strings.ToUpper(prefix) + "_EVENTS" // as app.OpenBus names it
+	t.Cleanup(func() {
+		if nc, err := nats.Connect(natsURL); err == nil {
+			defer nc.Close()
+			js, _ := jetstream.New(nc)
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			js.DeleteStream(ctx, stream)
+		}
+	})
+	// A running server's view of the bus.
+	server, err := natsbus.Open(t.Context(), natsURL, natsbus.Options{Prefix: prefix, Stream: stream, Name: "webcare-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	events, cancel, _ := server.Subscribe(t.Context(), 0)
+	defer cancel()
+	expect := func(what string, match func(bus.Event) bool) {
+		t.Helper()
+		timeout := time.After(10 * time.Second)
+		for {
+			select {
+			case e := <-events:
+				if match(e) {
+					return
+				}
+			case <-timeout:
+				t.Fatalf("the running server heard nothing of %s", what)
+			}
+		}
+	}
+
+	db := filepath.Join(t.TempDir(), "cli.db")
+	env := map[string]string{"WEBCARE_DB": db, "WEBCARE_NATS_URL": natsURL, "WEBCARE_NATS_PREFIX": prefix}
+	ctx := context.Background()
+	st, err := openStore(ctx, config.Config{DatabasePath: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := store.Channel{Kind: "x", Name: "X"}
+	if err := st.CreateChannel(ctx, &ch, store.Actor{Via: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-30 * 24 * time.Hour)
+	res, err := st.Ingest(ctx, []store.Inbound{{ChannelID: ch.ID, PlatformID: "1", Platform: "x", ExternalID: "u1", Body: "old", SentAt: old, ReceivedAt: old}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending := store.StatusPending
+	if _, err := st.UpdateConversation(ctx, res[0].ConversationID, store.ConversationChange{Status: &pending}, store.Actor{Via: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	if out, err := runCLI(t, env, "", "resolve-idle"); err != nil || !strings.Contains(out, "resolved 1 conversations") {
+		t.Fatalf("resolve-idle: %v\n%s", err, out)
+	}
+	expect("the resolved conversation", func(e bus.Event) bool {
+		return e.Type == bus.ConversationUpdated && e.ConversationID == res[0].ConversationID
+	})
+	if out, err := runCLI(t, env, "", "channel", "set", "--id", fmt.Sprint(ch.ID), "--set", "api_base=https://api.x.example"); err != nil || !strings.Contains(out, "running servers were told") {
+		t.Fatalf("channel set: %v\n%s", err, out)
+	}
+	expect("the channel's new settings", func(e bus.Event) bool { return e.Type == bus.ChannelUpdated && e.ChannelID == ch.ID })
+	if out, err := runCLI(t, env, "", "channel", "rotate-token", "--id", fmt.Sprint(ch.ID)); err != nil {
+		t.Fatalf("channel rotate-token: %v\n%s", err, out)
+	}
+	expect("the channel's new token", func(e bus.Event) bool { return e.Type == bus.ChannelUpdated && e.ChannelID == ch.ID })
 }
