@@ -7,8 +7,11 @@
 //
 // and a reply travels
 //
-//	web (agent) → store.QueueReply (message + outbox entry, one transaction)
-//	  → outbox.Worker → channel Sender → platform
+//	web (agent) → desk.Reply (rules) → store.QueueReply (message + outbox
+//	  entry, one transaction) → outbox.Worker → channel Sender → platform
+//
+// Everything an agent, an admin, the command line or a timer changes goes
+// through the desk, which announces it on the bus after the commit.
 package app
 
 import (
