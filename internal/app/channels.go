@@ -12,9 +12,9 @@ import (
 	"github.com/webcare/webcare/internal/channel/mastodon"
 	"github.com/webcare/webcare/internal/channel/meta"
 	"github.com/webcare/webcare/internal/channel/telegram"
-	"github.com/webcare/webcare/internal/chat"
 	"github.com/webcare/webcare/internal/channel/whatsapp"
 	"github.com/webcare/webcare/internal/channel/x"
+	"github.com/webcare/webcare/internal/chat"
 )
 
 // Adapters are the platforms this build speaks, in the order the UI lists

@@ -14,9 +14,9 @@ import (
 	"github.com/webcare/webcare/internal/channel/mastodon/mastodonfake"
 	"github.com/webcare/webcare/internal/channel/meta/metafake"
 	"github.com/webcare/webcare/internal/channel/telegram/telegramfake"
-	"github.com/webcare/webcare/internal/chat"
 	"github.com/webcare/webcare/internal/channel/whatsapp/whatsappfake"
 	"github.com/webcare/webcare/internal/channel/x/xfake"
+	"github.com/webcare/webcare/internal/chat"
 	"github.com/webcare/webcare/internal/store"
 )
 
