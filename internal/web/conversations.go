@@ -247,13 +247,21 @@ func (s *Server) channelKind(r *http.Request, id int64) string {
 	return ch.Kind
 }
 
-func (s *Server) createNote(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.conversation(r) // first, so that field staff learn nothing from a bad body
+// conversationBody loads the conversation of the path, then reads the
+// JSON body into v: in that order, so that field staff learn nothing of a
+// conversation that is not theirs from how its body is judged.
+func (s *Server) conversationBody(w http.ResponseWriter, r *http.Request, v any) (store.Conversation, error) {
+	c, err := s.conversation(r)
 	if err != nil {
-		return err
+		return c, err
 	}
+	return c, decode(w, r, v)
+}
+
+func (s *Server) createNote(w http.ResponseWriter, r *http.Request) error {
 	var in textRequest
-	if err := decode(w, r, &in); err != nil {
+	c, err := s.conversationBody(w, r, &in)
+	if err != nil {
 		return err
 	}
 	m, err := s.desk.Note(r.Context(), actor(r), c.ID, in.Body)
@@ -265,12 +273,9 @@ func (s *Server) createNote(w http.ResponseWriter, r *http.Request) error {
 
 // updateConversation changes status, assignee, team, priority or tags.
 func (s *Server) updateConversation(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.conversation(r) // first, so that field staff learn nothing from a bad body
-	if err != nil {
-		return err
-	}
 	var in desk.Change
-	if err := decode(w, r, &in); err != nil {
+	c, err := s.conversationBody(w, r, &in)
+	if err != nil {
 		return err
 	}
 	updated, err := s.desk.ChangeConversation(r.Context(), actor(r), c.ID, in)
@@ -283,12 +288,9 @@ func (s *Server) updateConversation(w http.ResponseWriter, r *http.Request) erro
 // moveToPrivateAPI answers in public inviting the customer to a direct
 // message and returns the linked private conversation.
 func (s *Server) moveToPrivateAPI(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.conversation(r) // first, so that field staff learn nothing from a bad body
-	if err != nil {
-		return err
-	}
 	var in textRequest
-	if err := decode(w, r, &in); err != nil {
+	c, err := s.conversationBody(w, r, &in)
+	if err != nil {
 		return err
 	}
 	priv, err := s.desk.MoveToPrivate(r.Context(), actor(r), c.ID, in.Body)
