@@ -3,7 +3,6 @@ package app
 import (
 	"log/slog"
 	"net/http"
-	"time"
 
 	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/channel/apichannel"
@@ -36,18 +35,6 @@ func Adapters(client *http.Client, log *slog.Logger) *channel.Registry {
 		// The web chat's sender needs the store and bus: app.Open puts
 		// the whole adapter in; here, what admins and the CLI need.
 		chat.Base(),
-		channel.Adapter{
-			Kind: "api", Sender: &apichannel.Sender{Client: apiClient(client)}, Fields: []channel.Field{
-				{Key: "callback_url", Label: "Callback URL", Help: "Where webcare posts the agents' replies (signed with the callback secret)."},
-			},
-			Files: channel.FileRule{MaxFiles: 5, MaxBytes: 10 << 20, Types: channel.ImagesAndPDFs},
-		},
+		apichannel.New(client),
 	)
-}
-
-func apiClient(c *http.Client) *http.Client {
-	if c != nil {
-		return c
-	}
-	return &http.Client{Timeout: 20 * time.Second}
 }

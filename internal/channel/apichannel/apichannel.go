@@ -30,6 +30,26 @@ import (
 	"github.com/webcare/webcare/internal/outbox"
 )
 
+// Kind is the channel kind of integrations.
+const Kind = "api"
+
+// New is the "api" kind: any system that can make an HTTP call feeds
+// messages in through the channel's ingest endpoint and gets the replies
+// at its callback URL. client nil: a 20-second timeout.
+func New(client *http.Client) channel.Adapter {
+	if client == nil {
+		client = &http.Client{Timeout: 20 * time.Second}
+	}
+	return channel.Adapter{
+		Kind:   Kind,
+		Sender: &Sender{Client: client},
+		Fields: []channel.Field{
+			{Key: "callback_url", Label: "Callback URL", Help: "Where webcare posts the agents' replies (signed with the callback secret)."},
+		},
+		Files: channel.FileRule{MaxFiles: 5, MaxBytes: 10 << 20, Types: channel.ImagesAndPDFs},
+	}
+}
+
 // Sender posts replies to an api channel's callback URL.
 type Sender struct {
 	Client *http.Client
