@@ -246,6 +246,8 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	go func() { workerDone <- a.Outbox.Run(workCtx) }()
 	pollDone := make(chan error, 1)
 	go func() { pollDone <- a.Poll.Run(workCtx) }()
+	idleDone := make(chan struct{})
+	go func() { defer close(idleDone); a.resolveIdle(workCtx, resolveIdleEvery) }()
 
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- srv.Serve(ln) }()
@@ -280,10 +282,51 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 	stopMail() // mail in flight is answered 451 and sent again later
 	<-workerDone
 	<-pollDone
+	<-idleDone
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	return errors.Join(err, a.Close())
+}
+
+// resolveIdleEvery is how often the server looks for conversations idle
+// for longer than Config.ResolveIdle.
+const resolveIdleEvery = 10 * time.Minute
+
+// resolveIdle resolves conversations pending on the customer for longer
+// than the configuration says, every so often, until ctx ends; open
+// inboxes are told through the bus like for any change. Every instance
+// may run it: the store resolves each conversation once.
+func (a *App) resolveIdle(ctx context.Context, every time.Duration) {
+	if a.Config.ResolveIdle == 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		a.resolveIdleOnce(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// resolveIdleOnce is one round of resolveIdle; it returns how many it
+// resolved.
+func (a *App) resolveIdleOnce(ctx context.Context) int {
+	if a.Config.ResolveIdle == 0 {
+		return 0
+	}
+	n, err := a.Desk.ResolveIdle(ctx, desk.System("timer"), []store.Status{store.StatusPending}, a.Config.ResolveIdle)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		a.Log.Warn("resolving idle conversations failed; trying again later", "err", err)
+	case n > 0:
+		a.Log.Info("resolved idle conversations", "count", n, "idle", a.Config.ResolveIdle)
+	}
+	return n
 }
 
 // mailVisitor mails a web chat answer to a visitor who left, through the

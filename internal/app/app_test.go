@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/webcare/webcare/internal/bus"
 	"github.com/webcare/webcare/internal/channel/email/emailfake"
@@ -123,5 +124,58 @@ func TestServeTakesMail(t *testing.T) {
 	}
 	if convs, _ := a.Store.Conversations(t.Context(), store.ConversationFilter{ChannelID: ch.ID}); len(convs) != 3 {
 		t.Errorf("%d conversations, want 3", len(convs))
+	}
+}
+
+// TestServerResolvesIdleConversations: with --resolve-idle the server
+// closes what waited on the customer that long, at once and then every so
+// often, and tells the open inboxes through the bus; without it, nothing
+// is closed.
+func TestServerResolvesIdleConversations(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg := config.Config{DatabasePath: filepath.Join(t.TempDir(), "w.db"), BaseURL: "http://localhost"}
+	a, err := Open(t.Context(), cfg, log, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	ch := store.Channel{Kind: "x", Name: "X"}
+	if err := a.Store.CreateChannel(t.Context(), &ch, store.Actor{Via: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-8 * 24 * time.Hour)
+	res, err := a.Store.Ingest(t.Context(), []store.Inbound{{ChannelID: ch.ID, PlatformID: "1", Platform: "x", ExternalID: "u1", Body: "thanks", SentAt: old, ReceivedAt: old}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res[0].ConversationID
+	pending := store.StatusPending
+	if _, err := a.Store.UpdateConversation(t.Context(), id, store.ConversationChange{Status: &pending}, store.Actor{Via: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	events, stop, _ := a.Bus.Subscribe(t.Context(), 0)
+	defer stop()
+
+	if n := a.resolveIdleOnce(t.Context()); n != 0 {
+		t.Fatalf("without --resolve-idle %d conversations were resolved", n)
+	}
+	a.Config.ResolveIdle = 7 * 24 * time.Hour
+	if n := a.resolveIdleOnce(t.Context()); n != 1 {
+		t.Fatalf("with --resolve-idle 168h, %d conversations resolved; want the one pending for 8 days", n)
+	}
+	if c, _ := a.Store.Conversation(t.Context(), id); c.Status != store.StatusResolved {
+		t.Fatalf("the conversation is %s, want resolved", c.Status)
+	}
+	// The loop ends with its context.
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	a.resolveIdle(ctx, time.Hour)
+	select {
+	case e := <-events:
+		if e.Type != bus.ConversationUpdated || e.ConversationID != id {
+			t.Errorf("announced %+v", e)
+		}
+	case <-time.After(time.Second):
+		t.Error("open inboxes were not told")
 	}
 }

@@ -36,6 +36,10 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
 	// believed, for per-visitor limits of the web chat.
 	TrustedProxies string
+	// ResolveIdle, when set, makes the server resolve conversations
+	// pending on the customer for that long, as `webcare resolve-idle`
+	// does; 0: never.
+	ResolveIdle time.Duration
 }
 
 // Getenv is how settings are looked up; os.Getenv in production.
@@ -84,6 +88,11 @@ func Register(fs *flag.FlagSet, getenv Getenv) func() (Config, error) {
 		errs = append(errs, fmt.Errorf("WEBCARE_SESSION_TTL: %w", err))
 	}
 	fs.DurationVar(&c.SessionTTL, "session-ttl", ttl, "how long a login lasts (WEBCARE_SESSION_TTL)")
+	idle, err := time.ParseDuration(env("WEBCARE_RESOLVE_IDLE", "0s"))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("WEBCARE_RESOLVE_IDLE: %w", err))
+	}
+	fs.DurationVar(&c.ResolveIdle, "resolve-idle", idle, "resolve conversations pending on the customer for this long, e.g. 168h; 0: never (WEBCARE_RESOLVE_IDLE)")
 	return func() (Config, error) {
 		if err := errors.Join(errs...); err != nil {
 			return c, err
@@ -147,6 +156,9 @@ func (c *Config) validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("log-format %q: use text or json", c.LogFormat)
+	}
+	if c.ResolveIdle != 0 && c.ResolveIdle < time.Hour {
+		return fmt.Errorf("resolve-idle %s: 0 (never) or at least an hour, so nothing a customer just wrote is closed", c.ResolveIdle)
 	}
 	if c.SessionTTL < time.Minute {
 		return fmt.Errorf("session-ttl %s is too short", c.SessionTTL)
@@ -217,6 +229,7 @@ func (c Config) Print(w io.Writer) {
 		{"database-url", maskURL(c.DatabaseURL)}, {"nats-url", maskURL(c.NATSURL)}, {"nats-prefix", c.NATSPrefix},
 		{"log-level", c.LogLevel}, {"log-format", c.LogFormat},
 		{"secure-cookies", strconv.FormatBool(c.SecureCookies)}, {"session-ttl", c.SessionTTL.String()}, {"smtp-addr", c.SMTPAddr}, {"smtp-tls-cert", c.SMTPTLSCert}, {"trusted-proxies", c.TrustedProxies},
+		{"resolve-idle", resolveIdle(c.ResolveIdle)},
 	}
 	for _, r := range rows {
 		v := r[1]
@@ -225,6 +238,13 @@ func (c Config) Print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "%-15s %s\n", r[0], v)
 	}
+}
+
+func resolveIdle(d time.Duration) string {
+	if d == 0 {
+		return "never"
+	}
+	return d.String()
 }
 
 // maskURL hides the password (or token) in a URL.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestMaskURL(t *testing.T) {
@@ -80,6 +81,41 @@ func TestNATSURL(t *testing.T) {
 			}
 			if err == nil && c.NATSURL != tt.url {
 				t.Errorf("NATSURL = %q", c.NATSURL)
+			}
+		})
+	}
+}
+
+func TestResolveIdle(t *testing.T) {
+	tests := []struct {
+		args []string
+		env  string
+		want time.Duration
+		ok   bool
+	}{
+		{nil, "", 0, true},
+		{[]string{"--resolve-idle", "168h"}, "", 168 * time.Hour, true},
+		{nil, "72h", 72 * time.Hour, true},
+		{[]string{"--resolve-idle", "0"}, "72h", 0, true},
+		{[]string{"--resolve-idle", "30m"}, "", 0, false}, // would close what a customer just wrote
+		{nil, "soon", 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " ")+" "+tt.env, func(t *testing.T) {
+			fs := flag.NewFlagSet("t", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			finish := Register(fs, func(k string) string {
+				if k == "WEBCARE_RESOLVE_IDLE" {
+					return tt.env
+				}
+				return ""
+			})
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			c, err := finish()
+			if (err == nil) != tt.ok || (err == nil && c.ResolveIdle != tt.want) {
+				t.Fatalf("resolve-idle = %s, err %v; want %s, ok %v", c.ResolveIdle, err, tt.want, tt.ok)
 			}
 		})
 	}
