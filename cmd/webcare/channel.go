@@ -82,8 +82,8 @@ func channelHelp(e env, d *desk.Desk, baseURL string, c store.Channel) {
 
 // reach says when running servers take a change made here: at once
 // through NATS; else when their cached copy expires.
-func reach(cfg config.Config) string {
-	if cfg.NATSURL != "" {
+func reach(t *app.Tools) string {
+	if t.Heard {
 		return " (running servers were told)"
 	}
 	return " (running servers use it within 10 seconds)"
@@ -115,11 +115,25 @@ func channelSet(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	return withTools(ctx, e, cfg, func(t *app.Tools) error {
+		before, err := t.Store.Channel(ctx, *id)
+		if err != nil {
+			return err
+		}
 		c, err := t.Desk.UpdateChannel(ctx, cli, *id, desk.ChannelInput{Settings: set})
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "saved settings of channel %d%s\n", c.ID, reach(cfg))
+		fmt.Fprintf(e.stdout, "saved settings of channel %d%s\n", c.ID, reach(t))
+		var dropped []string
+		for _, k := range slices.Sorted(maps.Keys(before.Settings)) {
+			if _, given := set[k]; !given && c.Settings[k] == "" {
+				dropped = append(dropped, k)
+			}
+		}
+		if len(dropped) > 0 {
+			// A new server must not get the old server's secrets.
+			fmt.Fprintf(e.stdout, "cleared with the new server address: %s; give them again with --set\n", strings.Join(dropped, ", "))
+		}
 		channelHelp(e, t.Desk, cfg.BaseURL, c)
 		return nil
 	})
@@ -229,7 +243,7 @@ func channelRotate(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "new ingest token for channel %d: %s\n(the old one stops working%s)\n", made.Channel.ID, made.Token, reach(cfg))
+		fmt.Fprintf(e.stdout, "new ingest token for channel %d: %s\n(the old one stops working%s)\n", made.Channel.ID, made.Token, reach(t))
 		return nil
 	})
 }

@@ -295,6 +295,12 @@ func TestChannelSettingsFromTheCommandLine(t *testing.T) {
 	if out, err := runCLI(t, env, "", "channel", "set", "--id", "1", "--set", "app_secret=-"); err == nil {
 		t.Errorf("key=- without input must fail:\n%s", out)
 	}
+	// Pointing the channel at another server drops its secrets, as on the
+	// admin screen, and says so.
+	out, err = runCLI(t, env, "", "channel", "set", "--id", "1", "--set", "api_base=https://graph.other.example")
+	if err != nil || !strings.Contains(out, "cleared with the new server address: access_token") {
+		t.Fatalf("a new api_base: %v\n%s", err, out)
+	}
 }
 
 // TestCommandsTellRunningServers: with NATS, what a command changes is
@@ -379,4 +385,25 @@ func TestCommandsTellRunningServers(t *testing.T) {
 		t.Fatalf("channel rotate-token: %v\n%s", err, out)
 	}
 	expect("the channel's new token", func(e bus.Event) bool { return e.Type == bus.ChannelUpdated && e.ChannelID == ch.ID })
+}
+
+// TestCommandsWorkWhileNATSIsDown: a command that changes something still
+// does it when NATS does not answer (a password reset during an outage),
+// and says the servers were not told.
+func TestCommandsWorkWhileNATSIsDown(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "cli.db")
+	env := map[string]string{"WEBCARE_DB": db, "WEBCARE_NATS_URL": "nats://127.0.0.1:1", "WEBCARE_PASSWORD": "a long enough password"}
+	if out, err := runCLI(t, env, "", "user", "add", "--admin", "--email", "lead@heron.example"); err != nil || !strings.Contains(out, "added lead") {
+		t.Fatalf("user add without NATS: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, env, "", "user", "set-password", "--email", "lead@heron.example"); err != nil {
+		t.Fatalf("set-password without NATS: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, env, "", "channel", "add", "--kind", "api", "--name", "Feed"); err != nil {
+		t.Fatalf("channel add without NATS: %v\n%s", err, out)
+	}
+	out, err := runCLI(t, env, "", "channel", "rotate-token", "--id", "1")
+	if err != nil || strings.Contains(out, "were told") || !strings.Contains(out, "within 10 seconds") || !strings.Contains(out, "will not hear") {
+		t.Fatalf("rotate-token without NATS must work and say the servers were not told: %v\n%s", err, out)
+	}
 }

@@ -78,7 +78,7 @@ func userAdd(ctx context.Context, e env, args []string) error {
 		*role = string(store.RoleAdmin)
 	}
 	if strings.TrimSpace(*name) == "" {
-		*name, _, _ = strings.Cut(strings.TrimSpace(*email), "@")
+		*name, _, _ = strings.Cut(strings.ToLower(strings.TrimSpace(*email)), "@")
 	}
 	langs := []string{}
 	for _, l := range strings.Split(*languages, ",") {

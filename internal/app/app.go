@@ -78,9 +78,13 @@ type Options struct {
 // Open builds the parts in dependency order: store, bus, pipeline, outbox,
 // web. Close undoes it.
 func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (*App, error) {
-	st, b, closeBus, err := openData(ctx, cfg, log)
+	st, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return nil, err
+	}
+	b, closeBus, err := OpenBus(ctx, cfg, log)
+	if err != nil {
+		return nil, errors.Join(err, st.Close())
 	}
 	a := &App{Config: cfg, Log: log, Store: st, Bus: b, closeBus: closeBus}
 	m := metrics.New(st, log)
@@ -114,7 +118,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 	a.Poll = &poll.Runner{Store: st, Pipeline: a.Pipeline, Adapters: a.Adapters, Log: log.With("part", "poll")}
 	a.Web = web.New(web.Options{
 		Desk: a.Desk, Store: st, Pipeline: a.Pipeline, Bus: a.Bus, Log: log.With("part", "web"),
-		Metrics: m.Handler(), Adapters: a.Adapters, Chat: chat, PollStatus: a.Poll.Status,
+		Metrics: m.Handler(), Chat: chat, PollStatus: a.Poll.Status,
 		SecureCookies: cfg.SecureCookies, SessionTTL: cfg.SessionTTL, BaseURL: cfg.BaseURL,
 	})
 	return a, nil
@@ -146,39 +150,39 @@ func OpenStore(ctx context.Context, cfg config.Config) (Store, error) {
 }
 
 // Tools are what a command-line subcommand acts with on the data of
-// running servers: the store, and the desk, whose events reach the
-// servers' pages when the bus is NATS. (On the embedded bus a separate
-// process reaches no page; they show the change at their next reload.)
+// running servers: the store, and a desk whose events reach the servers'
+// pages when the bus is NATS. (On the embedded bus a separate process
+// reaches no page; they show the change at their next refresh, and a
+// changed channel within 10 seconds.)
 type Tools struct {
 	Store Store
 	Desk  *desk.Desk
 	Bus   bus.Bus
+	// Heard is true when running servers hear of changes at once: the bus
+	// is NATS and it answered.
+	Heard bool
 
 	closeBus func() error
 }
 
 // OpenTools opens the store and the bus the configuration names and a
-// desk on them, speaking this build's platforms.
+// desk on them, speaking this build's platforms. A NATS that cannot be
+// reached does not stop a command (an admin resetting a password during
+// an outage must not wait for NATS): the change is made, with a warning,
+// and Heard says the servers were not told.
 func OpenTools(ctx context.Context, cfg config.Config, log *slog.Logger) (*Tools, error) {
-	st, b, closeBus, err := openData(ctx, cfg, log)
+	st, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	d := desk.New(desk.Options{Store: st, Bus: b, Adapters: Adapters(nil, log.With("part", "channel")), Log: log.With("part", "desk")})
-	return &Tools{Store: st, Desk: d, Bus: b, closeBus: closeBus}, nil
-}
-
-// openData opens the store and the bus the configuration names.
-func openData(ctx context.Context, cfg config.Config, log *slog.Logger) (Store, bus.Bus, func() error, error) {
-	st, err := OpenStore(ctx, cfg)
-	if err != nil {
-		return nil, nil, nil, err
-	}
 	b, closeBus, err := OpenBus(ctx, cfg, log)
+	heard := cfg.NATSURL != ""
 	if err != nil {
-		return nil, nil, nil, errors.Join(err, st.Close())
+		log.Warn("running servers will not hear of this change at once", "err", err)
+		b, closeBus, heard = bus.NewMemory(), func() error { return nil }, false
 	}
-	return st, b, closeBus, nil
+	d := desk.New(desk.Options{Store: st, Bus: b, Adapters: Adapters(nil, log.With("part", "channel")), Log: log.With("part", "desk")})
+	return &Tools{Store: st, Desk: d, Bus: b, Heard: heard, closeBus: closeBus}, nil
 }
 
 // Close sends the events still queued, then closes the store.

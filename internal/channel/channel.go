@@ -25,7 +25,7 @@ func (r FileRule) Accepts(contentType string) bool { return slices.Contains(r.Ty
 // not change them.
 var (
 	Images        = []string{"image/jpeg", "image/png", "image/gif", "image/webp"}
-	ImagesAndPDFs = append(slices.Clone(Images), "application/pdf")
+	ImagesAndPDFs = slices.Clip(append(slices.Clone(Images), "application/pdf")) // clipped: an append elsewhere copies, never writes into the shared array
 )
 
 // IsImage reports whether a type is shown inline in the agent's thread;

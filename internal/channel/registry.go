@@ -5,7 +5,7 @@ import "slices"
 // Registry is the platforms a build speaks, in the order the UI lists
 // them. It is filled while the application is wired (NewRegistry, Set)
 // and only read after that, so reads from many goroutines need no lock.
-// A nil Registry holds no platform.
+// A nil Registry holds no platform and cannot be Set.
 type Registry struct {
 	list []Adapter
 }

@@ -27,7 +27,7 @@ func (d *Desk) Conversation(ctx context.Context, a Actor, id int64) (store.Conve
 	if err != nil {
 		return c, err
 	}
-	if !a.Can(auth.ReadConversations) && c.AssigneeID != a.Agent.ID {
+	if !a.Can(auth.ReadConversations) && (a.Agent.ID == 0 || c.AssigneeID != a.Agent.ID) {
 		return store.Conversation{}, notFound("conversation %d not found", id)
 	}
 	return c, nil

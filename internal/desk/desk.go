@@ -12,10 +12,11 @@
 // cached copies of a changed channel. The audit entry is written by the
 // store in the same transaction as the change.
 //
-// Errors are *Error values whose Kind is ErrInvalid, ErrForbidden,
-// store.ErrNotFound or store.ErrConflict, with a message safe to show;
-// anything else is a failure of the machinery. Only package web turns them
-// into HTTP statuses.
+// Refusals are *Error values whose Kind is ErrInvalid, ErrForbidden,
+// store.ErrNotFound or store.ErrConflict, with a message safe to show; the
+// store's own ErrNotFound and ErrConflict (an unknown id, a taken e-mail
+// address) pass through as they are; anything else is a failure of the
+// machinery. Only package web turns them into HTTP statuses.
 package desk
 
 import (
@@ -94,8 +95,12 @@ type Options struct {
 	Log        *slog.Logger
 }
 
-// New builds a Desk.
+// New builds a Desk. Missing required parts are a wiring defect: it
+// panics rather than fail after a commit.
 func New(o Options) *Desk {
+	if o.Store == nil || o.Bus == nil || o.Adapters == nil {
+		panic("desk: Store, Bus and Adapters are required")
+	}
 	d := &Desk{store: o.Store, bus: o.Bus, adapters: o.Adapters, cache: o.Channels, wake: o.WakeOutbox, now: o.Now, log: o.Log}
 	if d.wake == nil {
 		d.wake = func() {}
@@ -114,22 +119,24 @@ func (d *Desk) Adapters() *channel.Registry { return d.adapters }
 
 // Actor is who performs an operation: an agent, with the rights of their
 // role, or webcare itself (the command line, a timer), which may do
-// everything an admin may.
+// everything an admin may. The zero Actor may do nothing.
 type Actor struct {
-	Agent store.Agent // the zero Agent: webcare itself
-	Via   string      // how: "api", "cli", "timer"; it goes into the audit trail
+	Agent  store.Agent // who; the zero Agent for webcare itself
+	Via    string      // how: "api", "cli", "timer"; it goes into the audit trail
+	system bool
 }
 
 // System is webcare itself acting, through via ("cli", "timer", …).
-func System(via string) Actor { return Actor{Via: via} }
+func System(via string) Actor { return Actor{Via: via, system: true} }
 
-// Agent is an agent acting through via.
+// Agent is an agent acting through via. An agent that is not stored (id
+// 0, as when a request carries nobody) may do nothing.
 func Agent(a store.Agent, via string) Actor { return Actor{Agent: a, Via: via} }
 
 // Can reports whether the actor's role allows p; webcare itself may do
 // everything.
 func (a Actor) Can(p auth.Permission) bool {
-	return a.Agent.ID == 0 || auth.Can(a.Agent.Role, p)
+	return a.system || (a.Agent.ID != 0 && !a.Agent.Disabled && auth.Can(a.Agent.Role, p))
 }
 
 func (a Actor) record() store.Actor { return store.Actor{AgentID: a.Agent.ID, Via: a.Via} }

@@ -226,6 +226,15 @@ func TestRolesAndRefusals(t *testing.T) {
 	_, err = f.desk.Conversation(ctx, desk.Agent(field, "api"), c.ID)
 	refusal(t, err, store.ErrNotFound)
 
+	// Nobody (a request without an agent) may do nothing; not even read.
+	_, err = f.desk.AddChannel(ctx, desk.Agent(store.Agent{}, "api"), desk.ChannelInput{Kind: "api", Name: &name})
+	refusal(t, err, desk.ErrForbidden)
+	_, err = f.desk.Conversation(ctx, desk.Actor{}, c.ID)
+	refusal(t, err, store.ErrNotFound)
+	unassigned := f.conversation(t, "api", time.Now())
+	_, err = f.desk.Conversation(ctx, desk.Agent(store.Agent{}, "api"), unassigned.ID)
+	refusal(t, err, store.ErrNotFound)
+
 	_, err = f.desk.AddChannel(ctx, desk.System("cli"), desk.ChannelInput{Kind: "fax", Name: &name})
 	refusal(t, err, desk.ErrInvalid)
 	_, err = f.desk.UpdateAgent(ctx, desk.Agent(agent, "api"), agent.ID, desk.AgentInput{})

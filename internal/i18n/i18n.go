@@ -86,6 +86,12 @@ func (c *Catalogue) Keys(loc string) []string {
 	return keys
 }
 
+// Knows reports whether the fallback language has a message for key.
+func (c *Catalogue) Knows(key string) bool {
+	_, ok := c.messages[Fallback][key]
+	return ok
+}
+
 // T translates key into loc, falling back to English, then to the key
 // itself so that a missing message shows rather than vanishes. Arguments
 // fill the message's fmt verbs.

@@ -30,7 +30,9 @@ func hookServer(t *testing.T) (*testServer, *whatsappfake.Fake, store.Channel) {
 	fake := whatsappfake.New()
 	t.Cleanup(fake.Close)
 	ad := whatsapp.New(nil)
-	ts := newTestServer(t, func(o *web.Options) { o.Adapters = channel.NewRegistry(ad) })
+	ts := newTestServer(t, func(o *web.Options) {
+		o.Desk = desk.New(desk.Options{Store: o.Store, Bus: o.Bus, Adapters: channel.NewRegistry(ad), Channels: o.Pipeline})
+	})
 	ch := store.Channel{Kind: "whatsapp", Name: "WhatsApp", Settings: fake.Settings()}
 	if err := ts.Store.CreateChannel(t.Context(), &ch, store.Actor{Via: "test"}); err != nil {
 		t.Fatal(err)
@@ -297,7 +299,7 @@ func TestWebhookNotAcknowledgedUnlessStored(t *testing.T) {
 	p := ingest.New(failingStore{ts.Store}, ts.Bus, ingest.Options{})
 	t.Cleanup(p.Close)
 	adapters := channel.NewRegistry(whatsapp.New(nil))
-	w := web.New(web.Options{Store: ts.Store, Pipeline: p, Bus: ts.Bus, Adapters: adapters,
+	w := web.New(web.Options{Store: ts.Store, Pipeline: p, Bus: ts.Bus,
 		Desk: desk.New(desk.Options{Store: ts.Store, Bus: ts.Bus, Adapters: adapters, Channels: p})})
 	srv := httptest.NewServer(w.Handler())
 	t.Cleanup(srv.Close)

@@ -111,7 +111,7 @@ func deskStatus(e *desk.Error) int {
 // explain says a desk's refusal in the reader's language when it names a
 // catalogue message, else in the desk's English.
 func (s *Server) explain(r *http.Request, e *desk.Error) string {
-	if e.Key == "" {
+	if e.Key == "" || !s.ui.cat.Knows(e.Key) {
 		return e.Msg
 	}
 	args := make([]any, len(e.Args))

@@ -79,9 +79,6 @@ type Options struct {
 	// no trailing slash), for links such as invites. Empty: links use the
 	// scheme and host of the request that makes them.
 	BaseURL string
-	// Adapters are the platforms webcare speaks; a channel of a kind it
-	// does not list cannot be added. Read only once the server runs.
-	Adapters *channel.Registry
 	// Chat serves the web chat widget under /chat/; nil leaves it out.
 	Chat http.Handler
 	// PollStatus says how fetching a polled channel went on this
@@ -89,13 +86,17 @@ type Options struct {
 	PollStatus func(channelID int64) (poll.Status, bool)
 }
 
-// New builds a Server.
+// New builds a Server. A missing Desk is a wiring defect: it panics.
 func New(o Options) *Server {
+	if o.Desk == nil {
+		panic("web: Options.Desk is required")
+	}
 	s := &Server{
-		desk: o.Desk, store: o.Store, pipeline: o.Pipeline, bus: o.Bus, log: o.Log, now: o.Now,
+		adapters: o.Desk.Adapters(), // the platforms the desk speaks
+		desk:     o.Desk, store: o.Store, pipeline: o.Pipeline, bus: o.Bus, log: o.Log, now: o.Now,
 		metrics: o.Metrics, ready: o.Ready, secureCookies: o.SecureCookies, sessionTTL: o.SessionTTL,
 		heartbeat: o.Heartbeat, logins: newLoginLimiter(), closing: make(chan struct{}), activity: newActivity(),
-		baseURL: strings.TrimRight(o.BaseURL, "/"), adapters: o.Adapters, chat: o.Chat, polls: o.PollStatus,
+		baseURL: strings.TrimRight(o.BaseURL, "/"), chat: o.Chat, polls: o.PollStatus,
 	}
 	u, err := loadUI()
 	if err != nil {

@@ -85,8 +85,7 @@ func newTestServer(t *testing.T, opts ...func(*web.Options)) *testServer {
 	p := ingest.New(st, b, ingest.Options{})
 	t.Cleanup(p.Close) // before the store closes: cleanups run last-in, first-out
 	o := web.Options{
-		Adapters: app.Adapters(nil, nil),
-		Store:    st, Pipeline: p, Bus: b, Chat: chat.New(chat.Options{Store: st, Bus: b, Ingest: p.Ingest}),
+		Store: st, Pipeline: p, Bus: b, Chat: chat.New(chat.Options{Store: st, Bus: b, Ingest: p.Ingest}),
 		Metrics: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, "# metrics\nwebcare_up 1\n")
 		}),
@@ -95,7 +94,7 @@ func newTestServer(t *testing.T, opts ...func(*web.Options)) *testServer {
 		f(&o)
 	}
 	if o.Desk == nil {
-		o.Desk = desk.New(desk.Options{Store: st, Bus: b, Adapters: o.Adapters, Channels: p})
+		o.Desk = desk.New(desk.Options{Store: st, Bus: b, Adapters: app.Adapters(nil, nil), Channels: p})
 	}
 	w := web.New(o)
 	srv := httptest.NewServer(w.Handler())
