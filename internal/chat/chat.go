@@ -56,9 +56,24 @@ const (
 //go:embed static/widget.js
 var static embed.FS
 
+// Store is what the widget reads and keeps: the channel, the visitor's
+// contact and conversations, whether agents are online, and its own small
+// records (visitors, mails sent) as settings.
+type Store interface {
+	Channel(ctx context.Context, id int64) (store.Channel, error)
+	Contact(ctx context.Context, id int64) (store.Contact, error)
+	Contacts(ctx context.Context, f store.ContactFilter) ([]store.Contact, error)
+	Conversation(ctx context.Context, id int64) (store.Conversation, error)
+	Conversations(ctx context.Context, f store.ConversationFilter) ([]store.Conversation, error)
+	Messages(ctx context.Context, conversationID, after int64, limit int) ([]store.Message, error)
+	Agents(ctx context.Context) ([]store.Agent, error)
+	Setting(ctx context.Context, key string) (string, error)
+	SetSetting(ctx context.Context, key, value string) error
+}
+
 // Options are the Widget's parts. Store, Bus and Ingest are required.
 type Options struct {
-	Store store.Store
+	Store Store
 	Bus   bus.Bus
 	// Ingest stores a visitor's message; (*ingest.Pipeline).Ingest fits.
 	Ingest func(ctx context.Context, m channel.Message) (store.IngestResult, error)
@@ -103,7 +118,7 @@ type Limits struct {
 // outside any CSRF or cookie middleware: it uses no cookies, every request
 // carries its token, and cross-origin use is its purpose.
 type Widget struct {
-	store     store.Store
+	store     Store
 	bus       bus.Bus
 	ingest    func(ctx context.Context, m channel.Message) (store.IngestResult, error)
 	log       *slog.Logger
