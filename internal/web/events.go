@@ -112,5 +112,3 @@ func (s *Server) Streams() int {
 	defer s.streamsMu.Unlock()
 	return s.streams
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
