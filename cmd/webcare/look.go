@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/webcare/webcare/internal/app"
+	"github.com/webcare/webcare/internal/desk"
 	"github.com/webcare/webcare/internal/store"
 )
 
@@ -128,6 +129,9 @@ func resolveIdle(ctx context.Context, e env, args []string) error {
 	var sts []store.Status
 	for _, v := range strings.Split(*statuses, ",") {
 		sts = append(sts, store.Status(strings.TrimSpace(v)))
+	}
+	if err := desk.CheckIdle(sts, *idle); err != nil {
+		return err // before anything is opened
 	}
 	return withTools(ctx, e, cfg, func(t *app.Tools) error {
 		n, err := t.Desk.ResolveIdle(ctx, cli, sts, *idle)

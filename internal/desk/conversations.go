@@ -390,6 +390,23 @@ func (d *Desk) MoveToPrivate(ctx context.Context, a Actor, conversationID int64,
 // a customer just wrote is closed.
 const MinIdle = time.Hour
 
+// CheckIdle checks what ResolveIdle is asked to close, for callers that
+// want to refuse before they open anything.
+func CheckIdle(statuses []store.Status, idle time.Duration) error {
+	if len(statuses) == 0 {
+		return invalid("say which statuses to close: new, open, pending or snoozed")
+	}
+	for _, st := range statuses {
+		if !st.Valid() || st == store.StatusResolved {
+			return invalid("status %q: use new, open, pending or snoozed", st)
+		}
+	}
+	if idle < MinIdle {
+		return invalid("idle %s: at least an hour, so nothing a customer just wrote is closed", idle)
+	}
+	return nil
+}
+
 // ResolveIdle resolves the conversations in one of statuses whose last
 // message is older than idle, as a helpdesk's auto-close does, in
 // batches; every change is audited and announced, so open inboxes drop
@@ -398,16 +415,8 @@ func (d *Desk) ResolveIdle(ctx context.Context, a Actor, statuses []store.Status
 	if err := a.require(auth.AssignOthers); err != nil {
 		return 0, err
 	}
-	if len(statuses) == 0 {
-		return 0, invalid("say which statuses to close: new, open, pending or snoozed")
-	}
-	for _, st := range statuses {
-		if !st.Valid() || st == store.StatusResolved {
-			return 0, invalid("status %q: use new, open, pending or snoozed", st)
-		}
-	}
-	if idle < MinIdle {
-		return 0, invalid("idle %s: at least an hour, so nothing a customer just wrote is closed", idle)
+	if err := CheckIdle(statuses, idle); err != nil {
+		return 0, err
 	}
 	const batch = 1000
 	total := 0
