@@ -113,6 +113,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 		senders[kind] = s
 	}
 	a.Outbox = &outbox.Worker{Store: st, Bus: a.Bus, Senders: senders, Rates: rates, Log: log.With("part", "outbox")}
+	m.WatchOutbox(a.Outbox.HeldBack)
 	a.Desk = desk.New(desk.Options{Store: st, Bus: a.Bus, Adapters: a.Adapters, Channels: a.Pipeline,
 		WakeOutbox: a.Outbox.Wake, Log: log.With("part", "desk")})
 	a.Poll = &poll.Runner{Store: st, Pipeline: a.Pipeline, Adapters: a.Adapters, Log: log.With("part", "poll")}

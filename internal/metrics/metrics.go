@@ -65,6 +65,17 @@ func (m *Metrics) Ingest() ingest.Metrics {
 	}
 }
 
+// WatchOutbox shows what the outbox worker holds back for its channels'
+// rates for longer than a minute: how many replies, and how long the
+// oldest has waited. A reply should never wait silently.
+func (m *Metrics) WatchOutbox(heldBack func() (n int, oldest time.Duration)) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "webcare_outbox_held_back", Help: "Replies this instance holds back for their channel's rate for over a minute."},
+			func() float64 { n, _ := heldBack(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "webcare_outbox_held_back_oldest_seconds", Help: "How long the oldest reply held back for its channel's rate has waited."},
+			func() float64 { _, d := heldBack(); return d.Seconds() }))
+}
+
 // Handler serves the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})

@@ -58,6 +58,13 @@ type Worker struct {
 
 	paceMu sync.Mutex
 	pace   map[int64]time.Time // channel id → the earliest next send
+	// booked are the slots of entries deferred to them: an entry that
+	// comes back takes the slot it booked, its place in line, instead of
+	// joining the end of the line again.
+	booked map[int64]time.Time // outbox entry id → slot
+	// held are the entries held back for their channel's rate longer
+	// than HeldBackNotice, and since when.
+	held map[int64]time.Time
 }
 
 func (w *Worker) init() {
@@ -148,9 +155,15 @@ func (w *Worker) deliver(ctx context.Context, e store.OutboxEntry) {
 	// succeeded must be recorded even while shutting down.
 	rec := context.WithoutCancel(ctx)
 	log := w.Log.With("outbox_id", e.ID, "conversation_id", e.ConversationID, "attempt", e.Attempts)
+	stillHeld := false // whatever else happens to it, it no longer waits for the rate
+	defer func() {
+		if !stillHeld {
+			w.release(e.ID)
+		}
+	}()
 	d, sender, err := w.prepare(ctx, e)
 	if err == nil {
-		err = w.wait(ctx, d.Channel)
+		err = w.wait(ctx, d.Channel, e.ID)
 	}
 	if err == nil {
 		// A send under way is finished even while shutting down: cut
@@ -185,13 +198,27 @@ func (w *Worker) deliver(ctx context.Context, e store.OutboxEntry) {
 	if ctx.Err() != nil && !permanent {
 		return // shutting down: the lease expires and another attempt follows
 	}
-	if d, ok := errors.AsType[*deferred](err); ok {
+	if df, ok := errors.AsType[*deferred](err); ok {
 		// Not a failure: the channel is busy. Counted as an attempt by the
 		// claim, so a reply held back often enough fails sooner on a real
 		// error; the rate and lease make that rare.
-		// The last real error, if any, stays what the agent sees.
-		if err := w.Store.RetryOutbox(rec, e.ID, e.LastError, w.Now().Add(d.delay)); err != nil {
+		// The last real error, if any, stays what the agent sees, until
+		// the reply has waited long enough that the agent should know why.
+		note, since := e.LastError, d.Message.CreatedAt
+		heldBack := !since.IsZero() && w.Now().Sub(since) >= HeldBackNotice
+		if heldBack {
+			note = fmt.Sprintf("Waiting its turn since %s: %s lets webcare send %s; next try in %s.",
+				since.UTC().Format("15:04 UTC"), d.Channel.Kind, perMinute(df.rate), df.delay.Round(time.Second))
+		}
+		if err := w.Store.RetryOutbox(rec, e.ID, note, w.Now().Add(df.delay)); err != nil {
 			log.Error("outbox: deferring", "err", err)
+			return
+		}
+		if heldBack {
+			stillHeld = true
+			w.hold(e.ID, since)
+			log.Warn("reply held back for the channel's rate", "channel_id", e.ChannelID, "since", since, "next_in", df.delay)
+			w.publish(rec, bus.ReplyRetrying, e, note)
 		}
 		return
 	}
@@ -225,9 +252,10 @@ func (w *Worker) deliver(ctx context.Context, e store.OutboxEntry) {
 // wait keeps a channel below its platform's rate: each send takes the next
 // free slot, spaced 1/rate apart. A slot more than maxPaceWait away is
 // not waited for (that would hold up the round for every channel): the
-// slot is reserved and the entry deferred to it, so deferred entries come
-// back one by one rather than all at once.
-func (w *Worker) wait(ctx context.Context, ch store.Channel) error {
+// slot is booked for the entry and the entry deferred to it, so deferred
+// entries come back one by one rather than all at once, and each takes
+// the slot it booked when it comes back: it keeps its place in line.
+func (w *Worker) wait(ctx context.Context, ch store.Channel, entryID int64) error {
 	rate := w.Rates[ch.Kind]
 	if rate <= 0 {
 		return nil
@@ -235,18 +263,25 @@ func (w *Worker) wait(ctx context.Context, ch store.Channel) error {
 	now := w.Now()
 	w.paceMu.Lock()
 	if w.pace == nil {
-		w.pace = map[int64]time.Time{}
+		w.pace, w.booked = map[int64]time.Time{}, map[int64]time.Time{}
 	}
-	slot := w.pace[ch.ID]
-	if slot.Before(now) {
-		slot = now
+	slot, booked := w.booked[entryID]
+	if booked {
+		delete(w.booked, entryID)
+	} else {
+		slot = w.pace[ch.ID]
+		if slot.Before(now) {
+			slot = now
+		}
+		w.pace[ch.ID] = slot.Add(time.Duration(float64(time.Second) / rate))
 	}
-	w.pace[ch.ID] = slot.Add(time.Duration(float64(time.Second) / rate))
-	w.paceMu.Unlock()
 	delay := slot.Sub(now)
 	if delay > maxPaceWait {
+		w.book(entryID, slot, now)
+		w.paceMu.Unlock()
 		return &deferred{delay: delay, rate: rate}
 	}
+	w.paceMu.Unlock()
 	if delay <= 0 {
 		return nil
 	}
@@ -260,8 +295,66 @@ func (w *Worker) wait(ctx context.Context, ch store.Channel) error {
 	}
 }
 
+// book keeps entryID's slot; w.paceMu is held. Bookings of entries that
+// never came back (sent by another instance, or failed) are dropped once
+// they are an hour old, so the map stays small.
+func (w *Worker) book(entryID int64, slot, now time.Time) {
+	w.booked[entryID] = slot
+	if len(w.booked) > 1024 {
+		for id, at := range w.booked {
+			if now.Sub(at) > time.Hour {
+				delete(w.booked, id)
+			}
+		}
+	}
+}
+
 // maxPaceWait is the longest a send waits in line for its channel's rate.
 const maxPaceWait = 2 * time.Second
+
+// HeldBackNotice is how long a reply may wait for its channel's rate
+// before the agent is told why it has not gone yet, and it counts in
+// HeldBack.
+const HeldBackNotice = time.Minute
+
+// hold records that an entry waits for its channel's rate since since.
+func (w *Worker) hold(entryID int64, since time.Time) {
+	w.paceMu.Lock()
+	defer w.paceMu.Unlock()
+	if w.held == nil {
+		w.held = map[int64]time.Time{}
+	}
+	w.held[entryID] = since
+}
+
+// release forgets an entry that is no longer held back.
+func (w *Worker) release(entryID int64) {
+	w.paceMu.Lock()
+	defer w.paceMu.Unlock()
+	delete(w.held, entryID)
+}
+
+// HeldBack counts the replies this worker holds back for their channels'
+// rates for longer than HeldBackNotice, and how long the oldest has
+// waited; /metrics shows both.
+func (w *Worker) HeldBack() (n int, oldest time.Duration) {
+	w.init()
+	now := w.Now()
+	w.paceMu.Lock()
+	defer w.paceMu.Unlock()
+	for _, since := range w.held {
+		oldest = max(oldest, now.Sub(since))
+	}
+	return len(w.held), oldest
+}
+
+// perMinute says a rate the way people think of it.
+func perMinute(rate float64) string {
+	if rate >= 1 {
+		return fmt.Sprintf("%g replies a second", rate)
+	}
+	return fmt.Sprintf("one reply every %s", time.Duration(float64(time.Second)/rate).Round(time.Second))
+}
 
 // deferred holds a send back to keep a channel below its rate.
 type deferred struct {

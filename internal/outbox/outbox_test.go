@@ -795,3 +795,103 @@ func TestRateKeepsChannelBelowItsLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestDeferredReplyKeepsItsPlace: on a channel paced far above the short
+// wait (X: one post every 9 s), a reply held back comes back to the slot
+// it booked and goes; it used to book a new slot each time it came back
+// and so wait for ever.
+func TestDeferredReplyKeepsItsPlace(t *testing.T) {
+	f := newFixture(t, "x", nil)
+	rec := &recorder{}
+	w := f.worker(map[string]outbox.Sender{"x": rec})
+	w.Rates = map[string]float64{"x": 1.0 / 9}
+	_, e1 := f.queue(t, "k1")
+	_, e2 := f.queue(t, "k2")
+	_, e3 := f.queue(t, "k3")
+	runOnce(t, w, 3)
+	if rec.count() != 1 {
+		t.Fatalf("%d sends in the first round, want 1", rec.count())
+	}
+	// The two held back (sent side by side, in either order) booked the
+	// slots at 9 s and 18 s; each goes at its own.
+	due := map[time.Time]bool{}
+	for _, e := range []store.OutboxEntry{e1, e2, e3} {
+		if got := f.entry(t, e.ID); got.State == store.OutboxPending {
+			due[got.NextAttemptAt] = true
+		}
+	}
+	if len(due) != 2 || !due[t0.Add(9*time.Second)] || !due[t0.Add(18*time.Second)] {
+		t.Fatalf("held back until %v; want one at 9 s and one at 18 s", due)
+	}
+	f.clock.Set(t0.Add(9 * time.Second))
+	runOnce(t, w, 1)
+	f.clock.Set(t0.Add(18 * time.Second))
+	runOnce(t, w, 1)
+	for _, e := range []store.OutboxEntry{e1, e2, e3} {
+		if got := f.entry(t, e.ID); got.State != store.OutboxSent {
+			t.Errorf("%s is %s after its slot came; want sent", e.IdempotencyKey, got.State)
+		}
+	}
+	if rec.count() != 3 {
+		t.Errorf("%d sends, want 3", rec.count())
+	}
+	// A newcomer queues behind them, not before.
+	_, e4 := f.queue(t, "k4")
+	runOnce(t, w, 1)
+	if got := f.entry(t, e4.ID); got.State != store.OutboxPending || !got.NextAttemptAt.Equal(t0.Add(27*time.Second)) {
+		t.Errorf("k4: %s due %v; want the next free slot at 27 s", got.State, got.NextAttemptAt)
+	}
+}
+
+// TestHeldBackReplyIsShown: a reply that has waited for its channel's
+// rate longer than HeldBackNotice tells the agent why, announces it, and
+// counts on /metrics until it goes.
+func TestHeldBackReplyIsShown(t *testing.T) {
+	f := newFixture(t, "x", nil)
+	rec := &recorder{}
+	w := f.worker(map[string]outbox.Sender{"x": rec})
+	w.Rates = map[string]float64{"x": 1.0 / 90} // one every 90 s: the third waits 3 minutes
+	w.Concurrency = 1                           // one at a time, in order
+	var entries []store.OutboxEntry
+	for i := range 3 {
+		_, e := f.queue(t, fmt.Sprintf("k%d", i))
+		entries = append(entries, e)
+	}
+	for range 3 {
+		runOnce(t, w, 1) // k0 goes; k1 and k2 are booked at 90 s and 180 s
+	}
+	if got := f.entry(t, entries[2].ID); !got.NextAttemptAt.Equal(t0.Add(180 * time.Second)) {
+		t.Fatalf("k2 due %v, want its slot at 180 s", got.NextAttemptAt)
+	}
+	if n, _ := w.HeldBack(); n != 0 {
+		t.Errorf("held back %d right away; the agent needs no note yet", n)
+	}
+	f.events()
+	// k1 and k2 come back early (another instance, a restart: not at their
+	// slot): k1 is deferred again after a minute and a half of waiting.
+	f.clock.Set(t0.Add(80 * time.Second))
+	if err := f.st.RetryOutbox(t.Context(), entries[2].ID, "", t0.Add(80*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	runOnce(t, w, 1) // k2, due early by hand: still 100 s before its slot
+	got := f.entry(t, entries[2].ID)
+	m := f.message(t, got.MessageID)
+	if got.State != store.OutboxPending || !strings.Contains(m.DeliveryError, "Waiting its turn since") || !strings.Contains(m.DeliveryError, "one reply every 1m30s") {
+		t.Errorf("k2 held back 80 s: %s, agent sees %q", got.State, m.DeliveryError)
+	}
+	if n, oldest := w.HeldBack(); n != 1 || oldest != 80*time.Second {
+		t.Errorf("HeldBack = %d, %v; want 1, 80s", n, oldest)
+	}
+	if ev := f.events(); len(ev) != 1 || ev[0].Type != bus.ReplyRetrying {
+		t.Errorf("events %+v; want one reply.retrying so the page shows why", ev)
+	}
+	f.clock.Set(t0.Add(180 * time.Second))
+	runOnce(t, w, 1) // k1, due since 90 s
+	runOnce(t, w, 1) // k2 at its slot
+	if rec.count() != 3 {
+		t.Errorf("%d sends, want all 3", rec.count())
+	}
+	if n, _ := w.HeldBack(); n != 0 {
+		t.Errorf("HeldBack = %d after every reply went", n)
+	}
+}
