@@ -173,10 +173,10 @@ func (w *Worker) deliver(ctx context.Context, e store.OutboxEntry) {
 		platformID, err = sender.Send(sendCtx, d)
 		cancel()
 		if err == nil {
-			if err := w.Store.DeliverOutbox(rec, e.ID, platformID, w.Now()); err != nil {
-				// The platform has it; the lease runs out and the same key is
-				// sent again, which the platform dedupes.
-				log.Error("outbox: recording delivery", "err", err)
+			if err := w.record(rec, e, platformID, log); err != nil {
+				// Out of ideas within the lease: the platform has it, and
+				// the entry may be claimed and sent again.
+				log.Error("outbox: the platform took the reply but recording it failed", "err", err)
 				return
 			}
 			log.Info("reply delivered", "platform_id", platformID)
@@ -247,6 +247,32 @@ func (w *Worker) deliver(ctx context.Context, e store.OutboxEntry) {
 	}
 	log.Warn("reply not delivered; will retry", "err", err, "retry_in", wait.Round(time.Millisecond))
 	w.publish(rec, bus.ReplyRetrying, e, err.Error())
+}
+
+// record writes down a send the platform accepted. It must not fail
+// lightly: a send left unrecorded is claimed again when its lease ends and
+// posted a second time. An id the store holds already (a platform that
+// reuses ids, or answers with the id of the customer's own message) is
+// recorded without the id; other failures (a busy or restarting database)
+// are tried again, for at most half the lease, which the send left.
+func (w *Worker) record(ctx context.Context, e store.OutboxEntry, platformID string, log *slog.Logger) error {
+	start, pause := time.Now(), 50*time.Millisecond
+	for {
+		err := w.Store.DeliverOutbox(ctx, e.ID, platformID, w.Now())
+		switch {
+		case err == nil || errors.Is(err, store.ErrNotFound):
+			return err
+		case errors.Is(err, store.ErrConflict) && platformID != "":
+			log.Warn("outbox: the platform's id for the reply is taken; recorded without it (its delivery reports cannot be matched)", "platform_id", platformID, "err", err)
+			platformID = ""
+			continue
+		case time.Since(start)+pause > w.Lease/2:
+			return err
+		}
+		log.Warn("outbox: recording a delivered reply failed; trying again", "err", err)
+		time.Sleep(pause)
+		pause = min(2*pause, 5*time.Second)
+	}
 }
 
 // wait keeps a channel below its platform's rate: each send takes the next

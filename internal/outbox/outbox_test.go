@@ -895,3 +895,64 @@ func TestHeldBackReplyIsShown(t *testing.T) {
 		t.Errorf("HeldBack = %d after every reply went", n)
 	}
 }
+
+// TestAcceptedSendIsNeverSentAgain: a platform that answers with an id the
+// store holds already (here the customer's own message's) makes recording
+// the send conflict; the send is recorded without the id and never posted
+// again when the lease runs out.
+func TestAcceptedSendIsNeverSentAgain(t *testing.T) {
+	f := newFixture(t, "api", nil)
+	msg, entry := f.queue(t, "k1")
+	rec := &recorder{answer: func(int, outbox.Delivery) (string, error) { return "in-1", nil }}
+	w := f.worker(map[string]outbox.Sender{"api": rec})
+	runOnce(t, w, 1)
+	f.clock.Set(t0.Add(10 * time.Minute)) // long past the lease
+	if n, err := w.RunOnce(t.Context()); err != nil || n != 0 {
+		t.Fatalf("after the lease: %d entries claimed again (%v); the platform has the reply already", n, err)
+	}
+	if rec.count() != 1 {
+		t.Errorf("sent %d times, want once", rec.count())
+	}
+	if e := f.entry(t, entry.ID); e.State != store.OutboxSent {
+		t.Errorf("entry is %s, want sent", e.State)
+	}
+	if m := f.message(t, msg.ID); m.Delivery != store.Sent || m.PlatformID != "" {
+		t.Errorf("message %s with platform id %q; want sent, without the id that belongs to another message", m.Delivery, m.PlatformID)
+	}
+}
+
+// flakyStore fails the first records of a send, as a database that is
+// busy or restarting does.
+type flakyStore struct {
+	*sqlite.Store
+	mu    sync.Mutex
+	fails int
+}
+
+func (s *flakyStore) DeliverOutbox(ctx context.Context, id int64, platformID string, now time.Time) error {
+	s.mu.Lock()
+	if s.fails > 0 {
+		s.fails--
+		s.mu.Unlock()
+		return errors.New("database is restarting")
+	}
+	s.mu.Unlock()
+	return s.Store.DeliverOutbox(ctx, id, platformID, now)
+}
+
+func TestRecordingASendIsTriedAgain(t *testing.T) {
+	f := newFixture(t, "api", nil)
+	_, entry := f.queue(t, "k1")
+	rec := &recorder{}
+	w := f.worker(map[string]outbox.Sender{"api": rec})
+	w.Store = &flakyStore{Store: f.st, fails: 3}
+	runOnce(t, w, 1)
+	if e := f.entry(t, entry.ID); e.State != store.OutboxSent || e.PlatformID != "p-k1" {
+		t.Errorf("entry %s with %q after three failed records; want sent with p-k1", e.State, e.PlatformID)
+	}
+	f.clock.Set(t0.Add(10 * time.Minute))
+	runOnce(t, w, 0)
+	if rec.count() != 1 {
+		t.Errorf("sent %d times, want once", rec.count())
+	}
+}
