@@ -33,6 +33,7 @@ import (
 	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/channel/email"
 	"github.com/webcare/webcare/internal/chat"
+	"github.com/webcare/webcare/internal/clientip"
 	"github.com/webcare/webcare/internal/config"
 	"github.com/webcare/webcare/internal/desk"
 	"github.com/webcare/webcare/internal/ingest"
@@ -96,9 +97,11 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 		return nil, errors.Join(err, a.Close())
 	}
 	chatOpts := chat.Options{Store: st, Bus: a.Bus, Ingest: a.Pipeline.Ingest, Log: log.With("part", "webchat"), Mail: a.mailVisitor}
+	var clientIP func(*http.Request) string // the connection's address
 	if len(proxies) > 0 {
-		chatOpts.ClientIP = chat.ForwardedFor(proxies)
+		clientIP = clientip.ForwardedFor(proxies)
 	}
+	chatOpts.ClientIP = clientIP
 	chat := chat.New(chatOpts)
 	a.chat = chat
 	a.Adapters.Set(chat.Adapter())
@@ -118,7 +121,7 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 		WakeOutbox: a.Outbox.Wake, Log: log.With("part", "desk")})
 	a.Poll = &poll.Runner{Store: st, Pipeline: a.Pipeline, Adapters: a.Adapters, Log: log.With("part", "poll")}
 	a.Web = web.New(web.Options{
-		Desk: a.Desk, Store: st, Pipeline: a.Pipeline, Bus: a.Bus, Log: log.With("part", "web"),
+		Desk: a.Desk, ClientIP: clientIP, Store: st, Pipeline: a.Pipeline, Bus: a.Bus, Log: log.With("part", "web"),
 		Metrics: m.Handler(), Chat: chat, PollStatus: a.Poll.Status,
 		SecureCookies: cfg.SecureCookies, SessionTTL: cfg.SessionTTL, BaseURL: cfg.BaseURL,
 	})

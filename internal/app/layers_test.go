@@ -23,8 +23,8 @@ var layers = []layer{
 
 	// The front ends: HTTP for agents and integrations, and the web chat
 	// for a website's visitors. Only they know requests.
-	{"internal/web", []string{"internal/desk", "internal/ingest", "internal/poll", "internal/bus", "internal/auth", "internal/channel", "internal/canned", "internal/i18n", "internal/store"}},
-	{"internal/chat", []string{"internal/ingest", "internal/bus", "internal/channel", "internal/outbox", "internal/store"}},
+	{"internal/web", []string{"internal/clientip", "internal/desk", "internal/ingest", "internal/poll", "internal/bus", "internal/auth", "internal/channel", "internal/canned", "internal/i18n", "internal/store"}},
+	{"internal/chat", []string{"internal/clientip", "internal/ingest", "internal/bus", "internal/channel", "internal/outbox", "internal/store"}},
 
 	// What people and timers do, and the stages a message passes.
 	{"internal/desk", []string{"internal/ingest", "internal/bus", "internal/auth", "internal/channel", "internal/store"}},
@@ -49,6 +49,7 @@ var layers = []layer{
 	{"internal/store", nil},
 	{"internal/config", nil},
 	{"internal/i18n", nil},
+	{"internal/clientip", nil},
 }
 
 const module = "github.com/webcare/webcare/"

@@ -40,6 +40,7 @@ import (
 
 	"github.com/webcare/webcare/internal/bus"
 	"github.com/webcare/webcare/internal/channel"
+	"github.com/webcare/webcare/internal/clientip"
 	"github.com/webcare/webcare/internal/store"
 )
 
@@ -85,7 +86,7 @@ type Options struct {
 
 	// ClientIP names the client of a request for the per-address limit.
 	// Nil: the connection's address, which behind a reverse proxy is the
-	// proxy's for every visitor; there, pass ForwardedFor with the
+	// proxy's for every visitor; there, pass clientip.ForwardedFor with the
 	// proxies' addresses. Whatever it returns, an IPv6 address counts by
 	// its /64.
 	ClientIP func(r *http.Request) string
@@ -167,10 +168,10 @@ func New(o Options) *Widget {
 		w.now = time.Now
 	}
 	if w.clientIP == nil {
-		w.clientIP = remoteIP
+		w.clientIP = clientip.Remote
 	} else {
 		ip := w.clientIP
-		w.clientIP = func(r *http.Request) string { return addrKey(ip(r)) }
+		w.clientIP = func(r *http.Request) string { return clientip.Key(ip(r)) }
 	}
 	if w.heartbeat <= 0 {
 		w.heartbeat = 20 * time.Second

@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"html/template"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/webcare/webcare/internal/auth"
@@ -99,17 +99,29 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 // the API and the login page alike.
 func (s *Server) checkLogin(r *http.Request, email, password string) (store.Agent, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
-	if !s.logins.attempt(email, s.now()) {
-		return store.Agent{}, errorf(http.StatusTooManyRequests, "too many failed logins for this account; wait 15 minutes")
+	source := s.clientIP(r)
+	if wait := s.logins.attempt(email, source, s.now()); wait > 0 {
+		return store.Agent{}, &Error{Status: http.StatusTooManyRequests, RetryAfter: wait,
+			Msg: fmt.Sprintf("too many failed logins for this account from your address; try again in %s", wait.Round(time.Second))}
 	}
-	a, err := s.store.AgentByEmail(r.Context(), email)
+	var a store.Agent
+	err := store.ErrNotFound
+	if len(email) <= maxEmailLen { // longer is nobody's address, and not worth a query
+		a, err = s.store.AgentByEmail(r.Context(), email)
+	}
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return a, err
 	}
-	if err != nil || a.Disabled || auth.CheckPassword(a.PasswordHash, password) != nil {
+	hash := a.PasswordHash
+	if err != nil || a.Disabled || hash == "" {
+		// The same work as for a real account, so that the time of the
+		// answer does not tell which addresses have one.
+		hash = decoyHash()
+	}
+	if s.checkPassword(hash, password) != nil || err != nil || a.Disabled || a.PasswordHash == "" {
 		return store.Agent{}, errorf(http.StatusUnauthorized, "wrong e-mail address or password")
 	}
-	s.logins.reset(email)
+	s.logins.succeeded(email, source)
 	return a, nil
 }
 
@@ -211,56 +223,6 @@ func (s *Server) changeMe(r *http.Request, in meUpdate) (store.Agent, error) {
 	}
 	err := s.store.UpdateAgent(r.Context(), &a, byAgent(r))
 	return a, err
-}
-
-// loginLimiter slows password guessing: after 10 failures in 15 minutes an
-// account refuses logins until the window passes.
-type loginLimiter struct {
-	mu       sync.Mutex
-	failures map[string][]time.Time
-}
-
-func newLoginLimiter() *loginLimiter { return &loginLimiter{failures: map[string][]time.Time{}} }
-
-const (
-	loginWindow   = 15 * time.Minute
-	loginFailures = 10
-)
-
-func (l *loginLimiter) recent(email string, now time.Time) []time.Time {
-	kept := l.failures[email][:0]
-	for _, t := range l.failures[email] {
-		if now.Sub(t) < loginWindow {
-			kept = append(kept, t)
-		}
-	}
-	if len(kept) == 0 {
-		delete(l.failures, email)
-		return nil
-	}
-	l.failures[email] = kept
-	return kept
-}
-
-// attempt reports whether a login for email may be tried, and if so counts
-// it as a failure up front: checking first and counting after the slow
-// password check would let parallel guesses all pass the check. A
-// successful login resets the count.
-func (l *loginLimiter) attempt(email string, now time.Time) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	recent := l.recent(email, now)
-	if len(recent) >= loginFailures {
-		return false
-	}
-	l.failures[email] = append(recent, now)
-	return true
-}
-
-func (l *loginLimiter) reset(email string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	delete(l.failures, email)
 }
 
 var setupPage = template.Must(template.New("setup").Parse(`<!doctype html>

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/webcare/webcare/internal/desk"
@@ -27,6 +29,8 @@ type Error struct {
 	Status int
 	Msg    string
 	Cause  error
+	// RetryAfter, for 429 and 503, says when to ask again.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -66,6 +70,7 @@ func (s *Server) handle(h handlerFunc) http.HandlerFunc {
 			level = slog.LevelError
 		}
 		s.log.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+		retryAfter(w, err)
 		writeProblem(w, status, msg)
 	}
 }
@@ -122,6 +127,14 @@ func (s *Server) explain(r *http.Request, e *desk.Error) string {
 		args[i] = a
 	}
 	return s.t(r, e.Key, args...)
+}
+
+// retryAfter sets Retry-After when err says when to ask again.
+func retryAfter(w http.ResponseWriter, err error) {
+	var we *Error
+	if errors.As(err, &we) && we.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(we.RetryAfter.Seconds()))))
+	}
 }
 
 func writeProblem(w http.ResponseWriter, status int, detail string) {

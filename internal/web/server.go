@@ -11,8 +11,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/webcare/webcare/internal/auth"
 	"github.com/webcare/webcare/internal/bus"
 	"github.com/webcare/webcare/internal/channel"
+	"github.com/webcare/webcare/internal/clientip"
 	"github.com/webcare/webcare/internal/desk"
 	"github.com/webcare/webcare/internal/ingest"
 	"github.com/webcare/webcare/internal/poll"
@@ -37,6 +39,8 @@ type Server struct {
 	secureCookies bool
 	sessionTTL    time.Duration
 	logins        *loginLimiter
+	clientIP      func(*http.Request) string
+	checkPassword func(hash, password string) error
 	heartbeat     time.Duration
 	ui            *ui
 	activity      *activity
@@ -79,6 +83,11 @@ type Options struct {
 	// no trailing slash), for links such as invites. Empty: links use the
 	// scheme and host of the request that makes them.
 	BaseURL string
+	// ClientIP names the client of a request, for slowing password
+	// guessing per address. Nil: the connection's address, which behind a
+	// reverse proxy is the proxy's; there, pass clientip.ForwardedFor with
+	// the proxies' addresses.
+	ClientIP func(*http.Request) string
 	// Chat serves the web chat widget under /chat/; nil leaves it out.
 	Chat http.Handler
 	// PollStatus says how fetching a polled channel went on this
@@ -108,6 +117,10 @@ func New(o Options) *Server {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	s.clientIP, s.checkPassword = clientip.Remote, auth.CheckPassword
+	if o.ClientIP != nil {
+		s.clientIP = func(r *http.Request) string { return clientip.Key(o.ClientIP(r)) }
 	}
 	if s.ready == nil {
 		s.ready = func() error { return nil }
