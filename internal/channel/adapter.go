@@ -96,6 +96,14 @@ type Webhook interface {
 	Parse(ch store.Channel, body []byte) (Batch, error)
 }
 
+// HeaderVerifier is a Webhook that can refuse a delivery from its headers
+// alone, before its body is read: a secret token sent as a header
+// (Telegram), or a signature header that is missing or malformed. A
+// forged delivery then costs no memory. Verify still runs on what passes.
+type HeaderVerifier interface {
+	VerifyHeader(ch store.Channel, h http.Header) error
+}
+
 // Challenger is a Webhook whose platform checks the URL with a GET first
 // (Meta's hub.challenge, X's CRC). It returns the content type and body to
 // answer with, or an error wrapping ErrBadSignature when the request does

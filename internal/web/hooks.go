@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/store"
@@ -62,7 +63,12 @@ func (s *Server) receiveHook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxHookBody))
+	if hv, ok := ad.Webhook.(channel.HeaderVerifier); ok {
+		if err := hv.VerifyHeader(ch, r.Header); err != nil {
+			return hookError(err) // before a byte of the body is read
+		}
+	}
+	body, err := s.readUnverified(w, r)
 	if err != nil {
 		return err
 	}
@@ -78,6 +84,28 @@ func (s *Server) receiveHook(w http.ResponseWriter, r *http.Request) error {
 		return &Error{Status: http.StatusServiceUnavailable, Msg: "not stored; send it again", Cause: err}
 	}
 	return writeJSON(w, http.StatusOK, receipt)
+}
+
+// unverifiedReads bounds how many webhook bodies are read before their
+// signature is checked, and so the memory forged deliveries can take:
+// 16 × maxHookBody = 64 MB at most.
+const unverifiedReads = 16
+
+// readUnverified reads a webhook's body once one of the unverifiedReads
+// places is free. A delivery that waits longer than a second for one is
+// answered 503 with Retry-After: platforms send it again.
+func (s *Server) readUnverified(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	t := time.NewTimer(time.Second)
+	defer t.Stop()
+	select {
+	case s.hookReads <- struct{}{}:
+	case <-t.C:
+		return nil, &Error{Status: http.StatusServiceUnavailable, RetryAfter: 5 * time.Second, Msg: "too many deliveries at once; send it again"}
+	case <-r.Context().Done():
+		return nil, r.Context().Err()
+	}
+	defer func() { <-s.hookReads }()
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, maxHookBody))
 }
 
 // hookError turns an adapter's refusal into the status platforms expect.

@@ -311,3 +311,109 @@ func TestWebhookNotAcknowledgedUnlessStored(t *testing.T) {
 		t.Errorf("%d conversations stored", n)
 	}
 }
+
+// countingBody counts what the server read of a request body.
+type countingBody struct {
+	r    io.Reader
+	read int
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.read += n
+	return n, err
+}
+
+func (b *countingBody) Close() error { return nil }
+
+// TestForgedDeliveriesCostNoMemory: a delivery whose secret header is
+// missing or wrong (Telegram), or whose signature header is missing or
+// malformed (Meta, WhatsApp, X), is refused before a byte of its body is
+// read: 200 senders of 4 MB forgeries once took a server to 2.65 GB.
+func TestForgedDeliveriesCostNoMemory(t *testing.T) {
+	ts := newTestServer(t)
+	cases := []struct {
+		kind     string
+		settings map[string]string
+		header   map[string]string
+		status   int
+	}{
+		{"telegram", map[string]string{"webhook_secret": "s3cret"}, nil, http.StatusUnauthorized},
+		{"telegram", map[string]string{"webhook_secret": "s3cret"}, map[string]string{"X-Telegram-Bot-Api-Secret-Token": "guess"}, http.StatusForbidden},
+		{"whatsapp", map[string]string{"app_secret": "s3cret"}, nil, http.StatusUnauthorized},
+		{"facebook", map[string]string{"app_secret": "s3cret"}, map[string]string{"X-Hub-Signature-256": "sha256=nothex"}, http.StatusForbidden},
+		{"x", map[string]string{"consumer_secret": "s3cret"}, map[string]string{"X-Twitter-Webhooks-Signature": "sha256=c2hvcnQ="}, http.StatusForbidden},
+	}
+	for _, c := range cases {
+		ch := store.Channel{Kind: c.kind, Name: c.kind, Settings: c.settings}
+		if err := ts.Store.CreateChannel(t.Context(), &ch, store.Actor{Via: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		body := &countingBody{r: bytes.NewReader(bytes.Repeat([]byte("{"), 4<<20))}
+		req := httptest.NewRequest(http.MethodPost, "/hooks/"+itoa(ch.ID), body)
+		for k, v := range c.header {
+			req.Header.Set(k, v)
+		}
+		rec := httptest.NewRecorder()
+		ts.Web.Handler().ServeHTTP(rec, req)
+		if rec.Code != c.status || body.read != 0 {
+			t.Errorf("%s %v: %d, %d bytes read; want %d before reading", c.kind, c.header, rec.Code, body.read, c.status)
+		}
+	}
+}
+
+// TestUnverifiedBodiesAreBounded: while every place for reading
+// unverified bodies is taken (slow senders with plausible signatures),
+// the next delivery is answered 503 with Retry-After instead of being
+// read too.
+func TestUnverifiedBodiesAreBounded(t *testing.T) {
+	ts := newTestServer(t)
+	ch := store.Channel{Kind: "facebook", Name: "Page", Settings: map[string]string{"app_secret": "s3cret"}}
+	if err := ts.Store.CreateChannel(t.Context(), &ch, store.Actor{Via: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	signed := "sha256=" + strings.Repeat("ab", 32) // well formed, wrong
+	var writers []*io.PipeWriter
+	done := make(chan int, 32)
+	for range 16 {
+		pr, pw := io.Pipe()
+		writers = append(writers, pw)
+		req := httptest.NewRequest(http.MethodPost, "/hooks/"+itoa(ch.ID), pr)
+		req.Header.Set("X-Hub-Signature-256", signed)
+		go func() {
+			rec := httptest.NewRecorder()
+			ts.Web.Handler().ServeHTTP(rec, req)
+			done <- rec.Code
+		}()
+	}
+	// The sixteen hold every place while their bodies trickle in; wait
+	// until they have all started reading.
+	for _, pw := range writers {
+		if _, err := pw.Write([]byte("{")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req := httptest.NewRequest(http.MethodPost, "/hooks/"+itoa(ch.ID), strings.NewReader("{}"))
+	req.Header.Set("X-Hub-Signature-256", signed)
+	rec := httptest.NewRecorder()
+	ts.Web.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Errorf("the seventeenth delivery: %d, Retry-After %q; want 503 with Retry-After", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	for _, pw := range writers {
+		pw.Close()
+	}
+	for range 16 {
+		if code := <-done; code != http.StatusForbidden {
+			t.Errorf("a slow forgery ended with %d, want 403 once read", code)
+		}
+	}
+	// With the places free again, a delivery is read and judged.
+	rec = httptest.NewRecorder()
+	req = httptest.NewRequest(http.MethodPost, "/hooks/"+itoa(ch.ID), strings.NewReader("{}"))
+	req.Header.Set("X-Hub-Signature-256", signed)
+	ts.Web.Handler().ServeHTTP(rec, req)
+	if rec.Code != http.StatusForbidden {
+		t.Errorf("after the slow senders: %d, want 403", rec.Code)
+	}
+}

@@ -39,6 +39,7 @@ type Server struct {
 	secureCookies bool
 	sessionTTL    time.Duration
 	logins        *loginLimiter
+	hookReads     chan struct{} // a place per webhook body read before it is verified
 	clientIP      func(*http.Request) string
 	checkPassword func(hash, password string) error
 	heartbeat     time.Duration
@@ -104,7 +105,7 @@ func New(o Options) *Server {
 		adapters: o.Desk.Adapters(), // the platforms the desk speaks
 		desk:     o.Desk, store: o.Store, pipeline: o.Pipeline, bus: o.Bus, log: o.Log, now: o.Now,
 		metrics: o.Metrics, ready: o.Ready, secureCookies: o.SecureCookies, sessionTTL: o.SessionTTL,
-		heartbeat: o.Heartbeat, logins: newLoginLimiter(), closing: make(chan struct{}), activity: newActivity(),
+		heartbeat: o.Heartbeat, logins: newLoginLimiter(), hookReads: make(chan struct{}, unverifiedReads), closing: make(chan struct{}), activity: newActivity(),
 		baseURL: strings.TrimRight(o.BaseURL, "/"), chat: o.Chat, polls: o.PollStatus,
 	}
 	u, err := loadUI()

@@ -26,6 +26,11 @@ func (w *Webhook) Verify(ch store.Channel, h http.Header, body []byte) error {
 	return VerifySignature(ch.Settings["app_secret"], h, body)
 }
 
+// VerifyHeader refuses an unsigned delivery before its body is read.
+func (w *Webhook) VerifyHeader(ch store.Channel, h http.Header) error {
+	return VerifySignatureHeader(ch.Settings["app_secret"], h)
+}
+
 // Challenge answers Meta's subscription check with the channel's
 // verify_token.
 func (w *Webhook) Challenge(ch store.Channel, q url.Values) (string, []byte, error) {

@@ -30,17 +30,9 @@ func Sign(secret string, body []byte) string {
 // VerifySignature checks X-Hub-Signature-256 against the app secret in
 // constant time. An empty secret verifies nothing: it is refused.
 func VerifySignature(appSecret string, h http.Header, body []byte) error {
-	got := strings.TrimSpace(h.Get(SignatureHeader))
-	if got == "" {
-		return fmt.Errorf("%w: no %s header", channel.ErrUnsigned, SignatureHeader)
-	}
-	if appSecret == "" {
-		return fmt.Errorf("%w: the channel has no app secret configured", channel.ErrBadSignature)
-	}
-	hexSum, ok := strings.CutPrefix(got, "sha256=")
-	sum, err := hex.DecodeString(hexSum)
-	if !ok || err != nil {
-		return fmt.Errorf("%w: %s is not sha256=<hex>", channel.ErrBadSignature, SignatureHeader)
+	sum, err := signature(appSecret, h)
+	if err != nil {
+		return err
 	}
 	m := hmac.New(sha256.New, []byte(appSecret))
 	m.Write(body)
@@ -48,6 +40,31 @@ func VerifySignature(appSecret string, h http.Header, body []byte) error {
 		return fmt.Errorf("%w: %s does not match the body under the app secret", channel.ErrBadSignature, SignatureHeader)
 	}
 	return nil
+}
+
+// VerifySignatureHeader refuses, before the body is read, a delivery
+// whose X-Hub-Signature-256 is missing or malformed, or a channel without
+// an app secret to check it with.
+func VerifySignatureHeader(appSecret string, h http.Header) error {
+	_, err := signature(appSecret, h)
+	return err
+}
+
+// signature is the HMAC a delivery's header claims.
+func signature(appSecret string, h http.Header) ([]byte, error) {
+	got := strings.TrimSpace(h.Get(SignatureHeader))
+	if got == "" {
+		return nil, fmt.Errorf("%w: no %s header", channel.ErrUnsigned, SignatureHeader)
+	}
+	if appSecret == "" {
+		return nil, fmt.Errorf("%w: the channel has no app secret configured", channel.ErrBadSignature)
+	}
+	hexSum, ok := strings.CutPrefix(got, "sha256=")
+	sum, err := hex.DecodeString(hexSum)
+	if !ok || err != nil || len(sum) != sha256.Size {
+		return nil, fmt.Errorf("%w: %s is not sha256=<hex>", channel.ErrBadSignature, SignatureHeader)
+	}
+	return sum, nil
 }
 
 // Challenge answers the verification GET Meta sends when a callback URL is

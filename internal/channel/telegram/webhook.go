@@ -163,7 +163,13 @@ type CallbackQuery struct {
 
 // Verify compares the X-Telegram-Bot-Api-Secret-Token header with the
 // channel's webhook secret in constant time.
-func (*Webhook) Verify(ch store.Channel, h http.Header, _ []byte) error {
+func (w *Webhook) Verify(ch store.Channel, h http.Header, _ []byte) error {
+	return w.VerifyHeader(ch, h)
+}
+
+// VerifyHeader is the whole check: Telegram's secret is a header, so a
+// delivery without it is refused before its body is read.
+func (*Webhook) VerifyHeader(ch store.Channel, h http.Header) error {
 	got := h.Get(SecretHeader)
 	if got == "" {
 		return fmt.Errorf("%w: no %s header", channel.ErrUnsigned, SecretHeader)

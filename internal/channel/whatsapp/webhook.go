@@ -37,6 +37,11 @@ func (*Webhook) Verify(ch store.Channel, h http.Header, body []byte) error {
 	return meta.VerifySignature(ch.Settings[SettingAppSecret], h, body)
 }
 
+// VerifyHeader refuses an unsigned delivery before its body is read.
+func (*Webhook) VerifyHeader(ch store.Channel, h http.Header) error {
+	return meta.VerifySignatureHeader(ch.Settings[SettingAppSecret], h)
+}
+
 // The payload, as documented in the WhatsApp Cloud API's webhook reference
 // ("messages" field of the whatsapp_business_account object). Only what
 // webcare uses is decoded.

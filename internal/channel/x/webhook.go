@@ -61,18 +61,9 @@ func (Webhook) Challenge(ch store.Channel, q url.Values) (string, []byte, error)
 // Verify checks x-twitter-webhooks-signature against the raw body under
 // the channel's consumer secret, in constant time.
 func (Webhook) Verify(ch store.Channel, h http.Header, body []byte) error {
-	got := strings.TrimSpace(h.Get(SignatureHeader))
-	if got == "" {
-		return fmt.Errorf("%w: no %s header", channel.ErrUnsigned, SignatureHeader)
-	}
-	secret := ch.Settings["consumer_secret"]
-	if secret == "" {
-		return fmt.Errorf("%w: the channel has no API key secret (consumer_secret) configured", channel.ErrBadSignature)
-	}
-	b64, ok := strings.CutPrefix(got, "sha256=")
-	sum, err := base64.StdEncoding.DecodeString(b64)
-	if !ok || err != nil {
-		return fmt.Errorf("%w: %s is not sha256=<base64>", channel.ErrBadSignature, SignatureHeader)
+	sum, secret, err := signature(ch, h)
+	if err != nil {
+		return err
 	}
 	m := hmac.New(sha256.New, []byte(secret))
 	m.Write(body)
@@ -80,6 +71,32 @@ func (Webhook) Verify(ch store.Channel, h http.Header, body []byte) error {
 		return fmt.Errorf("%w: %s does not match the body under the API key secret", channel.ErrBadSignature, SignatureHeader)
 	}
 	return nil
+}
+
+// VerifyHeader refuses, before the body is read, a delivery whose
+// signature header is missing or malformed.
+func (Webhook) VerifyHeader(ch store.Channel, h http.Header) error {
+	_, _, err := signature(ch, h)
+	return err
+}
+
+// signature is the HMAC a delivery's header claims, and the secret to
+// check it with.
+func signature(ch store.Channel, h http.Header) (sum []byte, secret string, err error) {
+	got := strings.TrimSpace(h.Get(SignatureHeader))
+	if got == "" {
+		return nil, "", fmt.Errorf("%w: no %s header", channel.ErrUnsigned, SignatureHeader)
+	}
+	secret = ch.Settings["consumer_secret"]
+	if secret == "" {
+		return nil, "", fmt.Errorf("%w: the channel has no API key secret (consumer_secret) configured", channel.ErrBadSignature)
+	}
+	b64, ok := strings.CutPrefix(got, "sha256=")
+	sum, err = base64.StdEncoding.DecodeString(b64)
+	if !ok || err != nil || len(sum) != sha256.Size {
+		return nil, "", fmt.Errorf("%w: %s is not sha256=<base64>", channel.ErrBadSignature, SignatureHeader)
+	}
+	return sum, secret, nil
 }
 
 // activity is an Account Activity API delivery, reduced to what webcare
