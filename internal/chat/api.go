@@ -197,6 +197,9 @@ func (w *Widget) postMessage(rw http.ResponseWriter, r *http.Request, q *request
 		return errorf(http.StatusBadRequest, "%s", invalid.Reason)
 	case errors.Is(err, ingest.ErrUnknownChannel):
 		return errorf(http.StatusNotFound, "no such chat")
+	case errors.Is(err, ingest.ErrBusy):
+		rw.Header().Set("Retry-After", "1")
+		return errorf(http.StatusServiceUnavailable, "we are very busy; your message was not sent, please send it again")
 	case err != nil:
 		return err
 	}

@@ -85,6 +85,7 @@ type Pipeline struct {
 
 	queue    chan *request
 	maxBatch int
+	shedAt   int // queue depth from which new messages are turned away
 	nudge    chan struct{} // wakes the stage runner
 	channels sync.Map      // channel id → cachedChannel, for checks on the hot path
 	wg       sync.WaitGroup
@@ -111,6 +112,10 @@ type Options struct {
 	Metrics  Metrics
 	Now      func() time.Time
 	MaxBatch int // messages per transaction; default 512
+	// ShedAt is the commit queue's depth from which Ingest answers ErrBusy
+	// at once instead of queueing; default 1,024 (two full transactions
+	// of the default size: a wait of about a tenth of a second).
+	ShedAt int
 }
 
 // New starts a pipeline; Close stops it after draining what was accepted.
@@ -131,7 +136,11 @@ func New(st Store, b bus.Bus, o Options) *Pipeline {
 	if p.maxBatch <= 0 {
 		p.maxBatch = 512
 	}
-	p.queue = make(chan *request, p.maxBatch*4)
+	p.shedAt = o.ShedAt
+	if p.shedAt <= 0 {
+		p.shedAt = 1024
+	}
+	p.queue = make(chan *request, max(p.maxBatch*4, p.shedAt))
 	p.wg.Add(3)
 	go p.commitLoop()
 	go p.stageLoop()
@@ -166,6 +175,9 @@ func (p *Pipeline) Ingest(ctx context.Context, m channel.Message) (store.IngestR
 		return store.IngestResult{}, errShuttingDown
 	default:
 	}
+	if p.Busy() {
+		return store.IngestResult{}, ErrBusy
+	}
 	select {
 	case p.queue <- r:
 	case <-p.closed:
@@ -193,6 +205,19 @@ func (p *Pipeline) Ingest(ctx context.Context, m channel.Message) (store.IngestR
 }
 
 var errShuttingDown = errors.New("ingest: shutting down")
+
+// ErrBusy means the commit queue is deeper than the pipeline takes: the
+// sender should try again shortly (an HTTP front end answers 503 with
+// Retry-After; platforms send webhooks again) rather than wait in a queue
+// without end. Nothing was stored.
+var ErrBusy = errors.New("ingest: too busy; try again shortly")
+
+// BusyRetry is how soon a sender turned away with ErrBusy should try again.
+const BusyRetry = time.Second
+
+// Busy reports whether Ingest would turn a message away now, so that a
+// front end can refuse a request before it reads it.
+func (p *Pipeline) Busy() bool { return len(p.queue) >= p.shedAt }
 
 // normalise checks and cleans a message into the store's form.
 func (p *Pipeline) normalise(ctx context.Context, m channel.Message) (store.Inbound, error) {

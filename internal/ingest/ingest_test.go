@@ -1101,3 +1101,59 @@ func TestChannelChangeOnTheBus(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// gatedStore holds every commit until the gate opens, like a disk that
+// cannot keep up.
+type gatedStore struct {
+	*sqlite.Store
+	gate    chan struct{}
+	waiting chan struct{} // a commit is being held
+}
+
+func (s gatedStore) Ingest(ctx context.Context, batch []store.Inbound) ([]store.IngestResult, error) {
+	select {
+	case s.waiting <- struct{}{}:
+	default:
+	}
+	<-s.gate
+	return s.Store.Ingest(ctx, batch)
+}
+
+// TestShedsLoadWhenTheQueueIsDeep: once more messages wait for the
+// commit than ShedAt, Ingest answers ErrBusy at once (the front end says
+// 503 with Retry-After) instead of queueing without end; what it took is
+// committed, and it takes messages again once the queue drains.
+func TestShedsLoadWhenTheQueueIsDeep(t *testing.T) {
+	st := newStore(t)
+	ch := newChannel(t, st, store.Channel{Kind: "api"})
+	gated := gatedStore{Store: st, gate: make(chan struct{}), waiting: make(chan struct{}, 1)}
+	p := newPipeline(t, gated, nil, ingest.Options{MaxBatch: 2, ShedAt: 4})
+
+	results := make(chan error, 10)
+	send := func(i int) {
+		_, err := p.Ingest(context.Background(), msg(ch.ID, fmt.Sprintf("m%d", i), "u", "hello"))
+		results <- err
+	}
+	go send(0)
+	<-gated.waiting // the first batch holds the committer
+	for i := 1; i <= 4; i++ {
+		go send(i)
+	}
+	eventually(t, "four messages queued", p.Busy)
+	if _, err := p.Ingest(t.Context(), msg(ch.ID, "m5", "u", "one too many")); !errors.Is(err, ingest.ErrBusy) {
+		t.Fatalf("with the queue full: %v, want ErrBusy", err)
+	}
+	close(gated.gate)
+	for range 5 {
+		if err := <-results; err != nil {
+			t.Errorf("a queued message: %v", err)
+		}
+	}
+	if p.Busy() {
+		t.Error("still busy after the queue drained")
+	}
+	mustIngest(t, p, msg(ch.ID, "m5", "u", "now it fits"))
+	if _, n := storedMessages(t, st); n != 6 {
+		t.Errorf("%d messages stored, want the 5 queued and the one sent again", n)
+	}
+}

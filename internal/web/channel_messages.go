@@ -9,6 +9,7 @@ import (
 
 	"github.com/webcare/webcare/internal/auth"
 	"github.com/webcare/webcare/internal/channel"
+	"github.com/webcare/webcare/internal/ingest"
 	"github.com/webcare/webcare/internal/store"
 )
 
@@ -61,6 +62,10 @@ func (s *Server) receiveMessage(w http.ResponseWriter, r *http.Request) error {
 	if ch.Disabled {
 		return errorf(http.StatusConflict, "channel %d is disabled", id)
 	}
+	if !s.admit() {
+		return ingest.ErrBusy // before the body is read: shedding must be cheap
+	}
+	defer s.ingesting.Add(-1)
 	var in inboundMessage
 	if err := decodeLimit(w, r, &in, maxIngestBody); err != nil {
 		return err

@@ -5,8 +5,11 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/webcare/webcare/internal/ingest"
 	"github.com/webcare/webcare/internal/store"
+	"github.com/webcare/webcare/internal/web"
 )
 
 func TestChannelIngest(t *testing.T) {
@@ -158,4 +161,59 @@ func TestChannelIngest(t *testing.T) {
 			t.Errorf("a private message should start its own conversation with the same contact: %+v", private)
 		}
 	})
+}
+
+// gatedStore holds commits until its gate opens: a disk that cannot keep
+// up with the senders.
+type gatedStore struct {
+	store.Store
+	gate    chan struct{}
+	holding chan struct{} // told when a commit is held
+}
+
+func (s gatedStore) Ingest(ctx context.Context, batch []store.Inbound) ([]store.IngestResult, error) {
+	select {
+	case s.holding <- struct{}{}:
+	default:
+	}
+	<-s.gate
+	return s.Store.Ingest(ctx, batch)
+}
+
+// TestIngestShedsLoad: when more messages wait for the commit than the
+// pipeline takes, a sender hears 503 with Retry-After at once, before its
+// body is even read, instead of waiting in a queue without end; what was
+// accepted is stored.
+func TestIngestShedsLoad(t *testing.T) {
+	gate, holding := make(chan struct{}), make(chan struct{}, 1)
+	ts := newTestServer(t, func(o *web.Options) {
+		o.Pipeline = ingest.New(gatedStore{Store: o.Store, gate: gate, holding: holding}, o.Bus, ingest.Options{MaxBatch: 1, ShedAt: 1})
+	})
+	t.Cleanup(ts.Pipeline.Close)
+	url := path("/api/v1/channels/%d/messages", ts.Channel.ID)
+	codes := make(chan int, 2)
+	send := func(id string) {
+		r := ts.do(t, scenario{method: "POST", url: url, token: ts.ChannelToken, body: jsonBody(t, inbound{ID: id, From: author{ID: "c"}, Text: "hi"})})
+		codes <- r.StatusCode
+	}
+	go send("q-1")
+	<-holding      // q-1 is being committed (held)
+	go send("q-2") // and q-2 waits in the queue
+	deadline := time.Now().Add(10 * time.Second)
+	for !ts.Pipeline.Busy() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	r := ts.check(t, scenario{method: "POST", url: url, token: ts.ChannelToken, body: jsonBody(t, inbound{ID: "shed", From: author{ID: "c"}, Text: "one too many"}),
+		status: http.StatusServiceUnavailable, contains: []string{"send it again"}})
+	if r.Header.Get("Retry-After") != "1" {
+		t.Errorf("Retry-After %q, want 1", r.Header.Get("Retry-After"))
+	}
+	close(gate)
+	for range 2 {
+		if c := <-codes; c != http.StatusCreated {
+			t.Errorf("an accepted message answered %d", c)
+		}
+	}
+	ts.check(t, scenario{method: "POST", url: url, token: ts.ChannelToken, body: jsonBody(t, inbound{ID: "shed", From: author{ID: "c"}, Text: "one too many"}),
+		status: http.StatusCreated})
 }

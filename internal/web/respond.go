@@ -88,6 +88,8 @@ func (s *Server) classify(r *http.Request, err error) (int, string) {
 		return deskStatus(de), s.explain(r, de)
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)
+	case errors.Is(err, ingest.ErrBusy):
+		return http.StatusServiceUnavailable, "too many messages at once; send it again in a second"
 	case errors.Is(err, ingest.ErrUnknownChannel):
 		return http.StatusNotFound, "unknown or disabled channel"
 	case errors.Is(err, ingest.ErrInvalid):
@@ -132,9 +134,16 @@ func (s *Server) explain(r *http.Request, e *desk.Error) string {
 // retryAfter sets Retry-After when err says when to ask again.
 func retryAfter(w http.ResponseWriter, err error) {
 	var we *Error
-	if errors.As(err, &we) && we.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(we.RetryAfter.Seconds()))))
+	var after time.Duration
+	switch {
+	case errors.As(err, &we) && we.RetryAfter > 0:
+		after = we.RetryAfter
+	case errors.Is(err, ingest.ErrBusy):
+		after = ingest.BusyRetry
+	default:
+		return
 	}
+	w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(after.Seconds()))))
 }
 
 func writeProblem(w http.ResponseWriter, status int, detail string) {

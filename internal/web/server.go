@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/webcare/webcare/internal/auth"
@@ -40,6 +41,8 @@ type Server struct {
 	sessionTTL    time.Duration
 	logins        *loginLimiter
 	hookReads     chan struct{} // a place per webhook body read before it is verified
+	ingesting     atomic.Int64  // inbound deliveries in hand
+	maxIngesting  int64
 	clientIP      func(*http.Request) string
 	checkPassword func(hash, password string) error
 	heartbeat     time.Duration
@@ -89,6 +92,9 @@ type Options struct {
 	// reverse proxy is the proxy's; there, pass clientip.ForwardedFor with
 	// the proxies' addresses.
 	ClientIP func(*http.Request) string
+	// MaxIngesting bounds the inbound deliveries worked on at once; past
+	// it senders hear 503 with Retry-After. Default 512.
+	MaxIngesting int
 	// Chat serves the web chat widget under /chat/; nil leaves it out.
 	Chat http.Handler
 	// PollStatus says how fetching a polled channel went on this
@@ -118,6 +124,10 @@ func New(o Options) *Server {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	s.maxIngesting = int64(o.MaxIngesting)
+	if s.maxIngesting <= 0 {
+		s.maxIngesting = maxIngesting
 	}
 	s.clientIP, s.checkPassword = clientip.Remote, auth.CheckPassword
 	if o.ClientIP != nil {

@@ -94,13 +94,13 @@ func newTestServer(t *testing.T, opts ...func(*web.Options)) *testServer {
 		f(&o)
 	}
 	if o.Desk == nil {
-		o.Desk = desk.New(desk.Options{Store: st, Bus: b, Adapters: app.Adapters(nil, nil), Channels: p})
+		o.Desk = desk.New(desk.Options{Store: st, Bus: b, Adapters: app.Adapters(nil, nil), Channels: o.Pipeline})
 	}
 	w := web.New(o)
 	srv := httptest.NewServer(w.Handler())
 	t.Cleanup(srv.Close)
 
-	ts := &testServer{URL: srv.URL, Store: st, Bus: b, Pipeline: p, Web: w,
+	ts := &testServer{URL: srv.URL, Store: st, Bus: b, Pipeline: o.Pipeline, Web: w,
 		Agents: map[store.Role]store.Agent{}, Tokens: map[store.Role]string{}}
 	by := store.Actor{Via: "test"}
 	newAgent := func(email, name string, role store.Role, disabled bool) store.Agent {
