@@ -85,7 +85,7 @@ type Pipeline struct {
 
 	queue    chan *request
 	maxBatch int
-	shedAt   int // queue depth from which new messages are turned away
+	shedAt   int           // queue depth from which new messages are turned away
 	nudge    chan struct{} // wakes the stage runner
 	channels sync.Map      // channel id → cachedChannel, for checks on the hot path
 	wg       sync.WaitGroup
