@@ -1,7 +1,10 @@
 package web
 
 import (
+	"context"
+	"errors"
 	"net/http"
+	"time"
 	"unicode/utf8"
 
 	"github.com/webcare/webcare/internal/auth"
@@ -37,6 +40,18 @@ func (s *Server) searchEverything(w http.ResponseWriter, r *http.Request) error 
 	return writeJSON(w, http.StatusOK, res)
 }
 
+// Search is the heaviest read there is, so it is bounded: each agent runs
+// one at a time (the others wait their turn), an instance at most
+// maxSearches at once (on the embedded
+// store the other readers stay free for the inboxes), and none runs longer
+// than searchDeadline. 30 parallel searches by one user once made
+// everyone's inbox take 15 s.
+const (
+	maxSearches    = 2
+	searchWait     = 2 * time.Second // for a free place, before "busy"
+	searchDeadline = 3 * time.Second
+)
+
 // search runs a search as the request's agent may see it: field staff
 // find only what was handed to them, and only roles that browse contacts
 // find contacts.
@@ -46,7 +61,36 @@ func (s *Server) search(r *http.Request, text string, limit int) (store.SearchRe
 	if !auth.Can(me.Role, auth.ReadConversations) {
 		q.AssigneeID = me.ID
 	}
-	res, err := s.store.Search(r.Context(), q)
+	// One at a time per agent, then one of the instance's few places;
+	// both are waited for a little, then refused with Retry-After.
+	t := time.NewTimer(searchWait)
+	defer t.Stop()
+	own, _ := s.searching.LoadOrStore(me.ID, make(chan struct{}, 1))
+	select {
+	case own.(chan struct{}) <- struct{}{}:
+		defer func() { <-own.(chan struct{}) }()
+	case <-t.C:
+		return store.SearchResults{}, &Error{Status: http.StatusTooManyRequests, RetryAfter: time.Second,
+			Msg: "your earlier searches are still running; try again in a moment"}
+	case <-r.Context().Done():
+		return store.SearchResults{}, r.Context().Err()
+	}
+	select {
+	case s.searches <- struct{}{}:
+		defer func() { <-s.searches }()
+	case <-t.C:
+		return store.SearchResults{}, &Error{Status: http.StatusServiceUnavailable, RetryAfter: time.Second,
+			Msg: "search is busy; try again in a moment"}
+	case <-r.Context().Done():
+		return store.SearchResults{}, r.Context().Err()
+	}
+	ctx, stop := context.WithTimeout(r.Context(), searchDeadline)
+	defer stop()
+	res, err := s.store.Search(ctx, q)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return res, &Error{Status: http.StatusServiceUnavailable, Cause: err,
+			Msg: "the search took too long and was stopped; add words to find less"}
+	}
 	if err != nil {
 		return res, err
 	}

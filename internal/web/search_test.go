@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/webcare/webcare/internal/store"
+	"github.com/webcare/webcare/internal/web"
 )
 
 func TestSearch(t *testing.T) {
@@ -102,4 +104,70 @@ func TestSearch(t *testing.T) {
 		{name: "text too long", method: "GET", url: "/api/v1/search?q=" + strings.Repeat("k", 501), token: ts.Tokens[store.RoleAgent], status: http.StatusUnprocessableEntity},
 		{name: "not logged in", method: "GET", url: "/api/v1/search?q=koffer", status: http.StatusUnauthorized},
 	})
+}
+
+// slowSearchStore holds every search until released, or until its
+// context ends, like a search over far too much text.
+type slowSearchStore struct {
+	store.Store
+	release chan struct{}
+	started chan struct{}
+}
+
+func (s slowSearchStore) Search(ctx context.Context, q store.SearchQuery) (store.SearchResults, error) {
+	s.started <- struct{}{}
+	select {
+	case <-s.release:
+		return s.Store.Search(ctx, q)
+	case <-ctx.Done():
+		return store.SearchResults{}, ctx.Err()
+	}
+}
+
+// TestSearchIsBounded: searches cannot take the instance: two run at once,
+// one per agent, a third agent waits briefly and hears 503, a second
+// search of a busy agent hears 429, one that runs too long is stopped with
+// 503, and the inbox answers throughout.
+func TestSearchIsBounded(t *testing.T) {
+	slow := slowSearchStore{release: make(chan struct{}), started: make(chan struct{}, 10)}
+	ts := newTestServer(t, func(o *web.Options) {
+		slow.Store = o.Store
+		o.Store = slow
+	})
+	url := "/api/v1/search?q=koffer"
+	codes := make(chan int, 10)
+	run := func(role store.Role) { // in a goroutine: no t.Fatal here
+		req, _ := http.NewRequest(http.MethodGet, ts.URL+url, nil)
+		req.Header.Set("Authorization", "Bearer "+ts.Tokens[role])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			codes <- 0
+			return
+		}
+		resp.Body.Close()
+		codes <- resp.StatusCode
+	}
+	go run(store.RoleAgent)
+	go run(store.RoleSupervisor)
+	<-slow.started
+	<-slow.started // both places taken
+	// Both asked at once, while the two places are held (the first
+	// searches' deadline is further away than the wait).
+	t.Run("while both places are held", func(t *testing.T) {
+		ts.runParallel(t, []scenario{
+			{name: "a third agent", method: "GET", url: url, token: ts.Tokens[store.RoleAdmin],
+				status: http.StatusServiceUnavailable, contains: []string{"busy"}},
+			{name: "the agent again", method: "GET", url: url, token: ts.Tokens[store.RoleAgent],
+				status: http.StatusTooManyRequests, contains: []string{"still running"}},
+			{name: "the inbox meanwhile", method: "GET", url: "/api/v1/conversations", token: ts.Tokens[store.RoleVolunteer], status: http.StatusOK},
+		})
+	})
+	// Neither is released: the deadline stops both.
+	for range 2 {
+		if c := <-codes; c != http.StatusServiceUnavailable {
+			t.Errorf("a search past its deadline answered %d, want 503", c)
+		}
+	}
+	go func() { <-slow.started; close(slow.release) }()
+	ts.check(t, scenario{name: "places free again", method: "GET", url: url, token: ts.Tokens[store.RoleAdmin], status: http.StatusOK})
 }
