@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -60,20 +61,58 @@ type problem struct {
 
 func (s *Server) handle(h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		err := h(w, r)
+		sw := &startedWriter{ResponseWriter: w}
+		err := h(sw, r)
 		if err == nil {
 			return
 		}
 		status, msg := s.classify(r, err)
-		level := slog.LevelInfo
-		if status >= 500 {
-			level = slog.LevelError
+		if !s.logFailure(r, sw, "request failed", status, err) {
+			return
 		}
-		s.log.Log(r.Context(), level, "request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 		retryAfter(w, err)
 		writeProblem(w, status, msg)
 	}
 }
+
+// logFailure logs a failed request once, at the level it deserves, and
+// says whether it can still be answered. A client that hung up or timed
+// out is no server error (an Info line, and no answer: nobody listens);
+// a failure after the answer began (a broken pipe while writing) is
+// logged and not answered twice.
+func (s *Server) logFailure(r *http.Request, w *startedWriter, what string, status int, err error) bool {
+	gone := r.Context().Err() != nil
+	level := slog.LevelInfo
+	switch {
+	case gone || w.started:
+		s.log.Info(what+" after the client left or the answer began", "method", r.Method, "path", r.URL.Path, "client_gone", gone, "err", err)
+		return false
+	case status >= 500:
+		level = slog.LevelError
+	}
+	s.log.Log(r.Context(), level, what, "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+	return true
+}
+
+// startedWriter notes whether the answer has begun.
+type startedWriter struct {
+	http.ResponseWriter
+	started bool
+}
+
+func (w *startedWriter) WriteHeader(code int) {
+	w.started = true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *startedWriter) Write(b []byte) (int, error) {
+	w.started = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (event
+// streams flush and clear their deadlines through it).
+func (w *startedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // classify maps an error to a status and a message the client may see,
 // in the reader's language where the catalogue has it.
@@ -81,6 +120,7 @@ func (s *Server) classify(r *http.Request, err error) (int, string) {
 	var we *Error
 	var de *desk.Error
 	var mbe *http.MaxBytesError
+	var ne net.Error
 	switch {
 	case errors.As(err, &we):
 		return we.Status, we.Msg
@@ -88,6 +128,8 @@ func (s *Server) classify(r *http.Request, err error) (int, string) {
 		return deskStatus(de), s.explain(r, de)
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", mbe.Limit)
+	case errors.As(err, &ne) && ne.Timeout():
+		return http.StatusRequestTimeout, "the request did not arrive in time"
 	case errors.Is(err, ingest.ErrBusy):
 		return http.StatusServiceUnavailable, "too many messages at once; send it again in a second"
 	case errors.Is(err, ingest.ErrUnknownChannel):

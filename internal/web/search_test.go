@@ -1,12 +1,16 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/webcare/webcare/internal/store"
 	"github.com/webcare/webcare/internal/web"
@@ -170,4 +174,49 @@ func TestSearchIsBounded(t *testing.T) {
 	}
 	go func() { <-slow.started; close(slow.release) }()
 	ts.check(t, scenario{name: "places free again", method: "GET", url: url, token: ts.Tokens[store.RoleAdmin], status: http.StatusOK})
+}
+
+// syncBuffer is a log sink the server and the test share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestClientThatLeavesIsNoServerError: a client that hangs up while its
+// request runs is logged as such, at Info, not as a 500 of the server's.
+func TestClientThatLeavesIsNoServerError(t *testing.T) {
+	var logs syncBuffer
+	slow := slowSearchStore{release: make(chan struct{}), started: make(chan struct{}, 1)}
+	ts := newTestServer(t, func(o *web.Options) {
+		slow.Store = o.Store
+		o.Store = slow
+		o.Log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ts.URL+"/api/v1/search?q=koffer", nil)
+	req.Header.Set("Authorization", "Bearer "+ts.Tokens[store.RoleAgent])
+	go func() { <-slow.started; cancel() }()
+	if _, err := http.DefaultClient.Do(req); err == nil {
+		t.Fatal("the request was answered; the client had hung up")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(logs.String(), "client_gone=true") && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	out := logs.String()
+	if !strings.Contains(out, "client_gone=true") || strings.Contains(out, "level=ERROR") || strings.Contains(out, "status=500") {
+		t.Errorf("the log says:\n%s\nwant an Info line that the client left, and no server error", out)
+	}
 }

@@ -10,7 +10,6 @@ import (
 	"html/template"
 	"io"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"path"
@@ -271,16 +270,15 @@ func plain(s string, mentions bool) string {
 // notice; any other request gets an error page.
 func (s *Server) page(h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		err := h(w, r)
+		sw := &startedWriter{ResponseWriter: w}
+		err := h(sw, r)
 		if err == nil {
 			return
 		}
 		status, msg := s.classify(r, err)
-		level := slog.LevelInfo
-		if status >= 500 {
-			level = slog.LevelError
+		if !s.logFailure(r, sw, "page failed", status, err) {
+			return
 		}
-		s.log.Log(r.Context(), level, "page failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 		if status == http.StatusUnauthorized {
 			login := "/login?next=" + url.QueryEscape(r.URL.RequestURI())
 			if isHTMX(r) {
