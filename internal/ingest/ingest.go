@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -285,7 +286,7 @@ func (p *Pipeline) normalise(ctx context.Context, m channel.Message) (store.Inbo
 	if m.SentAt.IsZero() || sent.After(now.Add(5*time.Minute)) {
 		sent = now // a clock in the future would sort the message above everything
 	}
-	lang := strings.ToLower(strings.TrimSpace(m.Language))
+	lang := Language(m.Language) // junk from a platform is dropped, not the message
 	if lang == "" {
 		lang = ch.Locale
 	}
@@ -380,11 +381,34 @@ func (p *Pipeline) forgetChangedChannels() {
 // oneLine strips control characters (newlines included) from a name-like field.
 func oneLine(s string) string {
 	return strings.TrimSpace(strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
+		if unicode.IsControl(r) || spoofing(r) {
 			return -1
 		}
 		return r
 	}, s))
+}
+
+// spoofing reports characters that make a name look like another's:
+// direction overrides and isolates (U+202E turns "gnp.exe" around) and
+// invisible ones (zero-width space, word joiner, BOM). Joiners that
+// scripts and emoji need (U+200C, U+200D) stay.
+func spoofing(r rune) bool {
+	return unicode.Is(unicode.Bidi_Control, r) || r == '\u200b' || r == '\u2060' || r == '\ufeff'
+}
+
+// languageTag matches what webcare keeps as a language: a BCP 47-like tag
+// ("nl", "pt-br"), lowercased.
+var languageTag = regexp.MustCompile(`^[a-z]{2,3}(-[a-z0-9]{2,8})*$`)
+
+// Language is a platform's or sender's language as webcare keeps it:
+// lowercased, "_" read as "-" (en_GB), and "" for anything that is not a
+// language tag, so that junk never becomes a conversation's language.
+func Language(s string) string {
+	s = strings.ReplaceAll(strings.ToLower(strings.TrimSpace(s)), "_", "-")
+	if !languageTag.MatchString(s) {
+		return ""
+	}
+	return s
 }
 
 // cleanText drops control characters other than newline and tab, and

@@ -1157,3 +1157,36 @@ func TestShedsLoadWhenTheQueueIsDeep(t *testing.T) {
 		t.Errorf("%d messages stored, want the 5 queued and the one sent again", n)
 	}
 }
+
+// TestJunkIsNotKept: a language that is no language tag is not made the
+// conversation's language (the channel's locale is used), and names lose
+// the characters that make them look like someone else's.
+func TestJunkIsNotKept(t *testing.T) {
+	for in, want := range map[string]string{"nl": "nl", " EN_gb ": "en-gb", "pt-BR": "pt-br", "<script>": "", "english": "", "e": "", "zh-hant-tw": "zh-hant-tw"} {
+		if got := ingest.Language(in); got != want {
+			t.Errorf("Language(%q) = %q, want %q", in, got, want)
+		}
+	}
+	st := newStore(t)
+	ch := newChannel(t, st, store.Channel{Kind: "api", Locale: "nl"})
+	p := newPipeline(t, st, nil, ingest.Options{})
+	m := msg(ch.ID, "j1", "u1", "hallo")
+	m.Language = "<script>"
+	m.From.Name = "Anna\u202egnp.exe\u200b\u2066"
+	m.From.Handle = "@an\ufeffna"
+	res := mustIngest(t, p, m)
+	c, err := st.Conversation(t.Context(), res.ConversationID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Language != "nl" {
+		t.Errorf("conversation language %q; want the channel's nl, not the junk", c.Language)
+	}
+	contact, err := st.Contact(t.Context(), res.ContactID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contact.Name != "Annagnp.exe" || contact.Identities[0].Handle != "@anna" {
+		t.Errorf("name %q, handle %q: direction overrides and invisible characters kept", contact.Name, contact.Identities[0].Handle)
+	}
+}

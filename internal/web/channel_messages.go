@@ -70,6 +70,9 @@ func (s *Server) receiveMessage(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeLimit(w, r, &in, maxIngestBody); err != nil {
 		return err
 	}
+	if in.Language != "" && ingest.Language(in.Language) == "" {
+		return errorf(http.StatusUnprocessableEntity, "language %q is not a language tag like en or pt-BR", channel.Clip(in.Language, 40))
+	}
 	msg := channel.Message{
 		ChannelID: id, PlatformID: in.ID, Text: in.Text, ReplyTo: in.ReplyTo, Private: in.Private,
 		Language: in.Language, Subject: in.Subject, SentAt: in.SentAt,

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"encoding/base64"
 	"fmt"
 	"net/http"
@@ -202,13 +203,24 @@ func (s *Server) listMessages(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]any{"messages": msgs, "more": len(msgs) == detailMessages})
 }
 
+// textRequest is a note or an invitation to a private conversation:
+// "text", as in the ingest API; "body" is its older name, still taken.
 type textRequest struct {
+	Text string `json:"text"`
 	Body string `json:"body"`
+}
+
+// text is what the request says, by either name.
+func (t textRequest) text() (string, error) {
+	if t.Text != "" && t.Body != "" && t.Text != t.Body {
+		return "", errorf(http.StatusBadRequest, `send "text" only ("body" is its older name)`)
+	}
+	return cmp.Or(t.Text, t.Body), nil
 }
 
 // replyRequest is a reply through the API, with files in base64.
 type replyRequest struct {
-	Body        string     `json:"body"`
+	textRequest
 	Attachments []fileJSON `json:"attachments"`
 }
 
@@ -231,7 +243,11 @@ func (s *Server) createReply(w http.ResponseWriter, r *http.Request) error {
 	if len(key) > desk.MaxKeyBytes { // a bad header is a bad request, before the body is weighed
 		return errorf(http.StatusBadRequest, "Idempotency-Key is longer than %d characters", desk.MaxKeyBytes)
 	}
-	m, e, err := s.desk.Reply(r.Context(), actor(r), c.ID, desk.ReplyInput{Body: in.Body, Files: files, Key: key})
+	text, err := in.text()
+	if err != nil {
+		return err
+	}
+	m, e, err := s.desk.Reply(r.Context(), actor(r), c.ID, desk.ReplyInput{Body: text, Files: files, Key: key})
 	if err != nil {
 		return err
 	}
@@ -264,7 +280,11 @@ func (s *Server) createNote(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	m, err := s.desk.Note(r.Context(), actor(r), c.ID, in.Body)
+	text, err := in.text()
+	if err != nil {
+		return err
+	}
+	m, err := s.desk.Note(r.Context(), actor(r), c.ID, text)
 	if err != nil {
 		return err
 	}
@@ -293,7 +313,11 @@ func (s *Server) moveToPrivateAPI(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	priv, err := s.desk.MoveToPrivate(r.Context(), actor(r), c.ID, in.Body)
+	text, err := in.text()
+	if err != nil {
+		return err
+	}
+	priv, err := s.desk.MoveToPrivate(r.Context(), actor(r), c.ID, text)
 	if err != nil {
 		return err
 	}

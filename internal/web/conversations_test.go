@@ -217,7 +217,8 @@ func TestConversationWork(t *testing.T) {
 		{name: "reply is queued", method: "POST", url: url + "/replies", token: agent, body: `{"body": "We are on it, Anna."}`, status: http.StatusAccepted,
 			contains: []string{`"direction":"out"`, `"delivery":"queued"`, `"reply_to":"w-1"`, `"state":"pending"`, `"outbox"`}},
 		{name: "empty reply", method: "POST", url: url + "/replies", token: agent, body: `{"body": ""}`, status: http.StatusUnprocessableEntity},
-		{name: "reply with unknown field", method: "POST", url: url + "/replies", token: agent, body: `{"text": "hi"}`, status: http.StatusBadRequest},
+		{name: "reply with unknown field", method: "POST", url: url + "/replies", token: agent, body: `{"message": "hi"}`, status: http.StatusBadRequest},
+		{name: "reply with text and body saying different things", method: "POST", url: url + "/replies", token: agent, body: `{"text": "hi", "body": "bye"}`, status: http.StatusBadRequest},
 		{name: "reply to unknown conversation", method: "POST", url: "/api/v1/conversations/999999/replies", token: agent, body: `{"body": "hi"}`, status: http.StatusNotFound},
 	})
 

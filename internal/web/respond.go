@@ -16,6 +16,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/webcare/webcare/internal/channel"
 	"github.com/webcare/webcare/internal/desk"
 	"github.com/webcare/webcare/internal/ingest"
 	"github.com/webcare/webcare/internal/store"
@@ -210,16 +211,25 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 
 // decodeLimit is decode for the few bodies that may carry files.
 func decodeLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+	ct := r.Header.Get("Content-Type")
+	if ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return errorf(http.StatusUnsupportedMediaType, "send JSON with Content-Type: application/json")
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		return err
 	}
+	// No Content-Type is as wrong as text/plain (a form post from another
+	// site sends either; JSON says what it is), once there is a body.
+	if ct == "" && len(bytes.TrimSpace(body)) > 0 {
+		return errorf(http.StatusUnsupportedMediaType, "send JSON with Content-Type: application/json")
+	}
 	// encoding/json would quietly turn bad bytes into U+FFFD; we refuse them.
 	if !utf8.Valid(body) {
 		return errorf(http.StatusBadRequest, "request body is not valid UTF-8")
+	}
+	if k := duplicateKey(body); k != "" {
+		return errorf(http.StatusBadRequest, "field %q is given twice; give each field once", channel.Clip(k, 100))
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
