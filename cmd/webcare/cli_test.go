@@ -407,3 +407,13 @@ func TestCommandsWorkWhileNATSIsDown(t *testing.T) {
 		t.Fatalf("rotate-token without NATS must work and say the servers were not told: %v\n%s", err, out)
 	}
 }
+
+// TestEveryDocumentedSettingIsTaken: the Bluesky image CDN that the docs
+// describe can be set like every other setting.
+func TestEveryDocumentedSettingIsTaken(t *testing.T) {
+	env := map[string]string{"WEBCARE_DB": filepath.Join(t.TempDir(), "cli.db")}
+	out, err := runCLI(t, env, "", "channel", "add", "--kind", "bluesky", "--name", "Bluesky", "--set", "cdn_base=https://cdn.example")
+	if err != nil || !strings.Contains(out, "https://cdn.example") {
+		t.Fatalf("channel add --set cdn_base: %v\n%s", err, out)
+	}
+}

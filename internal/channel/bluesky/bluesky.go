@@ -60,6 +60,8 @@ var Fields = []channel.Field{
 		Help: "The account's PDS or entryway. Leave https://bsky.social for accounts hosted by Bluesky."},
 	{Key: SettingAccountID, Label: "Account DID",
 		Help: "The account's DID (did:plc:…). Optional: Test connection shows it; webcare reads it from the session."},
+	{Key: SettingCDNBase, Label: "Image CDN", Default: DefaultCDN,
+		Help: "Where customers' pictures are downloaded from. Leave https://cdn.bsky.app unless your network reaches Bluesky's images through another address."},
 }
 
 // Client talks XRPC for any number of channels; it is the adapter's
