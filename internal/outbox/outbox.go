@@ -442,35 +442,37 @@ func (w *Worker) load(ctx context.Context, e store.OutboxEntry) (Delivery, Sende
 	// The recipient is the identity this channel's platform knows them by;
 	// a merged contact has several.
 	d.To = pickIdentity(contact.Identities, ch)
-	if d.LastInbound, _, err = w.lastInbound(ctx, conv.ID); err != nil {
+	if d.LastInbound, _, d.Thread, err = w.history(ctx, conv.ID, msg.ID); err != nil {
 		return d, nil, err
 	}
 	if conv.Visibility == store.Private && conv.LinkedID != 0 {
-		if _, d.Origin, err = w.lastInbound(ctx, conv.LinkedID); err != nil {
+		if _, d.Origin, _, err = w.history(ctx, conv.LinkedID, 0); err != nil {
 			return d, nil, err
 		}
 	}
 	return d, sender, nil
 }
 
-// lastInbound finds the customer's latest message in a conversation: when
-// they wrote it and its platform id.
-func (w *Worker) lastInbound(ctx context.Context, conversationID int64) (time.Time, string, error) {
-	var at time.Time
-	var id string
+// history reads a conversation: when the customer last wrote and that
+// message's platform id, and the platform ids of its messages before
+// message before (0: all), oldest first.
+func (w *Worker) history(ctx context.Context, conversationID, before int64) (last time.Time, lastID string, thread []string, err error) {
 	for after := int64(0); ; {
 		page, err := w.Store.Messages(ctx, conversationID, after, 500)
 		if err != nil {
-			return at, id, err
+			return last, lastID, thread, err
 		}
 		for _, m := range page {
 			if m.Direction == store.DirInbound {
-				at, id = m.SentAt, m.PlatformID
+				last, lastID = m.SentAt, m.PlatformID
+			}
+			if m.PlatformID != "" && (before == 0 || m.ID < before) && m.Direction != store.DirNote {
+				thread = append(thread, m.PlatformID)
 			}
 			after = m.ID
 		}
 		if len(page) < 500 {
-			return at, id, nil
+			return last, lastID, thread, nil
 		}
 	}
 }

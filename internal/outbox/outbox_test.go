@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -954,5 +955,25 @@ func TestRecordingASendIsTriedAgain(t *testing.T) {
 	runOnce(t, w, 0)
 	if rec.count() != 1 {
 		t.Errorf("sent %d times, want once", rec.count())
+	}
+}
+
+// TestDeliveryCarriesTheThread: a reply's delivery names the platform ids
+// of the conversation before it (the customer's and earlier replies),
+// oldest first, for e-mail's References; notes and the reply itself are
+// not among them.
+func TestDeliveryCarriesTheThread(t *testing.T) {
+	f := newFixture(t, "api", nil)
+	rec := &recorder{}
+	w := f.worker(map[string]outbox.Sender{"api": rec})
+	f.queue(t, "k1")
+	runOnce(t, w, 1)
+	if _, err := f.st.AddNote(t.Context(), f.conv.ID, 0, "internal", f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	f.queue(t, "k2")
+	runOnce(t, w, 1)
+	if got := rec.calls[1].Thread; !slices.Equal(got, []string{"in-1", "p-k1"}) {
+		t.Errorf("thread of the second reply %v, want [in-1 p-k1]", got)
 	}
 }

@@ -25,6 +25,10 @@ type Delivery struct {
 	// that offers "private replies" to a comment answers that comment
 	// privately when the customer has not written in private yet.
 	Origin string
+	// Thread are the platform ids of the conversation's messages before
+	// this reply that have one (the customer's, and replies delivered),
+	// oldest first: e-mail's References.
+	Thread []string
 }
 
 // Sender delivers replies for one kind of channel. It returns the platform's

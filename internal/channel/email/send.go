@@ -10,6 +10,7 @@ import (
 	"io"
 	netmail "net/mail"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -47,13 +48,14 @@ func (s *Sender) Send(ctx context.Context, d outbox.Delivery) (string, error) {
 	}
 	id := MessageID(d.Key, from)
 	m := Mail{
-		From:      &mail.Address{Name: d.Channel.Settings[SettingDisplayName], Address: from},
-		To:        &mail.Address{Name: d.To.DisplayName, Address: to},
-		Subject:   ReplySubject(d.Conversation.Subject, d.Channel.Name),
-		Body:      d.Message.Body,
-		MessageID: id,
-		InReplyTo: d.Message.ReplyTo,
-		Date:      s.now(),
+		From:       &mail.Address{Name: d.Channel.Settings[SettingDisplayName], Address: from},
+		To:         &mail.Address{Name: d.To.DisplayName, Address: to},
+		Subject:    ReplySubject(d.Conversation.Subject, d.Channel.Name),
+		Body:       d.Message.Body,
+		MessageID:  id,
+		InReplyTo:  d.Message.ReplyTo,
+		References: d.Thread,
+		Date:       s.now(),
 	}
 	for _, f := range d.Files {
 		m.Files = append(m.Files, f)
@@ -141,9 +143,38 @@ type Mail struct {
 	Subject   string
 	Body      string
 	MessageID string // without angle brackets
-	InReplyTo string // the customer's Message-ID; also the References
-	Date      time.Time
-	Files     []store.Attachment
+	InReplyTo string // the customer's Message-ID
+	// References are the Message-IDs of the thread before this mail,
+	// oldest first; InReplyTo ends them.
+	References []string
+	Date       time.Time
+	Files      []store.Attachment
+}
+
+// maxReferences bounds the References header: RFC 5322 (3.6.4) lets a
+// long chain keep its first id and the latest ones.
+const maxReferences = 20
+
+// references is the chain thread ending with parent: each id once,
+// without angle brackets, the first and the latest kept when it is long.
+func references(thread []string, parent string) []string {
+	var ids []string
+	seen := map[string]bool{}
+	for _, t := range append(slices.Clone(thread), parent) {
+		t = strings.Trim(strings.TrimSpace(t), "<>")
+		if t == "" || seen[t] || strings.ContainsAny(t, " \t\r\n<>") {
+			continue
+		}
+		seen[t] = true
+		ids = append(ids, t)
+	}
+	if i := slices.Index(ids, parent); i >= 0 && i != len(ids)-1 {
+		ids = append(slices.Delete(ids, i, i+1), parent) // the parent comes last
+	}
+	if len(ids) > maxReferences {
+		ids = append(ids[:1], ids[len(ids)-maxReferences+1:]...)
+	}
+	return ids
 }
 
 // Build writes the mail in RFC 5322 form: text/plain; charset=utf-8 in
@@ -158,7 +189,7 @@ func (m Mail) Build() ([]byte, error) {
 	if m.InReplyTo != "" {
 		id := strings.Trim(m.InReplyTo, "<>")
 		h.SetMsgIDList("In-Reply-To", []string{id})
-		h.SetMsgIDList("References", []string{id})
+		h.SetMsgIDList("References", references(m.References, id))
 	}
 	h.Set("MIME-Version", "1.0")
 	var buf bytes.Buffer

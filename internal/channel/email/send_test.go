@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -209,5 +211,35 @@ func TestCheck(t *testing.T) {
 	ch.Settings["smtp_password"] = "wrong"
 	if _, err = c.Check(ctx, ch); err == nil || !strings.Contains(err.Error(), "SMTP") {
 		t.Errorf("bad smtp password: %v", err)
+	}
+}
+
+// TestReferencesKeepTheChain: a reply's References carry the thread
+// before it, oldest first, ending with the mail it answers (RFC 5322
+// 3.6.4), so mail programs thread a long exchange as one; a very long
+// chain keeps its first and latest ids.
+func TestReferencesKeepTheChain(t *testing.T) {
+	f, ch := newFake(t)
+	s := &Sender{}
+	d := delivery(ch)
+	d.Thread = []string{"first@klant.example", "<reply-1@webcare.test>", "CAF=abc@mail.gmail.com"}
+	if _, err := s.Send(context.Background(), d); err != nil {
+		t.Fatal(err)
+	}
+	mr, err := mail.CreateReader(bytes.NewReader(f.Sent()[0].Data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refs, err := mr.Header.MsgIDList("References")
+	if want := []string{"first@klant.example", "reply-1@webcare.test", "CAF=abc@mail.gmail.com"}; err != nil || !slices.Equal(refs, want) {
+		t.Errorf("References %v (%v), want %v", refs, err, want)
+	}
+	var long []string
+	for i := range 40 {
+		long = append(long, fmt.Sprintf("m%d@klant.example", i))
+	}
+	got := references(long, "parent@klant.example")
+	if len(got) != maxReferences || got[0] != "m0@klant.example" || got[len(got)-1] != "parent@klant.example" || got[len(got)-2] != "m39@klant.example" {
+		t.Errorf("references of a long chain: %v", got)
 	}
 }
