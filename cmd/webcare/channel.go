@@ -55,10 +55,16 @@ func readStdinValues(e env, set settingsFlag) error {
 	return nil
 }
 
+// guessNote says, after a link made from a guessed base URL, that it is one.
+const guessNote = "(links made from --addr, a guess: run with --base-url or WEBCARE_BASE_URL set to the address people and platforms reach webcare at, or start the server with it once)"
+
 // channelHelp prints what a kind needs and where the platform sends to.
-func channelHelp(e env, d *desk.Desk, baseURL string, c store.Channel) {
+func channelHelp(e env, d *desk.Desk, baseURL string, guessed bool, c store.Channel) {
 	if hook := d.HookURL(baseURL, c); hook != "" {
 		fmt.Fprintf(e.stdout, "webhook URL:     %s   (paste into the platform's console)\n", hook)
+		if guessed {
+			fmt.Fprintln(e.stdout, guessNote)
+		}
 	}
 	ad := d.Adapters().Get(c.Kind)
 	for _, f := range ad.Fields {
@@ -134,7 +140,8 @@ func channelSet(ctx context.Context, e env, args []string) error {
 			// A new server must not get the old server's secrets.
 			fmt.Fprintf(e.stdout, "cleared with the new server address: %s; give them again with --set\n", strings.Join(dropped, ", "))
 		}
-		channelHelp(e, t.Desk, cfg.BaseURL, c)
+		base, guessed := app.LinkBase(ctx, t.Store, cfg)
+		channelHelp(e, t.Desk, base, guessed, c)
 		return nil
 	})
 }
@@ -147,7 +154,15 @@ func channelTest(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	return withTools(ctx, e, cfg, func(t *app.Tools) error {
-		res, err := t.Desk.TestChannel(ctx, cli, *id, cfg.BaseURL)
+		base, guessed := app.LinkBase(ctx, t.Store, cfg)
+		c, err := t.Store.Channel(ctx, *id)
+		if err != nil {
+			return err
+		}
+		if guessed && t.Desk.Adapters().Get(c.Kind).Connect != nil {
+			return fmt.Errorf("testing registers webcare's webhook with %s, and %s/hooks/%d is only a guess: give --base-url (or WEBCARE_BASE_URL) the address %s reaches webcare at", c.Kind, base, c.ID, c.Kind)
+		}
+		res, err := t.Desk.TestChannel(ctx, cli, *id, base)
 		if err != nil {
 			return err
 		}
@@ -192,14 +207,18 @@ func channelAdd(ctx context.Context, e env, args []string) error {
 		}
 		c := made.Channel
 		fmt.Fprintf(e.stdout, "added %s channel %q (id %d)\n", c.Kind, c.Name, c.ID)
-		fmt.Fprintf(e.stdout, "ingest URL:      %s\n", desk.IngestURL(cfg.BaseURL, c.ID))
+		base, guessed := app.LinkBase(ctx, t.Store, cfg)
+		fmt.Fprintf(e.stdout, "ingest URL:      %s\n", desk.IngestURL(base, c.ID))
 		fmt.Fprintf(e.stdout, "ingest token:    %s\n", made.Token)
 		fmt.Fprintf(e.stdout, "callback secret: %s\n", made.CallbackSecret)
 		for _, k := range slices.Sorted(maps.Keys(made.Generated)) {
 			fmt.Fprintf(e.stdout, "%-16s %s\n", k+":", made.Generated[k])
 		}
 		fmt.Fprintln(e.stdout, "(tokens and secrets shown once)")
-		channelHelp(e, t.Desk, cfg.BaseURL, c)
+		channelHelp(e, t.Desk, base, guessed, c)
+		if guessed && t.Desk.HookURL(base, c) == "" {
+			fmt.Fprintln(e.stdout, guessNote)
+		}
 		return nil
 	})
 }
@@ -219,6 +238,7 @@ func channelList(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	base, guessed := app.LinkBase(ctx, st, cfg)
 	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tKIND\tNAME\tLOCALE\tSTATE\tINGEST URL")
 	for _, c := range chs {
@@ -226,9 +246,15 @@ func channelList(ctx context.Context, e env, args []string) error {
 		if c.Disabled {
 			state = "disabled"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Kind, c.Name, c.Locale, state, desk.IngestURL(cfg.BaseURL, c.ID))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Kind, c.Name, c.Locale, state, desk.IngestURL(base, c.ID))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if guessed && len(chs) > 0 {
+		fmt.Fprintln(e.stdout, guessNote)
+	}
+	return nil
 }
 
 func channelRotate(ctx context.Context, e env, args []string) error {

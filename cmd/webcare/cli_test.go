@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
 
+	"github.com/webcare/webcare/internal/app"
 	"github.com/webcare/webcare/internal/auth"
 	"github.com/webcare/webcare/internal/bus"
 	"github.com/webcare/webcare/internal/bus/natsbus"
@@ -415,5 +416,33 @@ func TestEveryDocumentedSettingIsTaken(t *testing.T) {
 	out, err := runCLI(t, env, "", "channel", "add", "--kind", "bluesky", "--name", "Bluesky", "--set", "cdn_base=https://cdn.example")
 	if err != nil || !strings.Contains(out, "https://cdn.example") {
 		t.Fatalf("channel add --set cdn_base: %v\n%s", err, out)
+	}
+}
+
+// TestLinksUseTheServersBaseURL: a command run without --base-url prints
+// links with the address the server runs with (it leaves it in the
+// store); with neither it says its links are a guess, and will not
+// register a guessed webhook with a platform.
+func TestLinksUseTheServersBaseURL(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "cli.db")
+	env := map[string]string{"WEBCARE_DB": db}
+	out, err := runCLI(t, env, "", "channel", "add", "--kind", "telegram", "--name", "Bot", "--set", "access_token=123:abc")
+	if err != nil || !strings.Contains(out, "http://127.0.0.1:8080/hooks/1") || !strings.Contains(out, "a guess") {
+		t.Fatalf("without a base URL anywhere: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, env, "", "channel", "test", "--id", "1"); err == nil || !strings.Contains(err.Error(), "only a guess") {
+		t.Errorf("a guessed webhook registered: %v\n%s", err, out)
+	}
+	st, err := openStore(t.Context(), config.Config{DatabasePath: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetSetting(t.Context(), app.BaseURLKey, "https://care.heron.example"); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	out, err = runCLI(t, env, "", "channel", "list")
+	if err != nil || !strings.Contains(out, "https://care.heron.example/api/v1/channels/1/messages") || strings.Contains(out, "a guess") {
+		t.Errorf("with the server's base URL in the store: %v\n%s", err, out)
 	}
 }

@@ -153,6 +153,25 @@ func OpenStore(ctx context.Context, cfg config.Config) (Store, error) {
 	return st, nil
 }
 
+// BaseURLKey is the setting where a server given --base-url leaves it,
+// so that commands print the links people really use.
+const BaseURLKey = "base_url"
+
+// LinkBase is the public URL for links a command prints: the configured
+// one, else the one a server left in st, else the guess from the listen
+// address (guessed true).
+func LinkBase(ctx context.Context, st interface {
+	Setting(ctx context.Context, key string) (string, error)
+}, cfg config.Config) (url string, guessed bool) {
+	if !cfg.BaseURLGuessed {
+		return cfg.BaseURL, false
+	}
+	if u, err := st.Setting(ctx, BaseURLKey); err == nil && u != "" {
+		return u, false
+	}
+	return cfg.BaseURL, true
+}
+
 // Tools are what a command-line subcommand acts with on the data of
 // running servers: the store, and a desk whose events reach the servers'
 // pages when the bus is NATS. (On the embedded bus a separate process
@@ -270,6 +289,12 @@ func (a *App) Serve(ctx context.Context, ready func(addr string)) error {
 		a.Log.Info("listening for mail", "addr", mailLn.Addr().String())
 	}
 	a.Log.Info("webcare listening", "addr", ln.Addr().String(), "url", a.Config.BaseURL, "db", a.Config.Database())
+	if !a.Config.BaseURLGuessed {
+		// Commands run elsewhere print links with it (webcare channel …).
+		if err := a.Store.SetSetting(ctx, BaseURLKey, a.Config.BaseURL); err != nil {
+			a.Log.Warn("remembering the base URL for commands failed", "err", err)
+		}
+	}
 	if ready != nil {
 		ready(ln.Addr().String())
 	}

@@ -71,6 +71,9 @@ func TestServeTakesMail(t *testing.T) {
 			t.Errorf("serve: %v", err)
 		}
 	}()
+	if u, err := a.Store.Setting(t.Context(), BaseURLKey); err != nil || u != "http://localhost" {
+		t.Errorf("the server left base URL %q (%v) for commands; want its --base-url", u, err)
+	}
 	raw := "From: Anna <anna@example.org>\r\nTo: care@heron.example\r\nSubject: Koffer\r\nMessage-ID: <k1@example.org>\r\nDate: Mon, 30 Nov 2026 10:00:00 +0000\r\n\r\nMijn koffer is zoek.\r\n"
 	if err := emailfake.Deliver(t.Context(), smtpAddr, "anna@example.org", []string{"care@heron.example"}, []byte(raw)); err != nil {
 		t.Fatalf("delivering to the listener: %v", err)

@@ -22,6 +22,9 @@ import (
 type Config struct {
 	Addr          string        // listen address
 	BaseURL       string        // how users reach us, for printed links
+	// BaseURLGuessed is true when BaseURL was not given but made from Addr:
+	// fine for the server's own links, a guess for a command run elsewhere.
+	BaseURLGuessed bool
 	DatabasePath  string        // the embedded store's file
 	DatabaseURL   string        // postgres://… (secret: may hold a password)
 	NATSURL       string        // nats://… (secret: may hold a token)
@@ -116,6 +119,7 @@ func (c *Config) validate() error {
 		return fmt.Errorf("addr %q: %w", c.Addr, err)
 	}
 	if c.BaseURL == "" {
+		c.BaseURLGuessed = true
 		host := c.Addr
 		if h, p, _ := net.SplitHostPort(c.Addr); h == "" || h == "0.0.0.0" || h == "::" {
 			host = net.JoinHostPort("localhost", p)
