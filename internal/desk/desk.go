@@ -48,6 +48,7 @@ type Store interface {
 	Agents(ctx context.Context) ([]store.Agent, error)
 	CreateAgent(ctx context.Context, a *store.Agent, by store.Actor) error
 	UpdateAgent(ctx context.Context, a *store.Agent, by store.Actor) error
+	EndSessions(ctx context.Context, agentID int64, keep []byte, tokens bool, by store.Actor) (int, error)
 
 	Team(ctx context.Context, id int64) (store.Team, error)
 	CreateTeam(ctx context.Context, t *store.Team, by store.Actor) error

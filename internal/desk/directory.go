@@ -130,8 +130,17 @@ func (d *Desk) UpdateAgent(ctx context.Context, a Actor, id int64, in AgentInput
 	if ag.ID == a.Agent.ID && (ag.Disabled || ag.Role != store.RoleAdmin) {
 		return ag, conflict("you cannot disable yourself or give up your own admin role; ask another admin")
 	}
-	err = d.store.UpdateAgent(ctx, &ag, a.record())
-	return ag, err
+	if err := d.store.UpdateAgent(ctx, &ag, a.record()); err != nil {
+		return ag, err
+	}
+	if in.Password != nil {
+		// A new password is for shutting out whoever knew the old one:
+		// their sessions and the API tokens made with it end too.
+		if _, err := d.store.EndSessions(ctx, ag.ID, nil, true, a.record()); err != nil {
+			return ag, err
+		}
+	}
+	return ag, nil
 }
 
 // TeamInput adds or changes a team; nil fields stay.

@@ -576,6 +576,12 @@ type Store interface {
 	CreateSession(ctx context.Context, s Session) error
 	SessionAgent(ctx context.Context, tokenHash []byte, now time.Time) (Agent, error)
 	DeleteSession(ctx context.Context, tokenHash []byte) error
+	// EndSessions signs an agent out everywhere but the session keep (nil:
+	// everywhere), and with tokens also revokes their API tokens but keep,
+	// in one transaction, audited: after a password change (keep is the
+	// session or token the agent changed it with), or when the agent asks.
+	// It returns how many sessions and tokens it ended.
+	EndSessions(ctx context.Context, agentID int64, keep []byte, tokens bool, by Actor) (int, error)
 
 	CreateAPIToken(ctx context.Context, t *APIToken, by Actor) error
 	APITokenAgent(ctx context.Context, hash []byte, now time.Time) (Agent, error)

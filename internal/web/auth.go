@@ -55,6 +55,18 @@ func (s *Server) require(p auth.Permission, next handlerFunc) handlerFunc {
 	}
 }
 
+// credential is the hash of what the request authenticated with: its API
+// token or its session; nil for neither.
+func credential(r *http.Request) []byte {
+	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		return auth.HashToken(strings.TrimSpace(token))
+	}
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		return auth.HashToken(c.Value)
+	}
+	return nil
+}
+
 func (s *Server) authenticate(r *http.Request) (store.Agent, error) {
 	var a store.Agent
 	var err error
@@ -221,8 +233,27 @@ func (s *Server) changeMe(r *http.Request, in meUpdate) (store.Agent, error) {
 		}
 		a.PasswordHash = hash
 	}
-	err := s.store.UpdateAgent(r.Context(), &a, byAgent(r))
-	return a, err
+	if err := s.store.UpdateAgent(r.Context(), &a, byAgent(r)); err != nil {
+		return a, err
+	}
+	if in.Password != nil {
+		// Whoever knew the old password is shut out: every other session
+		// and API token of the agent ends; the one in hand stays.
+		if _, err := s.store.EndSessions(r.Context(), a.ID, credential(r), true, byAgent(r)); err != nil {
+			return a, err
+		}
+	}
+	return a, nil
+}
+
+// endOtherSessions signs the agent out everywhere but here.
+func (s *Server) endOtherSessions(w http.ResponseWriter, r *http.Request) error {
+	me := agentFrom(r.Context())
+	n, err := s.store.EndSessions(r.Context(), me.ID, credential(r), false, byAgent(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]int{"ended": n})
 }
 
 var setupPage = template.Must(template.New("setup").Parse(`<!doctype html>

@@ -275,3 +275,36 @@ func TestSetup(t *testing.T) {
 		}
 	})
 }
+
+// TestNewPasswordShutsOutTheOldOne: changing a password ends every other
+// session and API token of the agent (the one it was changed with
+// stays); an admin's change or the CLI's ends them all; and an agent can
+// sign out everywhere else without changing it.
+func TestNewPasswordShutsOutTheOldOne(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	email := "agent@example.org"
+	here, laptop, phone := ts.login(t, email), ts.login(t, email), ts.login(t, email)
+	token := ts.Tokens[store.RoleAgent]
+	me := func(c *http.Cookie, token string) int {
+		return ts.do(t, scenario{method: "GET", url: "/api/v1/me", cookie: c, token: token}).StatusCode
+	}
+
+	ts.check(t, scenario{method: "POST", url: "/api/v1/me/sessions/end", cookie: phone, status: http.StatusOK, contains: []string{`"ended":2`}})
+	if me(phone, "") != 200 || me(here, "") != 401 || me(laptop, "") != 401 || me(nil, token) != 200 {
+		t.Fatalf("after signing out elsewhere: phone %d, here %d, laptop %d, token %d; want only the phone's session ended elsewhere, the token kept",
+			me(phone, ""), me(here, ""), me(laptop, ""), me(nil, token))
+	}
+	here = ts.login(t, email)
+	ts.check(t, scenario{method: "PATCH", url: "/api/v1/me", cookie: here, status: http.StatusOK,
+		body: jsonBody(t, map[string]string{"password": "a completely new password", "current_password": testPassword})})
+	if me(here, "") != 200 || me(phone, "") != 401 || me(nil, token) != 401 {
+		t.Errorf("after a new password: here %d, phone %d, API token %d; want only the session it was changed in", me(here, ""), me(phone, ""), me(nil, token))
+	}
+	// An admin sets another password: every session of the agent ends.
+	ts.check(t, scenario{method: "PATCH", url: path("/api/v1/agents/%d", ts.Agents[store.RoleAgent].ID), token: ts.Tokens[store.RoleAdmin], status: http.StatusOK,
+		body: jsonBody(t, map[string]string{"password": "set by the admin, long"})})
+	if me(here, "") != 401 {
+		t.Errorf("the agent's session survives the admin's new password")
+	}
+}

@@ -70,6 +70,10 @@ type settingsView struct {
 	Languages []string // choices: the ten promised languages
 	Saved     bool
 	Error     string
+	// Ended is how many other sessions "sign out everywhere else" ended,
+	// shown when EndedShown.
+	Ended      int
+	EndedShown bool
 }
 
 func (s *Server) showSettings(w http.ResponseWriter, r *http.Request) error {
@@ -77,8 +81,25 @@ func (s *Server) showSettings(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, status int, saved bool, msg string) error {
-	v := settingsView{chrome: s.chrome(r, s.t(r, "nav.settings"), "settings"), Locales: s.ui.cat.Locales(), Languages: inboxLanguages, Saved: saved, Error: msg}
+	return s.renderSettingsView(w, r, status, settingsView{Saved: saved, Error: msg})
+}
+
+func (s *Server) renderSettingsView(w http.ResponseWriter, r *http.Request, status int, v settingsView) error {
+	v.chrome, v.Locales, v.Languages = s.chrome(r, s.t(r, "nav.settings"), "settings"), s.ui.cat.Locales(), inboxLanguages
 	return s.ui.render(w, status, s.locale(r), "settings", "", v)
+}
+
+// endSessionsFromForm signs the agent out everywhere but this browser.
+func (s *Server) endSessionsFromForm(w http.ResponseWriter, r *http.Request) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	me := agentFrom(r.Context())
+	n, err := s.store.EndSessions(r.Context(), me.ID, credential(r), false, byAgent(r))
+	if err != nil {
+		return err
+	}
+	return s.renderSettingsView(w, r, http.StatusOK, settingsView{Ended: n, EndedShown: true})
 }
 
 // saveSettings changes the agent's own name, UI language, languages

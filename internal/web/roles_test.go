@@ -56,6 +56,7 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		{pattern: "POST /api/v1/logout", url: "/api/v1/logout", public: true, ok: 204},
 		{pattern: "GET /api/v1/me", url: "/api/v1/me", ok: 200},
 		{pattern: "PATCH /api/v1/me", url: "/api/v1/me", body: `{"presence": "sleeping"}`, ok: 422},
+		{pattern: "POST /api/v1/me/sessions/end", url: "/api/v1/me/sessions/end", ok: 200},
 
 		{pattern: "POST /api/v1/channels/{id}/messages", url: path("/api/v1/channels/%d/messages", ch), body: `{}`, ok: 422}, // see below
 
@@ -138,6 +139,7 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		{pattern: "GET /settings", url: "/settings", page: true, ok: 200},
 		{pattern: "POST /settings", url: "/settings", form: true, body: "name=Someone&presence=asleep", page: true, ok: 422},
 		{pattern: "POST /settings/presence", url: "/settings/presence", form: true, body: "presence=asleep", page: true, ok: 422},
+		{pattern: "POST /settings/sessions/end", url: "/settings/sessions/end", form: true, page: true, ok: 200},
 
 		{pattern: "GET /admin", url: "/admin", page: true, anyOf: []auth.Permission{auth.ManageAgents, auth.ManageTeams, auth.ManageChannels, auth.ManageTemplates}, ok: 303},
 		{pattern: "GET /admin/agents", url: "/admin/agents", page: true, perm: auth.ManageAgents, ok: 200},

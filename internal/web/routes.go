@@ -43,6 +43,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /settings", p(can("", s.showSettings)))
 	mux.HandleFunc("POST /settings", p(can("", s.saveSettings)))
 	mux.HandleFunc("POST /settings/presence", p(can("", s.setPresence)))
+	mux.HandleFunc("POST /settings/sessions/end", p(can("", s.endSessionsFromForm)))
 	mux.HandleFunc("GET /admin", p(can("", s.showAdmin)))
 	mux.HandleFunc("GET /admin/agents", p(can(auth.ManageAgents, s.showAdminAgents)))
 	mux.HandleFunc("POST /admin/agents", p(can(auth.ManageAgents, s.addAgentFromForm)))
@@ -72,6 +73,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/logout", h(s.logout))
 	mux.HandleFunc("GET /api/v1/me", h(can("", s.showMe)))
 	mux.HandleFunc("PATCH /api/v1/me", h(can("", s.updateMe)))
+	mux.HandleFunc("POST /api/v1/me/sessions/end", h(can("", s.endOtherSessions)))
 
 	// The API channel: any system feeds messages in with the channel's token.
 	mux.HandleFunc("POST /api/v1/channels/{id}/messages", h(s.receiveMessage))

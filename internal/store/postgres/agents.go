@@ -209,6 +209,31 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
 	return err
 }
 
+// EndSessions signs an agent out everywhere but keep, and with tokens
+// revokes their API tokens too.
+func (s *Store) EndSessions(ctx context.Context, agentID int64, keep []byte, tokens bool, by store.Actor) (int, error) {
+	if keep == nil {
+		keep = []byte{} // no token hash is empty
+	}
+	n := 0
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM sessions WHERE agent_id = $1 AND token_hash <> $2`, agentID, keep)
+		if err != nil {
+			return err
+		}
+		ended, revoked := tag.RowsAffected(), int64(0)
+		if tokens {
+			if tag, err = tx.Exec(ctx, `DELETE FROM api_tokens WHERE agent_id = $1 AND hash <> $2`, agentID, keep); err != nil {
+				return err
+			}
+			revoked = tag.RowsAffected()
+		}
+		n = int(ended + revoked)
+		return audit(ctx, tx, by, "agent.sessions_end", fmt.Sprintf("agent/%d", agentID), fmt.Sprintf("%d sessions, %d api tokens", ended, revoked))
+	})
+	return n, err
+}
+
 // CreateAPIToken stores a token for an integration.
 func (s *Store) CreateAPIToken(ctx context.Context, t *store.APIToken, by store.Actor) error {
 	if t.CreatedAt.IsZero() {

@@ -265,6 +265,37 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
 	return err
 }
 
+// EndSessions signs an agent out everywhere but keep, and with tokens
+// revokes their API tokens too.
+func (s *Store) EndSessions(ctx context.Context, agentID int64, keep []byte, tokens bool, by store.Actor) (int, error) {
+	n := 0
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE agent_id = ? AND token_hash != ?`, agentID, orNoHash(keep))
+		if err != nil {
+			return err
+		}
+		ended, _ := res.RowsAffected()
+		var revoked int64
+		if tokens {
+			if res, err = tx.ExecContext(ctx, `DELETE FROM api_tokens WHERE agent_id = ? AND hash != ?`, agentID, orNoHash(keep)); err != nil {
+				return err
+			}
+			revoked, _ = res.RowsAffected()
+		}
+		n = int(ended + revoked)
+		return audit(ctx, tx, by, "agent.sessions_end", fmt.Sprintf("agent/%d", agentID), fmt.Sprintf("%d sessions, %d api tokens", ended, revoked))
+	})
+	return n, err
+}
+
+// orNoHash is keep, or a value no token hash has.
+func orNoHash(keep []byte) []byte {
+	if keep == nil {
+		return []byte{}
+	}
+	return keep
+}
+
 // CreateAPIToken stores a token for an integration.
 func (s *Store) CreateAPIToken(ctx context.Context, t *store.APIToken, by store.Actor) error {
 	if t.CreatedAt.IsZero() {

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/webcare/webcare/internal/store"
 )
@@ -23,6 +24,50 @@ var directoryTests = []testCase{
 	{"template shortcut is unique", testTemplateShortcutUnique},
 	{"settings", testSettings},
 	{"audit trail", testAuditTrail},
+	{"ending an agent's sessions", testEndSessions},
+}
+
+// testEndSessions: an agent is signed out everywhere but the session kept,
+// their API tokens go only when asked, others' are untouched, and it is
+// audited.
+func testEndSessions(f *fixture) {
+	ann, bob := f.agent("ann@example.org"), f.agent("bob@example.org")
+	for i, s := range []store.Session{{TokenHash: []byte("ann-1"), AgentID: ann.ID}, {TokenHash: []byte("ann-2"), AgentID: ann.ID}, {TokenHash: []byte("ann-3"), AgentID: ann.ID}, {TokenHash: []byte("bob-1"), AgentID: bob.ID}} {
+		s.ExpiresAt = base.Add(time.Hour)
+		f.check(f.s.CreateSession(f.ctx, s), "session %d", i)
+	}
+	for _, tk := range []store.APIToken{{AgentID: ann.ID, Name: "ann's", Hash: []byte("t-ann")}, {AgentID: bob.ID, Name: "bob's", Hash: []byte("t-bob")}} {
+		f.check(f.s.CreateAPIToken(f.ctx, &tk, system), "token")
+	}
+	live := func(hash string) bool {
+		_, err := f.s.SessionAgent(f.ctx, []byte(hash), base)
+		return err == nil
+	}
+	n, err := f.s.EndSessions(f.ctx, ann.ID, []byte("ann-2"), false, system)
+	f.check(err, "end sessions")
+	if n != 2 || live("ann-1") || !live("ann-2") || live("ann-3") || !live("bob-1") {
+		f.t.Errorf("ended %d; live: ann-1 %t ann-2 %t ann-3 %t bob-1 %t; want only ann-1 and ann-3 ended",
+			n, live("ann-1"), live("ann-2"), live("ann-3"), live("bob-1"))
+	}
+	if toks, _ := f.s.APITokens(f.ctx, ann.ID); len(toks) != 1 {
+		f.t.Errorf("ann's tokens %v; without tokens asked they stay", toks)
+	}
+	n, err = f.s.EndSessions(f.ctx, ann.ID, nil, true, system)
+	f.check(err, "end sessions and tokens")
+	if n != 2 || live("ann-2") {
+		f.t.Errorf("ended %d, ann-2 live %t; want the last session and the token", n, live("ann-2"))
+	}
+	if toks, _ := f.s.APITokens(f.ctx, ann.ID); len(toks) != 0 {
+		f.t.Errorf("ann's tokens %v after ending them", toks)
+	}
+	if toks, _ := f.s.APITokens(f.ctx, bob.ID); len(toks) != 1 || !live("bob-1") {
+		f.t.Errorf("bob lost his token or session: %v", toks)
+	}
+	trail, err := f.s.Audits(f.ctx, fmt.Sprintf("agent/%d", ann.ID), 0, 50)
+	f.check(err, "audits")
+	if !slices.ContainsFunc(trail, func(e store.AuditEntry) bool { return e.Action == "agent.sessions_end" }) {
+		f.t.Errorf("no agent.sessions_end in the trail: %+v", trail)
+	}
 }
 
 func testChannelRoundTrip(f *fixture) {
