@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -28,6 +30,13 @@ type Store struct {
 	w    *sql.DB // exactly one connection: SQLite has one writer anyway
 	r    *sql.DB // readers, which WAL lets run beside the writer
 	ckpt *sql.DB // the checkpointer's own connection
+	wal  string  // the write-ahead log's file
+	// walFull asks the writer to checkpoint between two transactions;
+	// walLimit is when (walLimit below, or less in tests).
+	walFull  atomic.Bool
+	walLimit atomic.Int64
+	// ckptEvery is the background checkpoint's pace (500 ms; less in tests).
+	ckptEvery atomic.Int64
 	// ingest holds the hot path's statements, prepared once on w.
 	ingest *ingestStmts
 	stop   chan struct{}
@@ -52,7 +61,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// The writer never checkpoints itself: copying the WAL back into the
 	// database would stall a commit that agents and webhooks wait on. A
 	// background checkpointer does it instead.
-	w, err := sql.Open("sqlite", dsn("wal_autocheckpoint(0)")+"&_txlock=immediate")
+	// journal_size_limit: each time the WAL starts over, the file is cut
+	// back to walLimit, so a burst does not leave it large for good.
+	w, err := sql.Open("sqlite", dsn("wal_autocheckpoint(0)", fmt.Sprintf("journal_size_limit(%d)", walLimit))+"&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
@@ -88,25 +99,50 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	ckpt.SetMaxOpenConns(1)
-	s.ckpt, s.stop, s.done = ckpt, make(chan struct{}), make(chan struct{})
+	s.ckpt, s.stop, s.done, s.wal = ckpt, make(chan struct{}), make(chan struct{}), path+"-wal"
+	s.walLimit.Store(walLimit)
+	s.ckptEvery.Store(int64(500 * time.Millisecond))
 	go s.checkpointLoop()
 	return s, nil
 }
 
+// walLimit bounds the write-ahead log: past it the writer checkpoints
+// between two transactions, so that the log starts over, and every start
+// over cuts the file back to it (journal_size_limit).
+const walLimit = 64 << 20
+
+// restartWAL starts the log over from the writer, between two
+// transactions, where nobody writes: it copies what the background
+// checkpointer has not (little), then waits for the readers still on the
+// old log, a fifth of a second at most (queries are short; new ones read
+// the database file), and resets the log; journal_size_limit then cuts
+// the file back to walLimit. If readers hold on longer, a later round
+// tries again.
+func (s *Store) restartWAL(ctx context.Context) {
+	s.w.ExecContext(ctx, `PRAGMA busy_timeout = 200`)
+	s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(RESTART)`)
+	s.w.ExecContext(ctx, `PRAGMA busy_timeout = 10000`)
+}
+
 // checkpointLoop copies the WAL back into the database file every so often,
-// beside the writer (PASSIVE never blocks it), so the WAL stays small and
-// commits stay short.
+// off the commit path (PASSIVE: it never waits for or blocks anyone). The
+// log starts over only when a checkpoint has copied every frame and then
+// a transaction begins; under a steady stream of commits the background
+// checkpoint never quite catches up, so the file grew without end (to
+// gigabytes in a long ingest). Past walLimit the loop asks the writer to
+// start the log over between two transactions (restartWAL).
 func (s *Store) checkpointLoop() {
 	defer close(s.done)
-	t := time.NewTicker(500 * time.Millisecond)
-	defer t.Stop()
 	for {
 		select {
 		case <-s.stop:
 			return
-		case <-t.C:
+		case <-time.After(time.Duration(s.ckptEvery.Load())):
 			// Errors are transient (busy); the next round tries again.
 			s.ckpt.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+			if fi, err := os.Stat(s.wal); err == nil && fi.Size() > s.walLimit.Load() {
+				s.walFull.Store(true)
+			}
 		}
 	}
 }
@@ -164,6 +200,9 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // tx runs fn in a write transaction and commits if it returns nil.
 func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if s.walFull.CompareAndSwap(true, false) {
+		s.restartWAL(ctx)
+	}
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
