@@ -890,3 +890,32 @@ func TestPlatformRulesInTheComposer(t *testing.T) {
 	}
 	u.checkClean()
 }
+
+// TestListKeepsUpUnderAStream: during a steady stream of messages (a
+// crisis), the inbox list and the queue counts keep refreshing while the
+// stream goes on; they used to wait for a quiet moment that never came,
+// while the tab title went on counting.
+func TestListKeepsUpUnderAStream(t *testing.T) {
+	u := newAgentUI(t)
+	u.login()
+	u.inbox()
+	shows := func(text string) bool {
+		return eval[bool](u, fmt.Sprintf(`Array.from(document.querySelectorAll("#rows .row")).some((el) => el.innerText.includes(%q))`, text))
+	}
+	seenDuring := false
+	for i := range 40 {
+		u.say(customer{ID: fmt.Sprintf("u-stream-%d", i), Name: fmt.Sprintf("Stream %d", i)}, fmt.Sprintf("stream-%d", i), fmt.Sprintf("Stranded at gate D%d", i))
+		if i >= 25 && shows("Stranded at gate D10") {
+			seenDuring = true
+			break
+		}
+		time.Sleep(100 * time.Millisecond) // a message every tenth of a second: never a quarter second of quiet
+	}
+	if !seenDuring {
+		t.Fatal("the list did not show a message while the stream went on")
+	}
+	if n := u.textOf(`#queues a[data-queue=all] .count`); n == "0" || n == "" {
+		t.Errorf("the All queue counts %q during the stream", n)
+	}
+	u.checkClean()
+}

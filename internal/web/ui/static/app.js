@@ -64,9 +64,17 @@
 
   // ---- live events ---------------------------------------------------------
   var refreshTimer;
+  // The list refreshes a quarter second after the first change and then at
+  // most once a second: under a steady stream of events (a crisis) waiting
+  // for a quiet moment would mean never refreshing.
+  var lastRefresh = 0;
   function refreshList() {
-    clearTimeout(refreshTimer);
+    if (refreshTimer) return; // one is coming: it will show this change too
+    var wait = Math.max(250, lastRefresh + 1000 - Date.now());
     refreshTimer = setTimeout(function () {
+      refreshTimer = null;
+      lastRefresh = Date.now();
+      htmx.trigger(body, "wc:changed"); // the queue counts, the supervisor's board
       var list = document.querySelector(".list");
       // Refreshing rewinds to the first page; when the agent has scrolled
       // down, offer the refresh instead of yanking the list away.
@@ -75,7 +83,7 @@
         return;
       }
       htmx.trigger(body, "wc:refresh");
-    }, 250);
+    }, wait);
   }
   var activity = {}; // agent id → {name, state, at}
   function showActivity() {
@@ -106,7 +114,6 @@
         threadChangedAt = Date.now();
         htmx.trigger(body, "wc:thread");
       }
-      htmx.trigger(body, "wc:changed");
       refreshList();
     }
     on("message.received", function (ev) {
@@ -132,7 +139,7 @@
     ["conversation.updated", "reply.delivered", "reply.failed", "reply.retrying"].forEach(function (type) {
       on(type, changed);
     });
-    on("reset", function () { htmx.trigger(body, "wc:changed"); refreshList(); });
+    on("reset", refreshList);
     on("agent.activity", function (ev) {
       if (String(ev.agent_id) === body.dataset.me || String(ev.conversation_id) !== openConversationID()) return;
       var d;
@@ -148,7 +155,6 @@
       if (caughtUp) return;
       caughtUp = true;
       if (openConversationID()) htmx.trigger(body, "wc:thread");
-      htmx.trigger(body, "wc:changed");
       refreshList();
     };
     es.onerror = function () { body.classList.add("offline"); };
