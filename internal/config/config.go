@@ -20,22 +20,22 @@ import (
 
 // Config is every setting of a webcare process.
 type Config struct {
-	Addr          string        // listen address
-	BaseURL       string        // how users reach us, for printed links
+	Addr    string // listen address
+	BaseURL string // how users reach us, for printed links
 	// BaseURLGuessed is true when BaseURL was not given but made from Addr:
 	// fine for the server's own links, a guess for a command run elsewhere.
 	BaseURLGuessed bool
-	DatabasePath  string        // the embedded store's file
-	DatabaseURL   string        // postgres://… (secret: may hold a password)
-	NATSURL       string        // nats://… (secret: may hold a token)
-	NATSPrefix    string        // subject prefix and stream name, so deployments can share one NATS
-	LogLevel      string        // debug, info, warn, error
-	LogFormat     string        // text or json
-	SecureCookies bool          // set behind HTTPS
-	SessionTTL    time.Duration // how long a login lasts
-	SMTPAddr      string        // where the inbound mail listener listens; empty: none
-	SMTPTLSCert   string        // PEM certificate (chain) offered with STARTTLS on the mail listener
-	SMTPTLSKey    string        // its private key
+	DatabasePath   string        // the embedded store's file
+	DatabaseURL    string        // postgres://… (secret: may hold a password)
+	NATSURL        string        // nats://… (secret: may hold a token)
+	NATSPrefix     string        // subject prefix and stream name, so deployments can share one NATS
+	LogLevel       string        // debug, info, warn, error
+	LogFormat      string        // text or json
+	SecureCookies  bool          // set behind HTTPS
+	SessionTTL     time.Duration // how long a login lasts
+	SMTPAddr       string        // where the inbound mail listener listens; empty: none
+	SMTPTLSCert    string        // PEM certificate (chain) offered with STARTTLS on the mail listener
+	SMTPTLSKey     string        // its private key
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For is
 	// believed, for per-visitor limits of the web chat.
 	TrustedProxies string
