@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"html/template"
 	"net/http"
 	"strings"
 	"time"
@@ -256,25 +255,18 @@ func (s *Server) endOtherSessions(w http.ResponseWriter, r *http.Request) error 
 	return writeJSON(w, http.StatusOK, map[string]int{"ended": n})
 }
 
-var setupPage = template.Must(template.New("setup").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>webcare setup</title></head>
-<body><main>
-<h1>Welcome to webcare</h1>
-{{if .Done}}<p>Your administrator account is ready and you are logged in. The API is at <code>/api/v1</code>.</p>
-{{else}}{{if .Error}}<p role="alert"><strong>{{.Error}}</strong></p>{{end}}
-<p>Create the first administrator.</p>
-<form method="post" action="/setup">
-<input type="hidden" name="token" value="{{.Token}}">
-<p><label>Name <input name="name" required value="{{.Name}}"></label></p>
-<p><label>E-mail <input name="email" type="email" required value="{{.Email}}"></label></p>
-<p><label>Password (at least 10 characters) <input name="password" type="password" minlength="10" required></label></p>
-<p><button>Create administrator</button></p>
-</form>{{end}}
-</main></body></html>`))
-
+// setupView is the first-run page: the form for the first administrator,
+// or, Done, the way on.
 type setupView struct {
+	chrome
 	Token, Name, Email, Error string
 	Done                      bool
+}
+
+// renderSetup shows the setup page in the visitor's language.
+func (s *Server) renderSetup(w http.ResponseWriter, r *http.Request, status int, v setupView) error {
+	v.chrome = chrome{Title: s.t(r, "setup.welcome")}
+	return s.ui.render(w, status, s.locale(r), "setup", "", v)
 }
 
 func (s *Server) checkSetupToken(r *http.Request, token string) error {
@@ -296,8 +288,7 @@ func (s *Server) showSetup(w http.ResponseWriter, r *http.Request) error {
 	if err := s.checkSetupToken(r, token); err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	return setupPage.Execute(w, setupView{Token: token})
+	return s.renderSetup(w, r, http.StatusOK, setupView{Token: token})
 }
 
 func (s *Server) completeSetup(w http.ResponseWriter, r *http.Request) error {
@@ -309,7 +300,6 @@ func (s *Server) completeSetup(w http.ResponseWriter, r *http.Request) error {
 	if err := s.checkSetupToken(r, v.Token); err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	hash, err := auth.HashPassword(r.PostFormValue("password"))
 	if err == nil {
 		err = desk.CheckText("name", v.Name, 1, 200)
@@ -319,8 +309,7 @@ func (s *Server) completeSetup(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err != nil {
 		v.Error = err.Error()
-		w.WriteHeader(http.StatusUnprocessableEntity)
-		return setupPage.Execute(w, v)
+		return s.renderSetup(w, r, http.StatusUnprocessableEntity, v)
 	}
 	a := store.Agent{Email: v.Email, Name: v.Name, Role: store.RoleAdmin, PasswordHash: hash, Presence: store.Online}
 	if err := s.store.CreateAgent(r.Context(), &a, store.Actor{Via: "setup"}); err != nil {
@@ -333,5 +322,5 @@ func (s *Server) completeSetup(w http.ResponseWriter, r *http.Request) error {
 	if err := s.startSession(w, a); err != nil {
 		return err
 	}
-	return setupPage.Execute(w, setupView{Done: true})
+	return s.renderSetup(w, r, http.StatusOK, setupView{Done: true})
 }

@@ -73,8 +73,8 @@ func TestPagesOfAFreshServer(t *testing.T) {
 	))); err != nil {
 		t.Fatalf("submit the setup form: %v", err)
 	}
-	if text := b.Text(t); !strings.Contains(text, "Your administrator account is ready") {
-		t.Errorf("after setup the page shows %q", text)
+	if text := b.Text(t); !strings.Contains(text, "Your administrator account is ready") || !strings.Contains(text, "Go to the inbox") {
+		t.Errorf("after setup the page shows %q; want the way on to the inbox", text)
 	}
 	admin, err := srv.Store.AgentByEmail(context.Background(), "ada@example.org")
 	if err != nil || admin.Role != store.RoleAdmin || admin.Name != "Ada Admin" {
