@@ -20,7 +20,6 @@ type adminTemplatesView struct {
 
 type templateRow struct {
 	store.Template
-	Languages []string
 }
 
 // Rows are the form's variants and the blank rows after them.
@@ -53,11 +52,7 @@ func (s *Server) renderAdminTemplates(w http.ResponseWriter, r *http.Request, st
 		return err
 	}
 	for _, t := range ts {
-		row := templateRow{Template: t}
-		for _, variant := range t.Variants {
-			row.Languages = append(row.Languages, variant.Language)
-		}
-		v.Templates = append(v.Templates, row)
+		v.Templates = append(v.Templates, templateRow{Template: t})
 	}
 	return s.ui.render(w, status, s.locale(r), "admin_templates", "", v)
 }

@@ -13,6 +13,7 @@ type searchView struct {
 	Hits     []searchHitView
 	Contacts []searchContactView
 	Searched bool
+	Limit    int // each list's length at most
 }
 
 type searchHitView struct {
@@ -26,6 +27,10 @@ type searchContactView struct {
 	Handles []store.Identity
 }
 
+// searchPageLimit bounds each list of the search page; the page says so
+// when a list is full.
+const searchPageLimit = 50
+
 // showSearch finds messages, contacts and handles. The page searches as
 // the agent types; the header's box lands here.
 func (s *Server) showSearch(w http.ResponseWriter, r *http.Request) error {
@@ -33,11 +38,11 @@ func (s *Server) showSearch(w http.ResponseWriter, r *http.Request) error {
 	if !utf8.ValidString(text) || utf8.RuneCountInString(text) > maxSearchText {
 		return errorf(http.StatusUnprocessableEntity, "%s", s.t(r, "search.toolong"))
 	}
-	v := searchView{chrome: s.chrome(r, s.t(r, "search.title"), "search")}
+	v := searchView{chrome: s.chrome(r, s.t(r, "search.title"), "search"), Limit: searchPageLimit}
 	v.Query = text
 	if text != "" {
 		v.Searched = true
-		res, err := s.search(r, text, 50)
+		res, err := s.search(r, text, searchPageLimit)
 		if err != nil {
 			return err
 		}

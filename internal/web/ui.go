@@ -159,6 +159,7 @@ func (u *ui) funcs(loc string) template.FuncMap {
 		"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 		"clock":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 		"ago":      func(t time.Time) string { return ago(u.cat, loc, time.Since(t)) },
+		"since":    func(from time.Time, to *time.Time) string { return took(u.cat, loc, to.Sub(from)) },
 		"initials": initials,
 		"text":     richText,
 		"kind":     func(kind string) string { return kindName(u.cat, loc, kind) },
@@ -198,6 +199,19 @@ func ago(cat *i18n.Catalogue, loc string, d time.Duration) string {
 		return cat.T(loc, "ago.hours", int(d.Hours()))
 	default:
 		return cat.T(loc, "ago.days", int(d.Hours()/24))
+	}
+}
+
+// took says how long something took, in the largest whole unit: "12
+// min", "3 h", "2 d"; under a minute, "1 min".
+func took(cat *i18n.Catalogue, loc string, d time.Duration) string {
+	switch {
+	case d < time.Hour:
+		return cat.T(loc, "took.minutes", max(1, int(d.Minutes())))
+	case d < 48*time.Hour:
+		return cat.T(loc, "took.hours", int(d.Hours()))
+	default:
+		return cat.T(loc, "took.days", int(d.Hours()/24))
 	}
 }
 

@@ -273,6 +273,10 @@
   });
   document.addEventListener("change", function (e) {
     if (e.target.name === "kind") updateCounter();
+    if (e.target.id === "files") {
+      var chosen = document.getElementById("files-chosen");
+      if (chosen) chosen.textContent = Array.from(e.target.files).map(function (f) { return f.name; }).join(", ");
+    }
   });
   document.addEventListener("click", function (e) {
     var li = e.target.closest && e.target.closest("#template-list li");
