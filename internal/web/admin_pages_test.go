@@ -279,3 +279,28 @@ func TestAdminEscapes(t *testing.T) {
 		{name: "invite page", method: "GET", url: link, status: 200, contains: []string{escaped}, excludes: []string{evil}},
 	})
 }
+
+// TestChannelSettingsFoldedUntilNeeded: the admin's channel list unfolds
+// the settings of a channel that still lacks a required one and keeps the
+// rest folded, so that ten channels are not one very tall page.
+func TestChannelSettingsFoldedUntilNeeded(t *testing.T) {
+	ts := newTestServer(t)
+	admin := ts.Tokens[store.RoleAdmin]
+	ready := store.Channel{Kind: "telegram", Name: "Bot", Settings: map[string]string{"access_token": "123:abc", "webhook_secret": "s"}}
+	unset := store.Channel{Kind: "whatsapp", Name: "WhatsApp"}
+	for _, c := range []*store.Channel{&ready, &unset} {
+		if err := ts.Store.CreateChannel(t.Context(), c, store.Actor{Via: "test"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := ts.check(t, scenario{method: "GET", url: "/admin/channels", token: admin, status: 200, notProblem: true})
+	page := string(r.Body)
+	open := func(c store.Channel) bool {
+		i := strings.Index(page, `id="settings-`+itoa(c.ID)+`"`)
+		j := strings.LastIndex(page[:max(i, 0)], "<details")
+		return i >= 0 && j >= 0 && strings.HasPrefix(page[j:], "<details open")
+	}
+	if open(ready) || !open(unset) {
+		t.Errorf("settings unfolded: configured %t, lacking a required one %t; want only the latter", open(ready), open(unset))
+	}
+}

@@ -30,6 +30,10 @@ type channelRow struct {
 	Test                            *testResult // the check just run on this channel
 	Poll                            *poll.Status
 	Polled                          bool // the platform is polled, not pushing
+	// Open shows the settings unfolded: a channel that lacks a required
+	// setting, or was just tested; the rest stay folded, so that ten
+	// channels are not one very tall page.
+	Open bool
 }
 
 // fieldRow is one platform setting on the admin screen; a secret's value
@@ -64,7 +68,7 @@ func (s *Server) renderAdminChannels(w http.ResponseWriter, r *http.Request, sta
 	for _, c := range chs {
 		row := s.channelRow(r, c)
 		if c.ID == v.Tested {
-			row.Test = &v.Test
+			row.Test, row.Open = &v.Test, true
 		}
 		v.Channels = append(v.Channels, row)
 	}
@@ -86,6 +90,7 @@ func (s *Server) channelRow(r *http.Request, c store.Channel) channelRow {
 			fr.Value = c.Settings[f.Key]
 		}
 		row.Fields = append(row.Fields, fr)
+		row.Open = row.Open || (f.Required && !fr.Set && !c.Disabled)
 	}
 	return row
 }
