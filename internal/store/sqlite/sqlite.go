@@ -138,12 +138,17 @@ func (s *Store) checkpointLoop() {
 		case <-s.stop:
 			return
 		case <-time.After(time.Duration(s.ckptEvery.Load())):
-			// Errors are transient (busy); the next round tries again.
-			s.ckpt.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
-			if fi, err := os.Stat(s.wal); err == nil && fi.Size() > s.walLimit.Load() {
-				s.walFull.Store(true)
-			}
+			s.checkpoint()
 		}
+	}
+}
+
+// checkpoint is one round of checkpointLoop.
+func (s *Store) checkpoint() {
+	// Errors are transient (busy); the next round tries again.
+	s.ckpt.Exec(`PRAGMA wal_checkpoint(PASSIVE)`)
+	if fi, err := os.Stat(s.wal); err == nil && fi.Size() > s.walLimit.Load() {
+		s.walFull.Store(true)
 	}
 }
 
