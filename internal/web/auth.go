@@ -280,6 +280,17 @@ func (s *Server) checkSetupToken(r *http.Request, token string) error {
 	if token == "" || hex.EncodeToString(auth.HashToken(token)) != want {
 		return errorf(http.StatusForbidden, "this setup link is not valid; use the one printed in the server log")
 	}
+	// However an administrator came about (the CLI, an invite, a
+	// promotion), once one can log in the link is spent.
+	agents, err := s.store.Agents(r.Context())
+	if err != nil {
+		return err
+	}
+	for _, a := range agents {
+		if a.Role == store.RoleAdmin && !a.Disabled && a.PasswordHash != "" {
+			return errorf(http.StatusGone, "setup is already done; log in instead")
+		}
+	}
 	return nil
 }
 

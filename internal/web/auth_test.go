@@ -204,6 +204,12 @@ func TestCrossOriginProtection(t *testing.T) {
 func TestSetup(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
+	// A setup link exists only while no administrator can log in.
+	admin := ts.Agents[store.RoleAdmin]
+	admin.Disabled = true
+	if err := ts.Store.UpdateAgent(context.Background(), &admin, store.Actor{Via: "test"}); err != nil {
+		t.Fatal(err)
+	}
 	token, hash := auth.NewToken("wcu_")
 	if err := ts.Store.SetSetting(context.Background(), desk.SetupTokenKey, hex.EncodeToString(hash)); err != nil {
 		t.Fatal(err)
@@ -265,6 +271,16 @@ func TestSetup(t *testing.T) {
 		{name: "a second POST is refused", method: "POST", url: "/setup", headers: formHeader,
 			body:   form(url.Values{"token": {token}, "name": {"Mallory"}, "email": {"mallory@example.org"}, "password": {"long enough password"}}),
 			status: http.StatusGone},
+	})
+	t.Run("a link left over is spent once an administrator can log in", func(t *testing.T) {
+		spare, hash := auth.NewToken("wcu_")
+		if err := ts.Store.SetSetting(context.Background(), desk.SetupTokenKey, hex.EncodeToString(hash)); err != nil {
+			t.Fatal(err)
+		}
+		ts.check(t, scenario{method: "GET", url: "/setup?token=" + spare, status: http.StatusGone})
+		if err := ts.Store.SetSetting(context.Background(), desk.SetupTokenKey, ""); err != nil {
+			t.Fatal(err)
+		}
 	})
 	t.Run("the setting is gone", func(t *testing.T) {
 		if v, err := ts.Store.Setting(context.Background(), desk.SetupTokenKey); err == nil {
