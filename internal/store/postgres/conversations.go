@@ -138,11 +138,43 @@ func (s *Store) Conversations(ctx context.Context, f store.ConversationFilter) (
 	if limit <= 0 {
 		limit = 50
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+conversationColumns+` FROM conversations`+c.sql()+order+` LIMIT `+c.arg(min(limit, 500)), c.args...)
+	limit = min(limit, 500)
+	var q string
+	if len(f.Statuses) > 1 && f.Order != store.OrderWaiting {
+		q = newestOfEachStatus(f, c, limit)
+	} else {
+		q = `SELECT ` + conversationColumns + ` FROM conversations` + c.sql() + order + ` LIMIT ` + c.arg(limit)
+	}
+	rows, err := s.pool.Query(ctx, q, c.args...)
 	if err != nil {
 		return nil, err
 	}
 	return collectConversations(rows)
+}
+
+// newestOfEachStatus is the newest-first page of several statuses (the
+// default inbox asks for new and open) as one index scan per status,
+// merged: "status = ANY(…) ORDER BY last_message_at" makes PostgreSQL
+// read every row of those statuses and sort them (120 ms at 136,000
+// conversations), while one status walks conversations_status in order
+// and stops at the page's end. c holds the filter's conditions and the
+// cursor's; it takes the new arguments.
+func newestOfEachStatus(f store.ConversationFilter, c *conds, limit int) string {
+	lim := c.arg(limit)
+	var branches []string
+	seen := map[store.Status]bool{}
+	for _, st := range f.Statuses {
+		if seen[st] {
+			continue // the same status twice would list its rows twice
+		}
+		seen[st] = true
+		// The filter's own "status = ANY(…)" stays (it is true here, and
+		// gives its parameter a type); the branch's status leads the index.
+		where := append([]string{"status = " + c.arg(string(st))}, c.where...)
+		branches = append(branches, `(SELECT `+conversationColumns+` FROM conversations WHERE `+strings.Join(where, " AND ")+
+			` ORDER BY last_message_at DESC, id DESC LIMIT `+lim+`)`)
+	}
+	return `SELECT * FROM (` + strings.Join(branches, " UNION ALL ") + `) page ORDER BY last_message_at DESC, id DESC LIMIT ` + lim
 }
 
 // CountConversations counts what Conversations would list without a limit.

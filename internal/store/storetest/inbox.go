@@ -13,6 +13,7 @@ var conversationTests = []testCase{
 	{"filters", testConversationFilters},
 	{"newest last message first", testConversationOrder},
 	{"cursor pagination visits every conversation once", testConversationPages},
+	{"several statuses merge into one order", testConversationStatusesMerged},
 	{"waiting longest first, then newest", testConversationWaitingOrder},
 	{"update fields one by one", testConversationUpdate},
 	{"update writes the audit trail", testConversationAudit},
@@ -510,6 +511,59 @@ func testConversationWaitingOrder(f *fixture) {
 				}
 				wantSlice(t, "walked", walked, ids(tt.want))
 			})
+		}
+	}
+}
+
+// testConversationStatusesMerged: a list of several statuses (the default
+// inbox: new and open) is one order over all of them, each conversation
+// once, even when a status is asked for twice, and pages through it.
+func testConversationStatusesMerged(f *fixture) {
+	ch := f.channel("x", "X")
+	const total = 20
+	open := store.StatusOpen
+	for i := range total {
+		r := f.ingestOne(msg(ch, fmt.Sprintf("s%d", i), fmt.Sprintf("user%d", i), at(i/2)))
+		if i%3 == 0 {
+			_, err := f.s.UpdateConversation(f.ctx, r.ConversationID, store.ConversationChange{Status: &open}, system)
+			f.check(err, "open %d", i)
+		}
+	}
+	filter := store.ConversationFilter{Statuses: []store.Status{store.StatusNew, store.StatusOpen, store.StatusNew}, Limit: 100}
+	full, err := f.s.Conversations(f.ctx, filter)
+	f.check(err, "list")
+	seen := map[int64]bool{}
+	for i, c := range full {
+		if seen[c.ID] {
+			f.t.Errorf("conversation %d listed twice", c.ID)
+		}
+		seen[c.ID] = true
+		if i > 0 {
+			prev := full[i-1]
+			if c.LastMessageAt.After(prev.LastMessageAt) || (c.LastMessageAt.Equal(prev.LastMessageAt) && c.ID >= prev.ID) {
+				f.t.Errorf("not ordered by (last message, id) descending at %d", i)
+			}
+		}
+	}
+	want(f.t, "listed", len(full), total)
+	var walked []int64
+	page := filter
+	page.Limit = 3
+	for range total {
+		got, err := f.s.Conversations(f.ctx, page)
+		f.check(err, "page")
+		for _, c := range got {
+			walked = append(walked, c.ID)
+		}
+		if len(got) < page.Limit {
+			break
+		}
+		page.Before = store.CursorAfter(got[len(got)-1], page.Order)
+	}
+	want(f.t, "walked", len(walked), total)
+	for i := range walked {
+		if walked[i] != full[i].ID {
+			f.t.Fatalf("page walk %v differs from the list at %d", walked, i)
 		}
 	}
 }
