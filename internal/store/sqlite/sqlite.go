@@ -119,9 +119,20 @@ const walLimit = 64 << 20
 // the file back to walLimit. If readers hold on longer, a later round
 // tries again.
 func (s *Store) restartWAL(ctx context.Context) {
-	s.w.ExecContext(ctx, `PRAGMA busy_timeout = 200`)
-	s.w.ExecContext(ctx, `PRAGMA wal_checkpoint(RESTART)`)
-	s.w.ExecContext(ctx, `PRAGMA busy_timeout = 10000`)
+	// One connection for all three statements, and contexts that do not
+	// end: a caller that gives up between them must not leave the writer
+	// with the short timeout for good.
+	conn, err := s.w.Conn(context.WithoutCancel(ctx))
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	bg := context.Background()
+	if _, err := conn.ExecContext(bg, `PRAGMA busy_timeout = 200`); err != nil {
+		return
+	}
+	defer conn.ExecContext(bg, `PRAGMA busy_timeout = 10000`)
+	conn.ExecContext(bg, `PRAGMA wal_checkpoint(RESTART)`)
 }
 
 // checkpointLoop copies the WAL back into the database file every so often,
