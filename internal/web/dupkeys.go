@@ -6,12 +6,12 @@ import (
 )
 
 // duplicateKey finds a name given twice in one JSON object of body, at any
-// depth ("" if none). encoding/json keeps the last of two and says
+// depth, ignoring case; ok is false when there is none. encoding/json keeps the last of two and says
 // nothing, so one body could say one thing to one reader and another to
 // the next. It runs on every ingested message, so it is one pass over the
 // bytes without decoding; a body that is not JSON may yield anything, and
 // decoding it says what is wrong.
-func duplicateKey(b []byte) string {
+func duplicateKey(b []byte) (name string, ok bool) {
 	var stack []*names // nil for an array
 	wantKey := false
 	for i := 0; i < len(b); i++ {
@@ -38,7 +38,7 @@ func duplicateKey(b []byte) string {
 				}
 			}
 			if i >= len(b) {
-				return ""
+				return "", false
 			}
 			if !wantKey {
 				continue
@@ -47,17 +47,17 @@ func duplicateKey(b []byte) string {
 			if escaped { // "\u0061" and "a" are one name
 				var s string
 				if json.Unmarshal(b[start:i+1], &s) != nil {
-					return ""
+					return "", false
 				}
 				key = []byte(s)
 			}
 			if stack[len(stack)-1].add(key) {
-				return string(key)
+				return string(key), true
 			}
 			wantKey = false
 		}
 	}
-	return ""
+	return "", false
 }
 
 // names are the names seen in one object: a short list while it is
@@ -68,17 +68,20 @@ type names struct {
 	many map[string]struct{}
 }
 
-// add records key and reports whether it was there already.
+// add records key and reports whether it was there already, ignoring
+// case as encoding/json does when it matches names to fields ("Private"
+// fills Private as "private" does).
 func (n *names) add(key []byte) bool {
 	if n.many != nil {
-		if _, ok := n.many[string(key)]; ok {
+		folded := string(bytes.ToLower(key))
+		if _, ok := n.many[folded]; ok {
 			return true
 		}
-		n.many[string(key)] = struct{}{}
+		n.many[folded] = struct{}{}
 		return false
 	}
 	for _, k := range n.few {
-		if bytes.Equal(k, key) {
+		if bytes.EqualFold(k, key) {
 			return true
 		}
 	}
@@ -86,7 +89,7 @@ func (n *names) add(key []byte) bool {
 	if len(n.few) > 16 {
 		n.many = make(map[string]struct{}, 64)
 		for _, k := range n.few {
-			n.many[string(k)] = struct{}{}
+			n.many[string(bytes.ToLower(k))] = struct{}{}
 		}
 		n.few = nil
 	}

@@ -228,7 +228,7 @@ func decodeLimit(w http.ResponseWriter, r *http.Request, v any, limit int64) err
 	if !utf8.Valid(body) {
 		return errorf(http.StatusBadRequest, "request body is not valid UTF-8")
 	}
-	if k := duplicateKey(body); k != "" {
+	if k, twice := duplicateKey(body); twice {
 		return errorf(http.StatusBadRequest, "field %q is given twice; give each field once", channel.Clip(k, 100))
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
