@@ -154,6 +154,7 @@ func (w *Worker) deliver(ctx context.Context, e store.OutboxEntry) {
 	// Records are written with a context of their own: a send that
 	// succeeded must be recorded even while shutting down.
 	rec := context.WithoutCancel(ctx)
+	claimed := time.Now() // the lease runs from about now: nothing may outlast it
 	log := w.Log.With("outbox_id", e.ID, "conversation_id", e.ConversationID, "attempt", e.Attempts)
 	stillHeld := false // whatever else happens to it, it no longer waits for the rate
 	defer func() {
@@ -173,7 +174,7 @@ func (w *Worker) deliver(ctx context.Context, e store.OutboxEntry) {
 		platformID, err = sender.Send(sendCtx, d)
 		cancel()
 		if err == nil {
-			if err := w.record(rec, e, platformID, log); err != nil {
+			if err := w.record(rec, e, platformID, claimed.Add(w.Lease-5*time.Second), log); err != nil {
 				// Out of ideas within the lease: the platform has it, and
 				// the entry may be claimed and sent again.
 				log.Error("outbox: the platform took the reply but recording it failed", "err", err)
@@ -254,9 +255,10 @@ func (w *Worker) deliver(ctx context.Context, e store.OutboxEntry) {
 // posted a second time. An id the store holds already (a platform that
 // reuses ids, or answers with the id of the customer's own message) is
 // recorded without the id; other failures (a busy or restarting database)
-// are tried again, for at most half the lease, which the send left.
-func (w *Worker) record(ctx context.Context, e store.OutboxEntry, platformID string, log *slog.Logger) error {
-	start, pause := time.Now(), 50*time.Millisecond
+// are tried again until shortly before the lease ends (until), after which
+// another worker could claim the entry.
+func (w *Worker) record(ctx context.Context, e store.OutboxEntry, platformID string, until time.Time, log *slog.Logger) error {
+	pause := 50 * time.Millisecond
 	for {
 		err := w.Store.DeliverOutbox(ctx, e.ID, platformID, w.Now())
 		switch {
@@ -266,7 +268,7 @@ func (w *Worker) record(ctx context.Context, e store.OutboxEntry, platformID str
 			log.Warn("outbox: the platform's id for the reply is taken; recorded without it (its delivery reports cannot be matched)", "platform_id", platformID, "err", err)
 			platformID = ""
 			continue
-		case time.Since(start)+pause > w.Lease/2:
+		case time.Now().Add(pause).After(until):
 			return err
 		}
 		log.Warn("outbox: recording a delivered reply failed; trying again", "err", err)
