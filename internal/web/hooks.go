@@ -114,23 +114,50 @@ func (s *Server) admit() bool {
 
 // unverifiedReads bounds how many webhook bodies are read before their
 // signature is checked, and so the memory forged deliveries can take:
-// 16 × maxHookBody = 64 MB at most.
-const unverifiedReads = 16
+// 32 × maxHookBody = 128 MB at most. One address holds at most
+// readsPerSource of them, and each read must finish within readTime: a
+// sender that trickles its body (16 slow connections once stopped every
+// channel's webhooks) loses its place instead of keeping it.
+const (
+	unverifiedReads = 32
+	readsPerSource  = 4
+	readTime        = 5 * time.Second
+)
 
 // readUnverified reads a webhook's body once one of the unverifiedReads
-// places is free. A delivery that waits longer than a second for one is
-// answered 503 with Retry-After: platforms send it again.
+// places is free. A delivery that waits longer than a second for one, or
+// whose address already holds readsPerSource, is answered 503 with
+// Retry-After: platforms send it again.
 func (s *Server) readUnverified(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	busy := &Error{Status: http.StatusServiceUnavailable, RetryAfter: 5 * time.Second, Msg: "too many deliveries at once; send it again"}
+	source := s.clientIP(r)
+	s.readersMu.Lock()
+	if s.readers[source] >= readsPerSource {
+		s.readersMu.Unlock()
+		return nil, busy
+	}
+	s.readers[source]++
+	s.readersMu.Unlock()
+	defer func() {
+		s.readersMu.Lock()
+		if s.readers[source]--; s.readers[source] <= 0 {
+			delete(s.readers, source)
+		}
+		s.readersMu.Unlock()
+	}()
 	t := time.NewTimer(time.Second)
 	defer t.Stop()
 	select {
 	case s.hookReads <- struct{}{}:
 	case <-t.C:
-		return nil, &Error{Status: http.StatusServiceUnavailable, RetryAfter: 5 * time.Second, Msg: "too many deliveries at once; send it again"}
+		return nil, busy
 	case <-r.Context().Done():
 		return nil, r.Context().Err()
 	}
 	defer func() { <-s.hookReads }()
+	// Best effort: a ResponseWriter that cannot set deadlines (a test's
+	// recorder) reads as before.
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(readTime))
 	return io.ReadAll(http.MaxBytesReader(w, r.Body, maxHookBody))
 }
 

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -365,7 +367,7 @@ func TestForgedDeliveriesCostNoMemory(t *testing.T) {
 // TestUnverifiedBodiesAreBounded: while every place for reading
 // unverified bodies is taken (slow senders with plausible signatures),
 // the next delivery is answered 503 with Retry-After instead of being
-// read too.
+// read too; and one address cannot take more than a few of the places.
 func TestUnverifiedBodiesAreBounded(t *testing.T) {
 	ts := newTestServer(t)
 	ch := store.Channel{Kind: "facebook", Name: "Page", Settings: map[string]string{"app_secret": "s3cret"}}
@@ -373,47 +375,70 @@ func TestUnverifiedBodiesAreBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	signed := "sha256=" + strings.Repeat("ab", 32) // well formed, wrong
+	deliver := func(from string, body io.Reader) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPost, "/hooks/"+itoa(ch.ID), body)
+		req.RemoteAddr = from + ":443"
+		req.Header.Set("X-Hub-Signature-256", signed)
+		rec := httptest.NewRecorder()
+		ts.Web.Handler().ServeHTTP(rec, req)
+		return rec
+	}
+	const places = 32
 	var writers []*io.PipeWriter
-	done := make(chan int, 32)
-	for range 16 {
+	done := make(chan int, places)
+	for i := range places {
 		pr, pw := io.Pipe()
 		writers = append(writers, pw)
-		req := httptest.NewRequest(http.MethodPost, "/hooks/"+itoa(ch.ID), pr)
-		req.Header.Set("X-Hub-Signature-256", signed)
-		go func() {
-			rec := httptest.NewRecorder()
-			ts.Web.Handler().ServeHTTP(rec, req)
-			done <- rec.Code
-		}()
+		from := fmt.Sprintf("198.51.100.%d", i/4) // four per address: as many as one may hold
+		go func() { done <- deliver(from, pr).Code }()
 	}
-	// The sixteen hold every place while their bodies trickle in; wait
-	// until they have all started reading.
+	// They hold every place while their bodies trickle in; wait until
+	// they have all started reading.
 	for _, pw := range writers {
 		if _, err := pw.Write([]byte("{")); err != nil {
 			t.Fatal(err)
 		}
 	}
-	req := httptest.NewRequest(http.MethodPost, "/hooks/"+itoa(ch.ID), strings.NewReader("{}"))
-	req.Header.Set("X-Hub-Signature-256", signed)
-	rec := httptest.NewRecorder()
-	ts.Web.Handler().ServeHTTP(rec, req)
-	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
-		t.Errorf("the seventeenth delivery: %d, Retry-After %q; want 503 with Retry-After", rec.Code, rec.Header().Get("Retry-After"))
+	if rec := deliver("203.0.113.1", strings.NewReader("{}")); rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
+		t.Errorf("a delivery past the places: %d, Retry-After %q; want 503 with Retry-After", rec.Code, rec.Header().Get("Retry-After"))
+	}
+	if rec := deliver("198.51.100.0", strings.NewReader("{}")); rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("a fifth delivery from one address: %d, want 503 at once", rec.Code)
 	}
 	for _, pw := range writers {
 		pw.Close()
 	}
-	for range 16 {
+	for range places {
 		if code := <-done; code != http.StatusForbidden {
 			t.Errorf("a slow forgery ended with %d, want 403 once read", code)
 		}
 	}
 	// With the places free again, a delivery is read and judged.
-	rec = httptest.NewRecorder()
-	req = httptest.NewRequest(http.MethodPost, "/hooks/"+itoa(ch.ID), strings.NewReader("{}"))
-	req.Header.Set("X-Hub-Signature-256", signed)
-	ts.Web.Handler().ServeHTTP(rec, req)
-	if rec.Code != http.StatusForbidden {
+	if rec := deliver("203.0.113.1", strings.NewReader("{}")); rec.Code != http.StatusForbidden {
 		t.Errorf("after the slow senders: %d, want 403", rec.Code)
+	}
+}
+
+// TestSlowBodiesLoseTheirPlace: a sender that trickles its body over real
+// HTTP is cut off after the read time, so slow connections cannot hold
+// the places for long.
+func TestSlowBodiesLoseTheirPlace(t *testing.T) {
+	ts := newTestServer(t)
+	ch := store.Channel{Kind: "facebook", Name: "Page", Settings: map[string]string{"app_secret": "s3cret"}}
+	if err := ts.Store.CreateChannel(t.Context(), &ch, store.Actor{Via: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", strings.TrimPrefix(ts.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /hooks/%d HTTP/1.1\r\nHost: x\r\nX-Hub-Signature-256: sha256=%s\r\nContent-Type: application/json\r\nContent-Length: 4000000\r\n\r\n{",
+		ch.ID, strings.Repeat("ab", 32))
+	conn.SetReadDeadline(time.Now().Add(15 * time.Second))
+	start := time.Now()
+	answer, _ := io.ReadAll(conn) // the server answers or hangs up once the read time is over
+	if took := time.Since(start); took > 12*time.Second {
+		t.Errorf("a body that never comes held its place %v: %q", took, answer)
 	}
 }

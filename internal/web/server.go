@@ -41,9 +41,11 @@ type Server struct {
 	sessionTTL    time.Duration
 	logins        *loginLimiter
 	hookReads     chan struct{} // a place per webhook body read before it is verified
-	ingesting     atomic.Int64  // inbound deliveries in hand
-	searches      chan struct{} // a place per search running
-	searching     sync.Map      // agent id → chan struct{}: the agent's one place to search
+	readersMu     sync.Mutex
+	readers       map[string]int // client → unverified bodies it is sending
+	ingesting     atomic.Int64   // inbound deliveries in hand
+	searches      chan struct{}  // a place per search running
+	searching     sync.Map       // agent id → chan struct{}: the agent's one place to search
 	maxIngesting  int64
 	clientIP      func(*http.Request) string
 	checkPassword func(hash, password string) error
@@ -113,7 +115,7 @@ func New(o Options) *Server {
 		adapters: o.Desk.Adapters(), // the platforms the desk speaks
 		desk:     o.Desk, store: o.Store, pipeline: o.Pipeline, bus: o.Bus, log: o.Log, now: o.Now,
 		metrics: o.Metrics, ready: o.Ready, secureCookies: o.SecureCookies, sessionTTL: o.SessionTTL,
-		heartbeat: o.Heartbeat, logins: newLoginLimiter(), hookReads: make(chan struct{}, unverifiedReads), searches: make(chan struct{}, maxSearches), closing: make(chan struct{}), activity: newActivity(),
+		heartbeat: o.Heartbeat, logins: newLoginLimiter(), hookReads: make(chan struct{}, unverifiedReads), readers: map[string]int{}, searches: make(chan struct{}, maxSearches), closing: make(chan struct{}), activity: newActivity(),
 		baseURL: strings.TrimRight(o.BaseURL, "/"), chat: o.Chat, polls: o.PollStatus,
 	}
 	u, err := loadUI()
