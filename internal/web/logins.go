@@ -2,6 +2,7 @@ package web
 
 import (
 	"math"
+	"net/netip"
 	"slices"
 	"sync"
 	"time"
@@ -9,23 +10,27 @@ import (
 	"github.com/webcare/webcare/internal/auth"
 )
 
-// Password guessing is slowed three ways, each with a delay that grows
-// with every further failure rather than a lock an attacker could put on
-// someone else's account:
+// Password guessing is slowed, with a delay that grows with every further
+// failure rather than a lock an attacker could put on someone else's
+// account:
 //
 //   - an account from one address: after 10 failures in 15 minutes;
 //   - one address over all accounts: after 100 (a sweep of many accounts);
-//   - one account over all addresses: after 100 (guessing from many
-//     addresses), for the addresses that have failed on it; an address
-//     that has not, such as the agent's own, still logs in.
+//   - one network (an IPv4 /24, an IPv6 /48: what one attacker easily
+//     rotates through) over all accounts: after 300;
+//   - one account over all addresses: after 100, for addresses that have
+//     failed on it three times or more (the agent's own, after a typo or
+//     two, still logs in); after 1,000, for every address.
 //
 // The first delay is 30 s, doubling to at most 15 minutes. What is kept
 // is bounded: addresses longer than an e-mail address can be are not kept,
 // counts are forgotten 15 minutes after their last failure, and at most
-// maxTracked counts are kept (the oldest go first).
+// maxTracked counts are kept; when the table is full, counts below their
+// limit go first, so a flood of fresh guesses cannot wash out the counts
+// that hold a guesser back.
 type loginLimiter struct {
 	mu     sync.Mutex
-	counts map[string]*failures // "a:" account, "s:" source, "p:" account + source
+	counts map[string]*failures // "a:" account, "s:" source, "n:" network, "p:" account + source
 }
 
 type failures struct {
@@ -34,18 +39,52 @@ type failures struct {
 }
 
 const (
-	loginWindow    = 15 * time.Minute
-	pairFailures   = 10
-	sourceFailures = 100
-	accountFailure = 100
-	firstDelay     = 30 * time.Second
-	maxTracked     = 100_000
+	loginWindow     = 15 * time.Minute
+	pairFailures    = 10
+	sourceFailures  = 100
+	networkFailures = 300
+	accountFailures = 100  // for addresses that failed on it typoAllowance times
+	accountCeiling  = 1000 // for every address
+	typoAllowance   = 3
+	firstDelay      = 30 * time.Second
+	maxTracked      = 100_000
 	// maxEmailLen is the longest e-mail address (RFC 5321): a longer one
 	// is no account, and is never kept.
 	maxEmailLen = 254
 )
 
 func newLoginLimiter() *loginLimiter { return &loginLimiter{counts: map[string]*failures{}} }
+
+// network is the range an address belongs to for the network count: an
+// IPv4 /24, an IPv6 /48 (source is a clientip key: an address or a /64).
+func network(source string) string {
+	if p, err := netip.ParsePrefix(source); err == nil {
+		source = p.Addr().String()
+	}
+	a, err := netip.ParseAddr(source)
+	if err != nil {
+		return source
+	}
+	bits := 48
+	if a.Is4() {
+		bits = 24
+	}
+	p, _ := a.Prefix(bits)
+	return p.String()
+}
+
+// limit is the count at which key starts to slow logins.
+func limit(key string) int {
+	switch key[0] {
+	case 's':
+		return sourceFailures
+	case 'n':
+		return networkFailures
+	case 'a':
+		return accountFailures
+	}
+	return pairFailures
+}
 
 // attempt says how long a login for email from source must wait (0: it
 // may be tried now), and if it may, counts it as a failure up front:
@@ -54,25 +93,24 @@ func newLoginLimiter() *loginLimiter { return &loginLimiter{counts: map[string]*
 func (l *loginLimiter) attempt(email, source string, now time.Time) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	keys := []string{"s:" + source}
+	keys := []string{"s:" + source, "n:" + network(source)}
 	if len(email) <= maxEmailLen {
 		keys = append(keys, "p:"+email+"\x00"+source, "a:"+email)
 	}
 	var wait time.Duration
 	for _, k := range keys {
 		f := l.get(k, now)
-		limit := pairFailures
-		switch k[0] {
-		case 's':
-			limit = sourceFailures
-		case 'a':
-			limit = accountFailure
-			if p := l.get(keys[1], now); p == nil || p.n == 0 {
-				continue // this address never failed here: not its doing
+		if f == nil {
+			continue
+		}
+		lim := limit(k)
+		if k[0] == 'a' {
+			if p := l.get(keys[2], now); p == nil || p.n < typoAllowance {
+				lim = accountCeiling // not this address's doing, unless it is overwhelming
 			}
 		}
-		if f != nil && f.n >= limit {
-			wait = max(wait, f.last.Add(backoff(f.n-limit)).Sub(now))
+		if f.n >= lim {
+			wait = max(wait, f.last.Add(backoff(f.n-lim)).Sub(now))
 		}
 	}
 	if wait > 0 {
@@ -114,25 +152,39 @@ func (l *loginLimiter) fail(key string, now time.Time) {
 }
 
 // sweep forgets expired counts and, if that is not enough, the oldest
-// tenth. It runs only when the table is full.
+// counts still below their limit, then (only if nearly every count is
+// holding someone back) the oldest of the rest. It runs only when the
+// table is full.
 func (l *loginLimiter) sweep(now time.Time) {
-	lasts := make([]time.Time, 0, len(l.counts))
+	type entry struct {
+		key  string
+		last time.Time
+		over bool
+	}
+	var entries []entry
 	for k, f := range l.counts {
 		if now.Sub(f.last) > loginWindow {
 			delete(l.counts, k)
-		} else {
-			lasts = append(lasts, f.last)
+			continue
 		}
+		entries = append(entries, entry{k, f.last, f.n >= limit(k)})
 	}
-	if len(l.counts) < maxTracked*9/10 {
+	target := maxTracked * 8 / 10
+	if len(l.counts) <= target {
 		return
 	}
-	slices.SortFunc(lasts, time.Time.Compare)
-	cut := lasts[len(lasts)/10]
-	for k, f := range l.counts {
-		if !f.last.After(cut) {
-			delete(l.counts, k)
+	// Below their limit first, oldest first; then the rest, oldest first.
+	slices.SortFunc(entries, func(a, b entry) int {
+		if a.over != b.over {
+			if a.over {
+				return 1
+			}
+			return -1
 		}
+		return a.last.Compare(b.last)
+	})
+	for _, e := range entries[:len(l.counts)-target] {
+		delete(l.counts, e.key)
 	}
 }
 
@@ -142,7 +194,7 @@ func (l *loginLimiter) succeeded(email, source string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.counts, "p:"+email+"\x00"+source)
-	for _, k := range []string{"s:" + source, "a:" + email} {
+	for _, k := range []string{"s:" + source, "n:" + network(source), "a:" + email} {
 		if f := l.counts[k]; f != nil {
 			if f.n--; f.n <= 0 {
 				delete(l.counts, k)

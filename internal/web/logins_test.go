@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -26,8 +27,8 @@ func TestLoginLimiterHoldsLittle(t *testing.T) {
 	for i := range 3000 {
 		l.attempt(huge[i%100:], "198.51.100.7", now)
 	}
-	if n := l.tracked(); n != 1 {
-		t.Errorf("%d counts kept after 3,000 logins with 200 KB addresses; want only the address's", n)
+	if n := l.tracked(); n != 2 {
+		t.Errorf("%d counts kept after 3,000 logins with 200 KB addresses; want only the address's and its network's", n)
 	}
 	for i := range maxTracked + 5000 {
 		l.attempt("agent@heron.example", "10."+itoa3(i), now.Add(time.Duration(i)*time.Millisecond))
@@ -140,5 +141,56 @@ func TestLockoutIsNoWeapon(t *testing.T) {
 	}
 	if n := checks.Load() - before; n != 2 {
 		t.Errorf("%d password checks for two unknown addresses; want one each, as for a real account", n)
+	}
+}
+
+// TestGuessingFromManyAddresses: rotating through the addresses of one
+// network buys no more guesses than the network's limit, and an
+// account under attack from everywhere still lets its agent in after a
+// typo from their own address (findings of an attack review).
+func TestGuessingFromManyAddresses(t *testing.T) {
+	l := newLoginLimiter()
+	now := time.Unix(1_800_000_000, 0)
+	allowed := 0
+	for i := range 5000 { // 5,000 /64s of one /48
+		if l.attempt("ceo@heron.example", fmt.Sprintf("2001:db8:1:%x::/64", i), now.Add(time.Duration(i)*time.Millisecond)) == 0 {
+			allowed++
+		}
+	}
+	if allowed > networkFailures {
+		t.Errorf("%d guesses at one account from one /48 in 5 s; want at most %d", allowed, networkFailures)
+	}
+
+	l = newLoginLimiter()
+	for i := range 150 { // an attack from 150 addresses
+		l.attempt("ann@heron.example", fmt.Sprintf("198.51.%d.%d", i/250, i%250), now)
+	}
+	if w := l.attempt("ann@heron.example", "192.0.2.10", now.Add(time.Second)); w != 0 { // a typo
+		t.Fatalf("the agent's first try refused: %v", w)
+	}
+	if w := l.attempt("ann@heron.example", "192.0.2.10", now.Add(5*time.Second)); w != 0 {
+		t.Errorf("the agent, after one typo from their own address, must wait %v while the attack goes on", w)
+	}
+}
+
+// TestFloodDoesNotWashOutLimits: filling the table with fresh guesses
+// does not free a guesser who is at their limit.
+func TestFloodDoesNotWashOutLimits(t *testing.T) {
+	l := newLoginLimiter()
+	now := time.Unix(1_800_000_000, 0)
+	for range pairFailures {
+		l.attempt("ann@heron.example", "192.0.2.66", now)
+	}
+	if w := l.attempt("ann@heron.example", "192.0.2.66", now); w == 0 {
+		t.Fatal("not slowed at the limit")
+	}
+	for i := range maxTracked/3 + 10 { // four counts each: more than the table holds
+		l.attempt(fmt.Sprintf("x%d@heron.example", i), fmt.Sprintf("10.%d.%d.1", i>>8&255, i&255), now.Add(time.Second)) // fresh networks too
+	}
+	if l.tracked() > maxTracked || l.tracked() < maxTracked/2 {
+		t.Errorf("%d counts kept; want the table full, at most %d (the flood must really fill it)", l.tracked(), maxTracked)
+	}
+	if w := l.attempt("ann@heron.example", "192.0.2.66", now.Add(2*time.Second)); w == 0 {
+		t.Error("the flood washed out the guesser's count")
 	}
 }
