@@ -202,8 +202,10 @@ func TestSimulatorRate(t *testing.T) {
 	if n < 20 || n > 80 {
 		t.Errorf("%d messages in a second at rate 50", n)
 	}
+	// A message that reached the server just as the second ran out was
+	// not counted: its answer was never read. Only those may be missing.
 	st := sim.Stats()
-	if st.Sent+st.Duplicates != int64(n) || st.Errors != 0 {
+	if counted := st.Sent + st.Duplicates; counted > int64(n) || int64(n)-counted > 5 || st.Errors != 0 {
 		t.Errorf("stats %+v for %d messages received", st, n)
 	}
 }
