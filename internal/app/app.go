@@ -180,7 +180,6 @@ func LinkBase(ctx context.Context, st interface {
 type Tools struct {
 	Store Store
 	Desk  *desk.Desk
-	Bus   bus.Bus
 	// Heard is true when running servers hear of changes at once: the bus
 	// is NATS and it answered.
 	Heard bool
@@ -205,7 +204,7 @@ func OpenTools(ctx context.Context, cfg config.Config, log *slog.Logger) (*Tools
 		b, closeBus, heard = bus.NewMemory(), func() error { return nil }, false
 	}
 	d := desk.New(desk.Options{Store: st, Bus: b, Adapters: Adapters(nil, log.With("part", "channel")), Log: log.With("part", "desk")})
-	return &Tools{Store: st, Desk: d, Bus: b, Heard: heard, closeBus: closeBus}, nil
+	return &Tools{Store: st, Desk: d, Heard: heard, closeBus: closeBus}, nil
 }
 
 // Close sends the events still queued, then closes the store.

@@ -198,7 +198,7 @@ func (w *Widget) postMessage(rw http.ResponseWriter, r *http.Request, q *request
 	case errors.Is(err, ingest.ErrUnknownChannel):
 		return errorf(http.StatusNotFound, "no such chat")
 	case errors.Is(err, ingest.ErrBusy):
-		rw.Header().Set("Retry-After", "1")
+		rw.Header().Set("Retry-After", strconv.Itoa(int(ingest.BusyRetry.Seconds())))
 		return errorf(http.StatusServiceUnavailable, "we are very busy; your message was not sent, please send it again")
 	case err != nil:
 		return err
