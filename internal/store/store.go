@@ -214,19 +214,23 @@ type Attachment struct {
 
 // Agent is a person who works in webcare.
 type Agent struct {
-	ID           int64     `json:"id"`
-	Email        string    `json:"email"`
-	Name         string    `json:"name"`
-	Role         Role      `json:"role"`
-	Languages    []string  `json:"languages"`
-	Skills       []string  `json:"skills"`
-	Capacity     int       `json:"capacity"`
-	Presence     Presence  `json:"presence"`
-	Locale       string    `json:"locale"` // the agent's UI language, "en" or "nl"; empty means "en"
-	Disabled     bool      `json:"disabled"`
-	TeamIDs      []int64   `json:"team_ids"`
-	PasswordHash string    `json:"-"`
-	CreatedAt    time.Time `json:"created_at"`
+	ID           int64    `json:"id"`
+	Email        string   `json:"email"`
+	Name         string   `json:"name"`
+	Role         Role     `json:"role"`
+	Languages    []string `json:"languages"`
+	Skills       []string `json:"skills"`
+	Capacity     int      `json:"capacity"`
+	Presence     Presence `json:"presence"`
+	Locale       string   `json:"locale"` // the agent's UI language, "en" or "nl"; empty means "en"
+	Disabled     bool     `json:"disabled"`
+	TeamIDs      []int64  `json:"team_ids"`
+	PasswordHash string   `json:"-"`
+	// TOTPSecret is the agent's two-factor secret, "" without; TwoFactor
+	// says whether there is one, for the API and the pages.
+	TOTPSecret string    `json:"-"`
+	TwoFactor  bool      `json:"two_factor"`
+	CreatedAt  time.Time `json:"created_at"`
 }
 
 // Team groups agents; a conversation's team decides its queue.
@@ -293,10 +297,26 @@ const (
 
 // Session is a logged-in browser; only the token's hash is stored.
 type Session struct {
-	TokenHash []byte
-	AgentID   int64
-	ExpiresAt time.Time
+	ID        int64     `json:"id"`
+	TokenHash []byte    `json:"-"`
+	AgentID   int64     `json:"agent_id"`
+	CreatedAt time.Time `json:"created_at"` // zero for sessions older than this record
+	ExpiresAt time.Time `json:"expires_at"`
+	Method    string    `json:"method"`     // how the agent proved who they are: password, password+totp, recovery_code, oidc, setup, invite
+	Address   string    `json:"address"`    // the client address it started from
+	UserAgent string    `json:"user_agent"` // the browser it started in, cut to 200 bytes
+	// Pending is "" for a full session; for half a login, what is still to
+	// come: "totp" (the second factor) or "enrol" (setting one up, where
+	// the agent's role requires it). A pending session opens nothing else.
+	Pending  string `json:"-"`
+	Attempts int    `json:"-"` // wrong codes given on a pending session
 }
+
+// Pending-session stages.
+const (
+	PendingTOTP  = "totp"
+	PendingEnrol = "enrol"
+)
 
 // APIToken lets an integration act as an agent; only its hash is stored.
 type APIToken struct {
@@ -574,7 +594,24 @@ type Store interface {
 	InvitedAgent(ctx context.Context, hash []byte, now time.Time) (Agent, error)
 
 	CreateSession(ctx context.Context, s Session) error
+	// SessionAgent returns the enabled agent behind a live, full session;
+	// a pending, expired or unknown one gives ErrNotFound.
 	SessionAgent(ctx context.Context, tokenHash []byte, now time.Time) (Agent, error)
+	// PendingSession returns a live pending session: half a login.
+	PendingSession(ctx context.Context, tokenHash []byte, now time.Time) (Session, error)
+	// CompleteSession replaces the pending session with the full one s in
+	// one transaction (a new token: the half-login's cookie opens nothing
+	// afterwards). A pending session no longer there gives ErrNotFound.
+	CompleteSession(ctx context.Context, pendingHash []byte, s Session) error
+	// FailPendingSession counts a wrong code on a pending session and
+	// returns how many there have been.
+	FailPendingSession(ctx context.Context, tokenHash []byte) (int, error)
+	// Sessions lists an agent's live full sessions, newest first.
+	Sessions(ctx context.Context, agentID int64, now time.Time) ([]Session, error)
+	// EndSession ends one of the agent's sessions, audited; one that is
+	// not the agent's gives ErrNotFound.
+	EndSession(ctx context.Context, agentID, id int64, by Actor) error
+	// DeleteSession ends a session: signing out, or a half-login given up.
 	DeleteSession(ctx context.Context, tokenHash []byte) error
 	// EndSessions signs an agent out everywhere but the session keep (nil:
 	// everywhere), and with tokens also revokes their API tokens but keep,
@@ -582,6 +619,19 @@ type Store interface {
 	// session or token the agent changed it with), or when the agent asks.
 	// It returns how many sessions and tokens it ended.
 	EndSessions(ctx context.Context, agentID int64, keep []byte, tokens bool, by Actor) (int, error)
+
+	// SetTwoFactor turns TOTP two-factor on with secret and the hashes of
+	// fresh recovery codes (replacing any earlier ones), or off with an
+	// empty secret (dropping the codes), audited.
+	SetTwoFactor(ctx context.Context, agentID int64, secret string, codes [][]byte, by Actor) error
+	// UseTOTPStep records that the code of a time step was used; a step at
+	// or before the last one used gives ErrConflict, so a code works once.
+	UseTOTPStep(ctx context.Context, agentID, step int64) error
+	// UseRecoveryCode spends one recovery code and returns how many are
+	// left; an unknown or spent code gives ErrNotFound.
+	UseRecoveryCode(ctx context.Context, agentID int64, hash []byte) (int, error)
+	// RecoveryCodesLeft counts an agent's unspent recovery codes.
+	RecoveryCodesLeft(ctx context.Context, agentID int64) (int, error)
 
 	CreateAPIToken(ctx context.Context, t *APIToken, by Actor) error
 	APITokenAgent(ctx context.Context, hash []byte, now time.Time) (Agent, error)

@@ -7,17 +7,19 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/webcare/webcare/internal/store"
 )
 
 // agentColumns include the agent's teams, so that one query loads both.
-const agentColumns = `id, email, name, role, languages, skills, capacity, presence, locale, disabled, password_hash, created_at,
+const agentColumns = `id, email, name, role, languages, skills, capacity, presence, locale, disabled, password_hash, totp_secret, created_at,
 	COALESCE((SELECT array_agg(team_id ORDER BY team_id) FROM team_members WHERE agent_id = agents.id), '{}')`
 
 func scanAgent(row pgx.Row) (store.Agent, error) {
 	var a store.Agent
-	err := row.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &a.Languages, &a.Skills, &a.Capacity, &a.Presence, &a.Locale, &a.Disabled, &a.PasswordHash, &a.CreatedAt, &a.TeamIDs)
+	err := row.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &a.Languages, &a.Skills, &a.Capacity, &a.Presence, &a.Locale, &a.Disabled, &a.PasswordHash, &a.TOTPSecret, &a.CreatedAt, &a.TeamIDs)
+	a.TwoFactor = a.TOTPSecret != ""
 	a.Languages, a.Skills, a.TeamIDs = orEmpty(a.Languages), orEmpty(a.Skills), orEmpty(a.TeamIDs)
 	return a, err
 }
@@ -190,23 +192,160 @@ func (s *Store) teams(ctx context.Context, where string, args ...any) ([]store.T
 	return orEmpty(out), err
 }
 
-// CreateSession stores a browser session.
-func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO sessions (token_hash, agent_id, expires_at) VALUES ($1, $2, $3)`, sess.TokenHash, sess.AgentID, ts(sess.ExpiresAt))
+const sessionColumns = `id, token_hash, agent_id, created_at, expires_at, method, address, user_agent, pending, attempts`
+
+func scanSession(row pgx.Row) (store.Session, error) {
+	var ss store.Session
+	var created *time.Time
+	err := row.Scan(&ss.ID, &ss.TokenHash, &ss.AgentID, &created, &ss.ExpiresAt, &ss.Method, &ss.Address, &ss.UserAgent, &ss.Pending, &ss.Attempts)
+	if created != nil {
+		ss.CreatedAt = created.UTC()
+	}
+	ss.ExpiresAt = ss.ExpiresAt.UTC()
+	return ss, err
+}
+
+func insertSession(ctx context.Context, ex interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}, ss store.Session) error {
+	if ss.CreatedAt.IsZero() {
+		ss.CreatedAt = time.Now()
+	}
+	_, err := ex.Exec(ctx, `INSERT INTO sessions (token_hash, agent_id, created_at, expires_at, method, address, user_agent, pending) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		ss.TokenHash, ss.AgentID, ts(ss.CreatedAt), ts(ss.ExpiresAt), ss.Method, ss.Address, ss.UserAgent, ss.Pending)
 	return conflict(err, "session")
 }
 
-// SessionAgent returns the enabled agent behind a live session.
+// CreateSession stores a browser session, full or pending.
+func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
+	return insertSession(ctx, s.pool, ss)
+}
+
+// SessionAgent returns the enabled agent behind a live full session.
 func (s *Store) SessionAgent(ctx context.Context, tokenHash []byte, now time.Time) (store.Agent, error) {
 	a, err := scanAgent(s.pool.QueryRow(ctx, `SELECT `+agentColumns+` FROM agents
-		WHERE id = (SELECT agent_id FROM sessions WHERE token_hash = $1 AND expires_at > $2) AND NOT disabled`, tokenHash, ts(now)))
+		WHERE id = (SELECT agent_id FROM sessions WHERE token_hash = $1 AND expires_at > $2 AND pending = '') AND NOT disabled`, tokenHash, ts(now)))
 	return a, notFound(err, "session", "")
+}
+
+// PendingSession returns a live half-login of an enabled agent.
+func (s *Store) PendingSession(ctx context.Context, tokenHash []byte, now time.Time) (store.Session, error) {
+	ss, err := scanSession(s.pool.QueryRow(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE token_hash = $1 AND expires_at > $2 AND pending <> ''
+		AND EXISTS (SELECT 1 FROM agents a WHERE a.id = s.agent_id AND NOT a.disabled)`, tokenHash, ts(now)))
+	return ss, notFound(err, "pending session", "")
+}
+
+// CompleteSession swaps a half-login for a full session.
+func (s *Store) CompleteSession(ctx context.Context, pendingHash []byte, ss store.Session) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1 AND pending <> ''`, pendingHash)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("pending session: %w", store.ErrNotFound)
+		}
+		return insertSession(ctx, tx, ss)
+	})
+}
+
+// FailPendingSession counts a wrong code.
+func (s *Store) FailPendingSession(ctx context.Context, tokenHash []byte) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `UPDATE sessions SET attempts = attempts + 1 WHERE token_hash = $1 AND pending <> '' RETURNING attempts`, tokenHash).Scan(&n)
+	return n, notFound(err, "pending session", "")
+}
+
+// Sessions lists an agent's live full sessions, newest first.
+func (s *Store) Sessions(ctx context.Context, agentID int64, now time.Time) ([]store.Session, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE agent_id = $1 AND expires_at > $2 AND pending = '' ORDER BY id DESC`, agentID, ts(now))
+	if err != nil {
+		return nil, err
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.Session, error) { return scanSession(r) })
+	return orEmpty(out), err
+}
+
+// EndSession ends one of the agent's sessions.
+func (s *Store) EndSession(ctx context.Context, agentID, id int64, by store.Actor) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		var method, address string
+		err := tx.QueryRow(ctx, `DELETE FROM sessions WHERE id = $1 AND agent_id = $2 RETURNING method, address`, id, agentID).Scan(&method, &address)
+		if err != nil {
+			return notFound(err, "session", id)
+		}
+		return audit(ctx, tx, by, "agent.session_end", fmt.Sprintf("agent/%d", agentID), fmt.Sprintf("session %d (%s from %s)", id, method, address))
+	})
 }
 
 // DeleteSession ends a session.
 func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
 	_, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, tokenHash)
 	return err
+}
+
+// SetTwoFactor turns TOTP on with fresh recovery codes, or off.
+func (s *Store) SetTwoFactor(ctx context.Context, agentID int64, secret string, codes [][]byte, by store.Actor) error {
+	return s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE agents SET totp_secret = $1, totp_step = 0 WHERE id = $2`, secret, agentID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("agent %d: %w", agentID, store.ErrNotFound)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE agent_id = $1`, agentID); err != nil {
+			return err
+		}
+		if secret == "" {
+			codes = nil
+		}
+		for _, h := range codes {
+			if _, err := tx.Exec(ctx, `INSERT INTO recovery_codes (agent_id, hash) VALUES ($1, $2)`, agentID, h); err != nil {
+				return conflict(err, "recovery code")
+			}
+		}
+		detail := "off"
+		if secret != "" {
+			detail = fmt.Sprintf("on, %d recovery codes", len(codes))
+		}
+		return audit(ctx, tx, by, "agent.two_factor", fmt.Sprintf("agent/%d", agentID), detail)
+	})
+}
+
+// UseTOTPStep lets each code of the agent work once.
+func (s *Store) UseTOTPStep(ctx context.Context, agentID, step int64) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE agents SET totp_step = $1 WHERE id = $2 AND totp_step < $1`, step, agentID)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("two-factor code already used: %w", store.ErrConflict)
+	}
+	return nil
+}
+
+// UseRecoveryCode spends a recovery code.
+func (s *Store) UseRecoveryCode(ctx context.Context, agentID int64, hash []byte) (int, error) {
+	left := 0
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM recovery_codes WHERE agent_id = $1 AND hash = $2`, agentID, hash)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("recovery code: %w", store.ErrNotFound)
+		}
+		return tx.QueryRow(ctx, `SELECT count(*) FROM recovery_codes WHERE agent_id = $1`, agentID).Scan(&left)
+	})
+	return left, err
+}
+
+// RecoveryCodesLeft counts unspent recovery codes.
+func (s *Store) RecoveryCodesLeft(ctx context.Context, agentID int64) (int, error) {
+	var n int
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FROM recovery_codes WHERE agent_id = $1`, agentID).Scan(&n)
+	return n, err
 }
 
 // EndSessions signs an agent out everywhere but keep, and with tokens

@@ -11,14 +11,15 @@ import (
 	"github.com/webcare/webcare/internal/store"
 )
 
-const agentColumns = `id, email, name, role, languages, skills, capacity, presence, locale, disabled, password_hash, created_at`
+const agentColumns = `id, email, name, role, languages, skills, capacity, presence, locale, disabled, password_hash, totp_secret, created_at`
 
 func scanAgent(row scanner) (store.Agent, error) {
 	var a store.Agent
 	var langs, skills string
 	var disabled int
 	var created int64
-	err := row.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &langs, &skills, &a.Capacity, &a.Presence, &a.Locale, &disabled, &a.PasswordHash, &created)
+	err := row.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &langs, &skills, &a.Capacity, &a.Presence, &a.Locale, &disabled, &a.PasswordHash, &a.TOTPSecret, &created)
+	a.TwoFactor = a.TOTPSecret != ""
 	a.Languages, a.Skills = strList(langs), strList(skills)
 	a.Disabled, a.CreatedAt = disabled != 0, fromMS(created)
 	return a, err
@@ -243,26 +244,172 @@ func (s *Store) teams(ctx context.Context, where string, args ...any) ([]store.T
 	return out, rows.Err()
 }
 
-// CreateSession stores a browser session.
-func (s *Store) CreateSession(ctx context.Context, sess store.Session) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO sessions (token_hash, agent_id, expires_at) VALUES (?, ?, ?)`, sess.TokenHash, sess.AgentID, ms(sess.ExpiresAt))
+const sessionColumns = `id, token_hash, agent_id, created_at, expires_at, method, address, user_agent, pending, attempts`
+
+func scanSession(row scanner) (store.Session, error) {
+	var ss store.Session
+	var created sql.NullInt64
+	var expires int64
+	err := row.Scan(&ss.ID, &ss.TokenHash, &ss.AgentID, &created, &expires, &ss.Method, &ss.Address, &ss.UserAgent, &ss.Pending, &ss.Attempts)
+	if created.Valid {
+		ss.CreatedAt = fromMS(created.Int64)
+	}
+	ss.ExpiresAt = fromMS(expires)
+	return ss, err
+}
+
+func insertSession(ctx context.Context, ex interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, ss store.Session) error {
+	if ss.CreatedAt.IsZero() {
+		ss.CreatedAt = time.Now().UTC()
+	}
+	_, err := ex.ExecContext(ctx, `INSERT INTO sessions (token_hash, agent_id, created_at, expires_at, method, address, user_agent, pending) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		ss.TokenHash, ss.AgentID, ms(ss.CreatedAt), ms(ss.ExpiresAt), ss.Method, ss.Address, ss.UserAgent, ss.Pending)
 	return conflict(err, "session")
 }
 
-// SessionAgent returns the enabled agent behind a live session.
+// CreateSession stores a browser session, full or pending.
+func (s *Store) CreateSession(ctx context.Context, ss store.Session) error {
+	return insertSession(ctx, s.w, ss)
+}
+
+// SessionAgent returns the enabled agent behind a live full session.
 func (s *Store) SessionAgent(ctx context.Context, tokenHash []byte, now time.Time) (store.Agent, error) {
 	var id int64
-	err := s.r.QueryRowContext(ctx, `SELECT s.agent_id FROM sessions s JOIN agents a ON a.id = s.agent_id WHERE s.token_hash = ? AND s.expires_at > ? AND a.disabled = 0`, tokenHash, ms(now)).Scan(&id)
+	err := s.r.QueryRowContext(ctx, `SELECT s.agent_id FROM sessions s JOIN agents a ON a.id = s.agent_id WHERE s.token_hash = ? AND s.expires_at > ? AND s.pending = '' AND a.disabled = 0`, tokenHash, ms(now)).Scan(&id)
 	if err != nil {
 		return store.Agent{}, notFound(err, "session", "")
 	}
 	return s.Agent(ctx, id)
 }
 
+// PendingSession returns a live half-login of an enabled agent.
+func (s *Store) PendingSession(ctx context.Context, tokenHash []byte, now time.Time) (store.Session, error) {
+	ss, err := scanSession(s.r.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE token_hash = ? AND expires_at > ? AND pending != ''
+		AND EXISTS (SELECT 1 FROM agents a WHERE a.id = s.agent_id AND a.disabled = 0)`, tokenHash, ms(now)))
+	return ss, notFound(err, "pending session", "")
+}
+
+// CompleteSession swaps a half-login for a full session.
+func (s *Store) CompleteSession(ctx context.Context, pendingHash []byte, ss store.Session) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ? AND pending != ''`, pendingHash)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("pending session: %w", store.ErrNotFound)
+		}
+		return insertSession(ctx, tx, ss)
+	})
+}
+
+// FailPendingSession counts a wrong code.
+func (s *Store) FailPendingSession(ctx context.Context, tokenHash []byte) (int, error) {
+	var n int
+	err := s.w.QueryRowContext(ctx, `UPDATE sessions SET attempts = attempts + 1 WHERE token_hash = ? AND pending != '' RETURNING attempts`, tokenHash).Scan(&n)
+	return n, notFound(err, "pending session", "")
+}
+
+// Sessions lists an agent's live full sessions, newest first.
+func (s *Store) Sessions(ctx context.Context, agentID int64, now time.Time) ([]store.Session, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE agent_id = ? AND expires_at > ? AND pending = '' ORDER BY id DESC`, agentID, ms(now))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []store.Session{}
+	for rows.Next() {
+		ss, err := scanSession(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ss)
+	}
+	return out, rows.Err()
+}
+
+// EndSession ends one of the agent's sessions.
+func (s *Store) EndSession(ctx context.Context, agentID, id int64, by store.Actor) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var method, address string
+		err := tx.QueryRowContext(ctx, `DELETE FROM sessions WHERE id = ? AND agent_id = ? RETURNING method, address`, id, agentID).Scan(&method, &address)
+		if err != nil {
+			return notFound(err, "session", id)
+		}
+		return audit(ctx, tx, by, "agent.session_end", fmt.Sprintf("agent/%d", agentID), fmt.Sprintf("session %d (%s from %s)", id, method, address))
+	})
+}
+
 // DeleteSession ends a session.
 func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
 	_, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = ?`, tokenHash)
 	return err
+}
+
+// SetTwoFactor turns TOTP on with fresh recovery codes, or off.
+func (s *Store) SetTwoFactor(ctx context.Context, agentID int64, secret string, codes [][]byte, by store.Actor) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE agents SET totp_secret = ?, totp_step = 0 WHERE id = ?`, secret, agentID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("agent %d: %w", agentID, store.ErrNotFound)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE agent_id = ?`, agentID); err != nil {
+			return err
+		}
+		if secret == "" {
+			codes = nil
+		}
+		for _, h := range codes {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO recovery_codes (agent_id, hash) VALUES (?, ?)`, agentID, h); err != nil {
+				return conflict(err, "recovery code")
+			}
+		}
+		detail := "off"
+		if secret != "" {
+			detail = fmt.Sprintf("on, %d recovery codes", len(codes))
+		}
+		return audit(ctx, tx, by, "agent.two_factor", fmt.Sprintf("agent/%d", agentID), detail)
+	})
+}
+
+// UseTOTPStep lets each code of the agent work once.
+func (s *Store) UseTOTPStep(ctx context.Context, agentID, step int64) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE agents SET totp_step = ? WHERE id = ? AND totp_step < ?`, step, agentID, step)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("two-factor code already used: %w", store.ErrConflict)
+	}
+	return nil
+}
+
+// UseRecoveryCode spends a recovery code.
+func (s *Store) UseRecoveryCode(ctx context.Context, agentID int64, hash []byte) (int, error) {
+	left := 0
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE agent_id = ? AND hash = ?`, agentID, hash)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("recovery code: %w", store.ErrNotFound)
+		}
+		return tx.QueryRowContext(ctx, `SELECT count(*) FROM recovery_codes WHERE agent_id = ?`, agentID).Scan(&left)
+	})
+	return left, err
+}
+
+// RecoveryCodesLeft counts unspent recovery codes.
+func (s *Store) RecoveryCodesLeft(ctx context.Context, agentID int64) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM recovery_codes WHERE agent_id = ?`, agentID).Scan(&n)
+	return n, err
 }
 
 // EndSessions signs an agent out everywhere but keep, and with tokens

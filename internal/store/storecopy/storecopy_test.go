@@ -138,7 +138,9 @@ func seed(t *testing.T, s store.Store) seeded {
 	check(s.Audit(ctx, store.AuditEntry{At: at(14), AgentID: out.admin.ID, Action: "crisis.start", Subject: "crisis/1", Detail: "ash cloud"}), "audit")
 
 	out.session = []byte("session-hash")
-	check(s.CreateSession(ctx, store.Session{TokenHash: out.session, AgentID: out.agent.ID, ExpiresAt: time.Now().Add(time.Hour)}), "session")
+	check(s.CreateSession(ctx, store.Session{TokenHash: out.session, AgentID: out.agent.ID, ExpiresAt: time.Now().Add(time.Hour),
+		Method: "password+totp", Address: "192.0.2.9", UserAgent: "Firefox"}), "session")
+	check(s.SetTwoFactor(ctx, out.agent.ID, "JBSWY3DPEHPK3PXP", [][]byte{[]byte("recovery-1"), []byte("recovery-2")}, cli), "two-factor")
 	out.token = []byte("token-hash")
 	tok := store.APIToken{AgentID: out.admin.ID, Name: "crm", Hash: out.token, CreatedAt: at(15)}
 	check(s.CreateAPIToken(ctx, &tok, cli), "api token")

@@ -53,6 +53,7 @@ var tables = []table{
 		{"id", integer}, {"email", text}, {"name", text}, {"role", text},
 		{"languages", textArray}, {"skills", textArray}, {"capacity", integer}, {"presence", text},
 		{"locale", text}, {"disabled", boolean}, {"password_hash", text}, {"created_at", millis},
+		{"totp_secret", text}, {"totp_step", integer},
 	}},
 	{name: "teams", orderBy: "id", identity: true, columns: []column{
 		{"id", integer}, {"name", text}, {"created_at", millis},
@@ -103,8 +104,13 @@ var tables = []table{
 		{"id", integer}, {"at", millis}, {"agent_id", integer}, {"action", text},
 		{"subject", text}, {"detail", text},
 	}},
-	{name: "sessions", orderBy: "token_hash", columns: []column{
-		{"token_hash", blob}, {"agent_id", integer}, {"expires_at", millis},
+	{name: "sessions", orderBy: "id", identity: true, columns: []column{
+		{"id", integer}, {"token_hash", blob}, {"agent_id", integer}, {"created_at", millis},
+		{"expires_at", millis}, {"method", text}, {"address", text}, {"user_agent", text},
+		{"pending", text}, {"attempts", integer},
+	}},
+	{name: "recovery_codes", orderBy: "agent_id, hash", columns: []column{
+		{"agent_id", integer}, {"hash", blob},
 	}},
 	{name: "api_tokens", orderBy: "id", identity: true, columns: []column{
 		{"id", integer}, {"agent_id", integer}, {"name", text}, {"hash", blob},

@@ -58,6 +58,7 @@ var suite = []struct {
 	{"Queues", queueTests},
 	{"Invites", inviteTests},
 	{"Access", accessTests},
+	{"Identity", identityTests},
 	{"NotFound", notFoundTests},
 	{"Concurrency", concurrencyTests},
 }
