@@ -49,6 +49,7 @@ type Store interface {
 	CreateAgent(ctx context.Context, a *store.Agent, by store.Actor) error
 	UpdateAgent(ctx context.Context, a *store.Agent, by store.Actor) error
 	EndSessions(ctx context.Context, agentID int64, keep []byte, tokens bool, by store.Actor) (int, error)
+	SetTwoFactor(ctx context.Context, agentID int64, secret string, codes [][]byte, by store.Actor) error
 
 	Team(ctx context.Context, id int64) (store.Team, error)
 	CreateTeam(ctx context.Context, t *store.Team, by store.Actor) error
@@ -59,7 +60,9 @@ type Store interface {
 	UpdateTemplate(ctx context.Context, t *store.Template, by store.Actor) error
 	DeleteTemplate(ctx context.Context, id int64, by store.Actor) error
 
+	Setting(ctx context.Context, key string) (string, error)
 	SetSetting(ctx context.Context, key, value string) error
+	Audit(ctx context.Context, e store.AuditEntry) error
 }
 
 // ChannelCache is a cache of channels kept by the ingest pipeline of this

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/webcare/webcare/internal/auth"
 	"github.com/webcare/webcare/internal/desk"
@@ -89,6 +90,9 @@ func (s *Server) authenticate(r *http.Request) (store.Agent, error) {
 type loginRequest struct {
 	Email    string `json:"email"`
 	Password string `json:"password"`
+	// Code is the second factor, for an agent who has one: the six digits
+	// of their app, or a recovery code.
+	Code string `json:"code"`
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
@@ -100,14 +104,27 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := s.startSession(w, a); err != nil {
+	method := viaPassword
+	if a.TwoFactor {
+		if strings.TrimSpace(in.Code) == "" {
+			return &Error{Status: http.StatusUnauthorized, Msg: "two-factor code required: send the code of your app, or a recovery code, as \"code\" with the password"}
+		}
+		if method, err = s.checkSecondFactor(r, a, in.Code); err != nil {
+			return err
+		}
+	} else if need, err := s.desk.RequiresTwoFactor(r.Context(), a.Role); err != nil {
+		return err
+	} else if need {
+		return errorf(http.StatusForbidden, "your role requires two-factor: log in once in the browser to set it up")
+	}
+	if err := s.startSession(w, r, a, method); err != nil {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, a)
 }
 
 // checkLogin finds the agent with this e-mail address and password, for
-// the API and the login page alike.
+// the API and the login page alike. Every failure is in the audit trail.
 func (s *Server) checkLogin(r *http.Request, email, password string) (store.Agent, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	source := s.clientIP(r)
@@ -130,21 +147,61 @@ func (s *Server) checkLogin(r *http.Request, email, password string) (store.Agen
 		hash = decoyHash()
 	}
 	if s.checkPassword(hash, password) != nil || err != nil || a.Disabled || a.PasswordHash == "" {
+		s.auditLogin(r, "auth.login_failed", a.ID, "wrong password for "+clip(email, 100))
 		return store.Agent{}, errorf(http.StatusUnauthorized, "wrong e-mail address or password")
 	}
 	s.logins.succeeded(email, source)
 	return a, nil
 }
 
-func (s *Server) startSession(w http.ResponseWriter, a store.Agent) error {
+// startSession signs the agent in: a new session, its cookie, and the
+// login in the audit trail. method says how they proved who they are.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, a store.Agent, method string) error {
 	token, hash := auth.NewToken("wcs_")
 	expires := s.now().Add(s.sessionTTL)
-	if err := s.store.CreateSession(context.Background(), store.Session{TokenHash: hash, AgentID: a.ID, ExpiresAt: expires}); err != nil {
+	sess := s.newSession(r, a, hash, method, expires, "")
+	if err := s.store.CreateSession(context.Background(), sess); err != nil {
 		return err
 	}
+	s.setSessionCookie(w, token, expires)
+	s.auditLogin(r, "auth.login", a.ID, method)
+	return nil
+}
+
+// newSession is a session of a for the request's browser.
+func (s *Server) newSession(r *http.Request, a store.Agent, hash []byte, method string, expires time.Time, pending string) store.Session {
+	return store.Session{TokenHash: hash, AgentID: a.ID, CreatedAt: s.now(), ExpiresAt: expires, Method: method,
+		Address: s.clientIP(r), UserAgent: clip(r.UserAgent(), 200), Pending: pending}
+}
+
+func (s *Server) setSessionCookie(w http.ResponseWriter, token string, expires time.Time) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", Expires: expires,
 		HttpOnly: true, Secure: s.secureCookies, SameSite: http.SameSiteLaxMode})
-	return nil
+}
+
+// auditLogin writes a login, a failure or a sign-out to the trail, with
+// the address it came from. agentID 0: no account had that address. A
+// trail that cannot be written is logged, never a reason to refuse.
+func (s *Server) auditLogin(r *http.Request, action string, agentID int64, detail string) {
+	subject := "login"
+	if agentID != 0 {
+		subject = fmt.Sprintf("agent/%d", agentID)
+	}
+	e := store.AuditEntry{AgentID: agentID, Action: action, Subject: subject, Detail: detail + " from " + s.clientIP(r)}
+	if err := s.store.Audit(context.WithoutCancel(r.Context()), e); err != nil {
+		s.log.Error("audit trail not written", "action", action, "agent_id", agentID, "err", err)
+	}
+}
+
+// clip cuts s to at most n bytes, on a character boundary.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
@@ -158,8 +215,13 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 // endSession forgets the request's session, if any, and clears its cookie.
 func (s *Server) endSession(w http.ResponseWriter, r *http.Request) error {
 	if c, err := r.Cookie(sessionCookie); err == nil {
-		if err := s.store.DeleteSession(r.Context(), auth.HashToken(c.Value)); err != nil {
+		hash := auth.HashToken(c.Value)
+		a, err := s.store.SessionAgent(r.Context(), hash, s.now())
+		if err := s.store.DeleteSession(r.Context(), hash); err != nil {
 			return err
+		}
+		if err == nil {
+			s.auditLogin(r, "auth.logout", a.ID, "signed out")
 		}
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: s.secureCookies, SameSite: http.SameSiteLaxMode})
@@ -330,7 +392,7 @@ func (s *Server) completeSetup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.log.Info("setup done: first administrator created", "agent_id", a.ID, "email", a.Email)
-	if err := s.startSession(w, a); err != nil {
+	if err := s.startSession(w, r, a, viaSetup); err != nil {
 		return err
 	}
 	return s.renderSetup(w, r, http.StatusOK, setupView{Done: true})

@@ -69,6 +69,15 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// Where the agent's role requires two-factor, the password is set but
+	// the first sign-in is in the browser, which sets it up.
+	if need, err := s.desk.RequiresTwoFactor(r.Context(), a.Role); err != nil {
+		return err
+	} else if !need {
+		if err := s.startSession(w, r, a, viaInvite); err != nil {
+			return err
+		}
+	}
 	return writeJSON(w, http.StatusOK, a)
 }
 
@@ -76,7 +85,7 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) error {
 var errInviteGone = errorf(http.StatusNotFound, "this invite link is unknown, used or expired; ask an administrator for a new one")
 
 // useInvite sets the password of the agent invited by the request's token
-// and starts their session, for the API and the invite page alike.
+// for the API and the invite page alike; each then signs them in.
 func (s *Server) useInvite(w http.ResponseWriter, r *http.Request, password string) (store.Agent, error) {
 	if utf8.RuneCountInString(password) < MinInvitePasswordLength {
 		return store.Agent{}, errorf(http.StatusUnprocessableEntity, "password must be at least %d characters", MinInvitePasswordLength)
@@ -92,7 +101,7 @@ func (s *Server) useInvite(w http.ResponseWriter, r *http.Request, password stri
 	if err != nil {
 		return a, err
 	}
-	return a, s.startSession(w, a)
+	return a, nil
 }
 
 // publicURL is the server's address as people reach it: the configured base

@@ -19,6 +19,11 @@ type adminAgentsView struct {
 	Languages []string
 	Invite    *shownInvite // a link just made: shown this once
 	New       agentForm    // what was typed into a refused add form
+	// TwoFactorRoles must sign in with a second factor; SSO names the
+	// single sign-on provider ("": none).
+	TwoFactorRoles map[store.Role]bool
+	SSO            string
+	SSORole        store.Role
 }
 
 type agentRow struct {
@@ -47,6 +52,17 @@ func (s *Server) renderAdminAgents(w http.ResponseWriter, r *http.Request, statu
 	ctx := r.Context()
 	v.adminChrome = s.adminChrome(r, "agents", v.Error)
 	v.Roles, v.Languages = agentRoles, inboxLanguages
+	required, err := s.desk.TwoFactorRoles(ctx)
+	if err != nil {
+		return err
+	}
+	v.TwoFactorRoles = map[store.Role]bool{}
+	for _, role := range required {
+		v.TwoFactorRoles[role] = true
+	}
+	if s.oidc != nil {
+		v.SSO, v.SSORole = s.oidcName, s.oidcRole
+	}
 	agents, err := s.store.Agents(ctx)
 	if err != nil {
 		return err

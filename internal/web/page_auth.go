@@ -11,6 +11,18 @@ import (
 type loginView struct {
 	chrome
 	Email, Next, Error string
+	// SSO names the single sign-on provider offered beside the password
+	// form; "" when none is configured.
+	SSO string
+}
+
+// loginView fills in what every rendering of the login page shows.
+func (s *Server) loginView(r *http.Request, v loginView) loginView {
+	v.chrome = chrome{Title: s.t(r, "login.title")}
+	if s.oidc != nil {
+		v.SSO = s.oidcName
+	}
+	return v
 }
 
 // showLogin renders the login form; a logged-in agent goes to the inbox.
@@ -19,11 +31,11 @@ func (s *Server) showLogin(w http.ResponseWriter, r *http.Request) error {
 		http.Redirect(w, r, safeNext(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return nil
 	}
-	return s.ui.render(w, http.StatusOK, s.locale(r), "login", "", loginView{chrome: chrome{Title: s.t(r, "login.title")}, Next: r.URL.Query().Get("next")})
+	return s.ui.render(w, http.StatusOK, s.locale(r), "login", "", s.loginView(r, loginView{Next: r.URL.Query().Get("next")}))
 }
 
-// loginFromForm checks the password, starts a session and goes where the
-// agent was heading.
+// loginFromForm checks the password, then signs in or asks for the second
+// factor, and goes where the agent was heading.
 func (s *Server) loginFromForm(w http.ResponseWriter, r *http.Request) error {
 	if err := parseForm(w, r); err != nil {
 		return err
@@ -38,13 +50,9 @@ func (s *Server) loginFromForm(w http.ResponseWriter, r *http.Request) error {
 		if status == http.StatusUnauthorized {
 			msg = s.t(r, "login.wrong")
 		}
-		return s.ui.render(w, status, s.locale(r), "login", "", loginView{chrome: chrome{Title: s.t(r, "login.title")}, Email: email, Next: next, Error: msg})
+		return s.ui.render(w, status, s.locale(r), "login", "", s.loginView(r, loginView{Email: email, Next: next, Error: msg}))
 	}
-	if err := s.startSession(w, a); err != nil {
-		return err
-	}
-	http.Redirect(w, r, safeNext(next), http.StatusSeeOther)
-	return nil
+	return s.signIn(w, r, a, viaPassword, next)
 }
 
 // safeNext keeps a post-login redirect on this site: only a local path.
@@ -74,6 +82,9 @@ type settingsView struct {
 	// shown when EndedShown.
 	Ended      int
 	EndedShown bool
+	// NewToken is an API token just made, shown this once.
+	NewToken string
+	Security security
 }
 
 func (s *Server) showSettings(w http.ResponseWriter, r *http.Request) error {
@@ -86,6 +97,12 @@ func (s *Server) renderSettings(w http.ResponseWriter, r *http.Request, status i
 
 func (s *Server) renderSettingsView(w http.ResponseWriter, r *http.Request, status int, v settingsView) error {
 	v.chrome, v.Locales, v.Languages = s.chrome(r, s.t(r, "nav.settings"), "settings"), s.ui.cat.Locales(), inboxLanguages
+	sec, err := s.loadSecurity(r)
+	if err != nil {
+		return err
+	}
+	sec.NewToken = v.NewToken
+	v.Security = sec
 	return s.ui.render(w, status, s.locale(r), "settings", "", v)
 }
 

@@ -49,7 +49,7 @@ func (s *Server) acceptInviteFromForm(w http.ResponseWriter, r *http.Request) er
 	case pw != r.PostForm.Get("repeat"):
 		return s.renderInvite(w, r, http.StatusUnprocessableEntity, inviteView{Error: s.t(r, "admin.invite.mismatch")})
 	}
-	_, err := s.useInvite(w, r, pw)
+	a, err := s.useInvite(w, r, pw)
 	if errors.Is(err, errInviteGone) {
 		return s.renderInvite(w, r, http.StatusNotFound, inviteView{Gone: true})
 	}
@@ -59,6 +59,5 @@ func (s *Server) acceptInviteFromForm(w http.ResponseWriter, r *http.Request) er
 		}
 		return err
 	}
-	http.Redirect(w, r, "/inbox", http.StatusSeeOther)
-	return nil
+	return s.signIn(w, r, a, viaInvite, "/inbox")
 }

@@ -57,6 +57,11 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		{pattern: "GET /api/v1/me", url: "/api/v1/me", ok: 200},
 		{pattern: "PATCH /api/v1/me", url: "/api/v1/me", body: `{"presence": "sleeping"}`, ok: 422},
 		{pattern: "POST /api/v1/me/sessions/end", url: "/api/v1/me/sessions/end", ok: 200},
+		{pattern: "GET /api/v1/me/sessions", url: "/api/v1/me/sessions", ok: 200},
+		{pattern: "DELETE /api/v1/me/sessions/{id}", url: "/api/v1/me/sessions/999999", ok: 404},
+		{pattern: "GET /api/v1/security", url: "/api/v1/security", perm: auth.ManageAgents, ok: 200},
+		{pattern: "PUT /api/v1/security", url: "/api/v1/security", body: `{"two_factor_roles": ["king"]}`, perm: auth.ManageAgents, ok: 422},
+		{pattern: "POST /api/v1/agents/{id}/two-factor/reset", url: "/api/v1/agents/999999/two-factor/reset", perm: auth.ManageAgents, ok: 404},
 
 		{pattern: "POST /api/v1/channels/{id}/messages", url: path("/api/v1/channels/%d/messages", ch), body: `{}`, ok: 422}, // see below
 
@@ -120,6 +125,14 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		{pattern: "GET /login", url: "/login", public: true, page: true, ok: 303, anonOK: 200},
 		{pattern: "POST /login", url: "/login", form: true, body: "email=nobody%40example.org&password=x", public: true, page: true, ok: 401},
 		{pattern: "POST /logout", url: "/logout", form: true, public: true, page: true, ok: 303},
+		// Without a half-login, the second step sends everyone to log in again.
+		{pattern: "GET /login/two-factor", url: "/login/two-factor", public: true, page: true, ok: 401},
+		{pattern: "POST /login/two-factor", url: "/login/two-factor", form: true, body: "code=123456", public: true, page: true, ok: 401},
+		{pattern: "GET /login/two-factor/setup", url: "/login/two-factor/setup", public: true, page: true, ok: 401},
+		{pattern: "POST /login/two-factor/setup", url: "/login/two-factor/setup", form: true, body: "code=123456", public: true, page: true, ok: 401},
+		// This server has no single sign-on.
+		{pattern: "GET /login/sso", url: "/login/sso", public: true, page: true, ok: 404},
+		{pattern: "GET /login/sso/callback", url: "/login/sso/callback?code=x&state=y", public: true, page: true, ok: 404},
 		{pattern: "GET /inbox", url: "/inbox", page: true, ok: 200},
 		{pattern: "GET /inbox/rows", url: "/inbox/rows?queue=unassigned", page: true, ok: 303},
 		{pattern: "GET /inbox/queues", url: "/inbox/queues", page: true, ok: 200},
@@ -140,12 +153,21 @@ func TestRolesOnEveryRoute(t *testing.T) {
 		{pattern: "POST /settings", url: "/settings", form: true, body: "name=Someone&presence=asleep", page: true, ok: 422},
 		{pattern: "POST /settings/presence", url: "/settings/presence", form: true, body: "presence=asleep", page: true, ok: 422},
 		{pattern: "POST /settings/sessions/end", url: "/settings/sessions/end", form: true, page: true, ok: 200},
+		{pattern: "POST /settings/sessions/{id}/end", url: "/settings/sessions/999999/end", form: true, page: true, ok: 303},
+		{pattern: "POST /settings/tokens", url: "/settings/tokens", form: true, body: "name=", page: true, perm: auth.ManageOwnAPITokens, ok: 422},
+		{pattern: "POST /settings/tokens/{id}/delete", url: "/settings/tokens/999999/delete", form: true, page: true, perm: auth.ManageOwnAPITokens, ok: 303},
+		{pattern: "GET /settings/two-factor", url: "/settings/two-factor", page: true, ok: 200},
+		{pattern: "POST /settings/two-factor", url: "/settings/two-factor", form: true, body: "secret=x&code=1", page: true, ok: 422},
+		{pattern: "POST /settings/two-factor/off", url: "/settings/two-factor/off", form: true, body: "code=1", page: true, ok: 409},
+		{pattern: "POST /settings/two-factor/recovery", url: "/settings/two-factor/recovery", form: true, body: "code=1", page: true, ok: 409},
 
 		{pattern: "GET /admin", url: "/admin", page: true, anyOf: []auth.Permission{auth.ManageAgents, auth.ManageTeams, auth.ManageChannels, auth.ManageTemplates}, ok: 303},
 		{pattern: "GET /admin/agents", url: "/admin/agents", page: true, perm: auth.ManageAgents, ok: 200},
 		{pattern: "POST /admin/agents", url: "/admin/agents", form: true, body: "name=&email=x&capacity=1", page: true, perm: auth.ManageAgents, ok: 422},
 		{pattern: "POST /admin/agents/{id}", url: path("/admin/agents/%d", a), form: true, body: "role=king", page: true, perm: auth.ManageAgents, ok: 422},
 		{pattern: "POST /admin/agents/{id}/invite", url: "/admin/agents/999999/invite", form: true, page: true, perm: auth.ManageAgents, ok: 404},
+		{pattern: "POST /admin/agents/{id}/two-factor/reset", url: "/admin/agents/999999/two-factor/reset", form: true, page: true, perm: auth.ManageAgents, ok: 404},
+		{pattern: "POST /admin/security", url: "/admin/security", form: true, body: "two_factor_roles=king", page: true, perm: auth.ManageAgents, ok: 422},
 		{pattern: "GET /admin/teams", url: "/admin/teams", page: true, perm: auth.ManageTeams, ok: 200},
 		{pattern: "POST /admin/teams", url: "/admin/teams", form: true, body: "name=", page: true, perm: auth.ManageTeams, ok: 422},
 		{pattern: "POST /admin/teams/{id}", url: path("/admin/teams/%d", tm), form: true, body: "name=", page: true, perm: auth.ManageTeams, ok: 422},

@@ -36,6 +36,9 @@ type Server struct {
 	adapters *channel.Registry
 	chat     http.Handler
 	polls    func(int64) (poll.Status, bool)
+	oidc     *auth.OIDC
+	oidcName string
+	oidcRole store.Role
 
 	secureCookies bool
 	sessionTTL    time.Duration
@@ -104,6 +107,13 @@ type Options struct {
 	// PollStatus says how fetching a polled channel went on this
 	// instance (ok false: not polled yet); nil: not shown.
 	PollStatus func(channelID int64) (poll.Status, bool)
+	// OIDC, when set, offers single sign-on on the login page; OIDCName
+	// is the provider as people know it ("Okta"), and OIDCRole the role of
+	// an agent the first sign-in of an unknown address creates ("": such
+	// a sign-in is refused; an admin adds or invites the agent first).
+	OIDC     *auth.OIDC
+	OIDCName string
+	OIDCRole store.Role
 }
 
 // New builds a Server. A missing Desk is a wiring defect: it panics.
@@ -117,6 +127,10 @@ func New(o Options) *Server {
 		metrics: o.Metrics, ready: o.Ready, secureCookies: o.SecureCookies, sessionTTL: o.SessionTTL,
 		heartbeat: o.Heartbeat, logins: newLoginLimiter(), hookReads: make(chan struct{}, unverifiedReads), readers: map[string]int{}, searches: make(chan struct{}, maxSearches), closing: make(chan struct{}), activity: newActivity(),
 		baseURL: strings.TrimRight(o.BaseURL, "/"), chat: o.Chat, polls: o.PollStatus,
+		oidc: o.OIDC, oidcName: o.OIDCName, oidcRole: o.OIDCRole,
+	}
+	if s.oidcName == "" {
+		s.oidcName = "single sign-on"
 	}
 	u, err := loadUI()
 	if err != nil {

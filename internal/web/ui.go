@@ -50,7 +50,7 @@ type asset struct {
 // pageNames are the templates that are whole pages; the others are shared
 // layout and fragments, parsed into every page's set.
 var pageNames = []string{"login", "inbox", "contact", "settings", "search", "supervisor", "error",
-	"admin_agents", "admin_teams", "admin_channels", "admin_templates", "invite", "setup"}
+	"admin_agents", "admin_teams", "admin_channels", "admin_templates", "invite", "setup", "two_factor"}
 
 func loadUI() (*ui, error) {
 	cat, err := i18n.Load()
