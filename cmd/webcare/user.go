@@ -40,6 +40,7 @@ func subcommand(ctx context.Context, e env, group string, args []string, subs ma
 func user(ctx context.Context, e env, args []string) error {
 	return subcommand(ctx, e, "user", args, map[string]func(context.Context, env, []string) error{
 		"add": userAdd, "list": userList, "set-password": userSetPassword, "disable": userDisable,
+		"reset-two-factor": userResetTwoFactor, "require-two-factor": userRequireTwoFactor,
 	})
 }
 
@@ -121,13 +122,17 @@ func userList(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tROLE\tLANGUAGES\tPRESENCE\tSTATE")
+	fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tROLE\tLANGUAGES\tPRESENCE\tTWO-FACTOR\tSTATE")
 	for _, a := range agents {
 		state := "active"
 		if a.Disabled {
 			state = "disabled"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, a.Email, a.Name, a.Role, strings.Join(a.Languages, ","), a.Presence, state)
+		twoFactor := "off"
+		if a.TwoFactor {
+			twoFactor = "on"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, a.Email, a.Name, a.Role, strings.Join(a.Languages, ","), a.Presence, twoFactor, state)
 	}
 	return tw.Flush()
 }
@@ -192,6 +197,74 @@ func userDisable(ctx context.Context, e env, args []string) error {
 		} else {
 			fmt.Fprintf(e.stdout, "enabled %s\n", a.Email)
 		}
+		return nil
+	})
+}
+
+// userResetTwoFactor turns off an agent's two-factor: for someone who lost
+// their phone and their recovery codes.
+func userResetTwoFactor(ctx context.Context, e env, args []string) error {
+	fs, finish := flags("user reset-two-factor", e)
+	email := fs.String("email", "", "the agent's e-mail address (required)")
+	cfg, err := parse(fs, finish, args)
+	if err != nil {
+		return err
+	}
+	if *email == "" {
+		return errors.New("--email is required")
+	}
+	return withTools(ctx, e, cfg, func(t *app.Tools) error {
+		a, err := t.Store.AgentByEmail(ctx, *email)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("no agent with e-mail %s", *email)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := t.Desk.ResetTwoFactor(ctx, cli, a.ID); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "two-factor of %s is off and their recovery codes are spent; if their role requires it, they set it up again at their next login\n", a.Email)
+		return nil
+	})
+}
+
+// userRequireTwoFactor sets the roles that must sign in with two-factor.
+func userRequireTwoFactor(ctx context.Context, e env, args []string) error {
+	fs, finish := flags("user require-two-factor", e)
+	list := fs.String("roles", "", "comma-separated roles that must use two-factor (admin,supervisor), or none (required)")
+	cfg, err := parse(fs, finish, args)
+	if err != nil {
+		return err
+	}
+	if *list == "" {
+		return errors.New("--roles is required: e.g. --roles admin,supervisor, or --roles none")
+	}
+	roles := []store.Role{}
+	if *list != "none" {
+		for _, r := range strings.Split(*list, ",") {
+			if r = strings.TrimSpace(r); r != "" {
+				roles = append(roles, store.Role(r))
+			}
+		}
+	}
+	return withTools(ctx, e, cfg, func(t *app.Tools) error {
+		if err := t.Desk.SetTwoFactorRoles(ctx, cli, roles); err != nil {
+			return err
+		}
+		now, err := t.Desk.TwoFactorRoles(ctx)
+		if err != nil {
+			return err
+		}
+		if len(now) == 0 {
+			fmt.Fprintln(e.stdout, "two-factor is required of no role")
+			return nil
+		}
+		names := make([]string, len(now))
+		for i, r := range now {
+			names[i] = string(r)
+		}
+		fmt.Fprintf(e.stdout, "two-factor is required of: %s (at their next password login)\n", strings.Join(names, ", "))
 		return nil
 	})
 }

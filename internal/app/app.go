@@ -120,11 +120,20 @@ func Open(ctx context.Context, cfg config.Config, log *slog.Logger, o Options) (
 	a.Desk = desk.New(desk.Options{Store: st, Bus: a.Bus, Adapters: a.Adapters, Channels: a.Pipeline,
 		WakeOutbox: a.Outbox.Wake, Log: log.With("part", "desk")})
 	a.Poll = &poll.Runner{Store: st, Pipeline: a.Pipeline, Adapters: a.Adapters, Log: log.With("part", "poll")}
-	a.Web = web.New(web.Options{
+	wo := web.Options{
 		Desk: a.Desk, ClientIP: clientIP, Store: st, Pipeline: a.Pipeline, Bus: a.Bus, Log: log.With("part", "web"),
 		Metrics: m.Handler(), Chat: chat, PollStatus: a.Poll.Status,
 		SecureCookies: cfg.SecureCookies, SessionTTL: cfg.SessionTTL, BaseURL: cfg.BaseURL,
-	})
+	}
+	if cfg.OIDCIssuer != "" {
+		if cfg.BaseURLGuessed {
+			log.Warn("single sign-on uses the callback " + cfg.BaseURL + "/login/sso/callback, made from --addr; set --base-url to the address people use")
+		}
+		wo.OIDC = auth.NewOIDC(auth.OIDCConfig{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
+			RedirectURL: cfg.BaseURL + "/login/sso/callback"})
+		wo.OIDCName, wo.OIDCRole = cfg.OIDCName, store.Role(cfg.OIDCDefaultRole)
+	}
+	a.Web = web.New(wo)
 	return a, nil
 }
 

@@ -43,6 +43,16 @@ type Config struct {
 	// pending on the customer for that long, as `webcare resolve-idle`
 	// does; 0: never.
 	ResolveIdle time.Duration
+	// OIDCIssuer, when set, offers single sign-on with that OpenID Connect
+	// provider; the client is OIDCClientID / OIDCClientSecret (secret),
+	// registered with the callback BaseURL/login/sso/callback.
+	OIDCIssuer       string
+	OIDCClientID     string
+	OIDCClientSecret string
+	OIDCName         string // the provider as people know it, on the button
+	// OIDCDefaultRole is the role of an agent that a first sign-in of an
+	// unknown address creates; "" refuses such sign-ins.
+	OIDCDefaultRole string
 }
 
 // Getenv is how settings are looked up; os.Getenv in production.
@@ -95,6 +105,11 @@ func Register(fs *flag.FlagSet, getenv Getenv) func() (Config, error) {
 	if err != nil {
 		errs = append(errs, fmt.Errorf("WEBCARE_RESOLVE_IDLE: %w", err))
 	}
+	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", env("WEBCARE_OIDC_ISSUER", ""), "OpenID Connect provider's issuer URL, for single sign-on; empty: none (WEBCARE_OIDC_ISSUER)")
+	fs.StringVar(&c.OIDCClientID, "oidc-client-id", env("WEBCARE_OIDC_CLIENT_ID", ""), "client id registered with the provider (WEBCARE_OIDC_CLIENT_ID)")
+	fs.StringVar(&c.OIDCClientSecret, "oidc-client-secret", env("WEBCARE_OIDC_CLIENT_SECRET", ""), "its client secret (WEBCARE_OIDC_CLIENT_SECRET, or _FILE)")
+	fs.StringVar(&c.OIDCName, "oidc-name", env("WEBCARE_OIDC_NAME", "single sign-on"), "the provider's name on the login button, e.g. Okta (WEBCARE_OIDC_NAME)")
+	fs.StringVar(&c.OIDCDefaultRole, "oidc-default-role", env("WEBCARE_OIDC_DEFAULT_ROLE", ""), "role of the agent a first sign-in of an unknown address creates; empty: refuse it (WEBCARE_OIDC_DEFAULT_ROLE)")
 	fs.DurationVar(&c.ResolveIdle, "resolve-idle", idle, "resolve conversations pending on the customer for this long, e.g. 168h; 0: never (WEBCARE_RESOLVE_IDLE)")
 	return func() (Config, error) {
 		if err := errors.Join(errs...); err != nil {
@@ -163,6 +178,19 @@ func (c *Config) validate() error {
 	}
 	if c.ResolveIdle != 0 && c.ResolveIdle < time.Hour {
 		return fmt.Errorf("resolve-idle %s: 0 (never) or at least an hour, so nothing a customer just wrote is closed", c.ResolveIdle)
+	}
+	if c.OIDCIssuer != "" {
+		if u, err := url.Parse(c.OIDCIssuer); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("oidc-issuer %q must be an http(s) URL", c.OIDCIssuer)
+		}
+		if c.OIDCClientID == "" {
+			return errors.New("oidc-client-id is required with oidc-issuer")
+		}
+	}
+	switch c.OIDCDefaultRole {
+	case "", "admin", "supervisor", "agent", "volunteer", "field":
+	default:
+		return fmt.Errorf("oidc-default-role %q: use admin, supervisor, agent, volunteer, field, or leave it empty", c.OIDCDefaultRole)
 	}
 	if c.SessionTTL < time.Minute {
 		return fmt.Errorf("session-ttl %s is too short", c.SessionTTL)
@@ -234,6 +262,8 @@ func (c Config) Print(w io.Writer) {
 		{"log-level", c.LogLevel}, {"log-format", c.LogFormat},
 		{"secure-cookies", strconv.FormatBool(c.SecureCookies)}, {"session-ttl", c.SessionTTL.String()}, {"smtp-addr", c.SMTPAddr}, {"smtp-tls-cert", c.SMTPTLSCert}, {"trusted-proxies", c.TrustedProxies},
 		{"resolve-idle", resolveIdle(c.ResolveIdle)},
+		{"oidc-issuer", c.OIDCIssuer}, {"oidc-client-id", c.OIDCClientID}, {"oidc-client-secret", mask(c.OIDCClientSecret)},
+		{"oidc-name", c.OIDCName}, {"oidc-default-role", c.OIDCDefaultRole},
 	}
 	for _, r := range rows {
 		v := r[1]
@@ -242,6 +272,14 @@ func (c Config) Print(w io.Writer) {
 		}
 		fmt.Fprintf(w, "%-15s %s\n", r[0], v)
 	}
+}
+
+// mask shows whether a secret is set, never the secret.
+func mask(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "(set)"
 }
 
 func resolveIdle(d time.Duration) string {

@@ -4,6 +4,7 @@ import (
 	"encoding/base32"
 	"encoding/base64"
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -132,9 +133,10 @@ type twoFactorView struct {
 	chrome
 	Next  string
 	Error string
-	// Enrol: the new secret, its QR code as a data: URL, and where the
-	// form goes.
-	Secret, QR, Action string
+	// Enrol: the new secret, its QR code as a data: URL (made here, so
+	// safe to put in src), and where the form goes.
+	Secret, Action string
+	QR             template.URL
 	// Codes are fresh recovery codes, shown this once; Left is how many
 	// an agent with two-factor has.
 	Codes []string
@@ -225,7 +227,7 @@ func (s *Server) showEnrolment(a store.Agent, v twoFactorView, secret string) (t
 	if err != nil {
 		return v, err
 	}
-	v.Secret, v.QR = k.Secret, "data:image/png;base64,"+base64.StdEncoding.EncodeToString(k.QRPNG)
+	v.Secret, v.QR = k.Secret, template.URL("data:image/png;base64,"+base64.StdEncoding.EncodeToString(k.QRPNG))
 	return v, nil
 }
 

@@ -44,14 +44,11 @@ type Provider struct {
 	key    *rsa.PrivateKey
 	signer jose.Signer
 
-	mu    sync.Mutex
-	user  *User
-	codes map[string]grant
-	// Tamper, when set, changes the claims of the next ID token before it
-	// is signed (a wrong nonce, audience, an old expiry…).
-	Tamper func(claims map[string]any)
-	// Requests counts calls per path, for tests.
-	Requests map[string]int
+	mu       sync.Mutex
+	user     *User
+	codes    map[string]grant
+	tamper   func(claims map[string]any)
+	requests map[string]int
 }
 
 type grant struct {
@@ -74,7 +71,7 @@ func Start(clientID, secret string, redirectURIs ...string) *Provider {
 		panic(err)
 	}
 	p := &Provider{ClientID: clientID, ClientSecret: secret, RedirectURIs: redirectURIs, key: key, signer: signer,
-		codes: map[string]grant{}, Requests: map[string]int{}}
+		codes: map[string]grant{}, requests: map[string]int{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
 	mux.HandleFunc("GET /authorize", p.authorize)
@@ -82,7 +79,7 @@ func Start(clientID, secret string, redirectURIs ...string) *Provider {
 	mux.HandleFunc("GET /jwks", p.jwks)
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.mu.Lock()
-		p.Requests[r.URL.Path]++
+		p.requests[r.URL.Path]++
 		p.mu.Unlock()
 		mux.ServeHTTP(w, r)
 	}))
@@ -107,7 +104,15 @@ func (p *Provider) SignIn(u *User) {
 func (p *Provider) Count(path string) int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.Requests[path]
+	return p.requests[path]
+}
+
+// Tamper changes the claims of the next ID token before it is signed (a
+// wrong nonce, audience, an old expiry…); nil: none.
+func (p *Provider) Tamper(f func(claims map[string]any)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.tamper = f
 }
 
 func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
@@ -200,8 +205,8 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		claims["email_verified"] = *g.user.EmailVerified
 	}
 	p.mu.Lock()
-	tamper := p.Tamper
-	p.Tamper = nil
+	tamper := p.tamper
+	p.tamper = nil
 	p.mu.Unlock()
 	if tamper != nil {
 		tamper(claims)
