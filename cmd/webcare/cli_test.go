@@ -446,3 +446,44 @@ func TestLinksUseTheServersBaseURL(t *testing.T) {
 		t.Errorf("with the server's base URL in the store: %v\n%s", err, out)
 	}
 }
+
+// TestTwoFactorCommands: an operator requires two-factor of roles and
+// resets an agent's who lost their phone, from the command line.
+func TestTwoFactorCommands(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "cli.db")
+	env := map[string]string{"WEBCARE_DB": db, "WEBCARE_PASSWORD": "a long enough password"}
+	if out, err := runCLI(t, env, "", "user", "add", "--email", "lead@heron.example", "--role", "supervisor"); err != nil {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, env, "", "user", "require-two-factor", "--roles", "supervisor, admin"); err != nil || !strings.Contains(out, "admin, supervisor") {
+		t.Fatalf("require-two-factor: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, env, "", "user", "require-two-factor", "--roles", "pilot"); err == nil {
+		t.Fatalf("an unknown role must be refused:\n%s", out)
+	}
+	if out, err := runCLI(t, env, "", "user", "reset-two-factor", "--email", "lead@heron.example"); err == nil || !strings.Contains(err.Error(), "no two-factor") {
+		t.Fatalf("resetting what is not on: %v\n%s", err, out)
+	}
+
+	st, err := sqlite.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := st.AgentByEmail(context.Background(), "lead@heron.example")
+	if err == nil {
+		err = st.SetTwoFactor(context.Background(), a.ID, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", [][]byte{[]byte("h")}, store.Actor{Via: "test"})
+	}
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := runCLI(t, env, "", "user", "list"); !regexp.MustCompile(`lead@heron\.example.*\bon\b`).MatchString(out) {
+		t.Errorf("user list does not show two-factor on:\n%s", out)
+	}
+	if out, err := runCLI(t, env, "", "user", "reset-two-factor", "--email", "lead@heron.example"); err != nil || !strings.Contains(out, "two-factor of lead@heron.example is off") {
+		t.Fatalf("reset-two-factor: %v\n%s", err, out)
+	}
+	if out, err := runCLI(t, env, "", "user", "require-two-factor", "--roles", "none"); err != nil || !strings.Contains(out, "required of no role") {
+		t.Fatalf("require-two-factor none: %v\n%s", err, out)
+	}
+}
