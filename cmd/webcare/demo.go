@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/webcare/webcare/internal/app"
+	"github.com/webcare/webcare/internal/auth/oidctest"
 	"github.com/webcare/webcare/internal/demo"
 	"github.com/webcare/webcare/internal/outbox"
 )
@@ -58,6 +59,15 @@ func runDemo(ctx context.Context, e env, args []string) error {
 			senders[k] = simulated
 		}
 	}
+	// A fake identity provider shows single sign-on: it signs in whoever
+	// clicks as the demo's admin. It needs the callback up front, so not
+	// with a port the system picks.
+	var idp *oidctest.Provider
+	if cfg.OIDCIssuer == "" && !strings.HasSuffix(cfg.Addr, ":0") {
+		idp = oidctest.Start("webcare-demo", "demo-secret", cfg.BaseURL+"/login/sso/callback")
+		defer idp.Close()
+		cfg.OIDCIssuer, cfg.OIDCClientID, cfg.OIDCClientSecret, cfg.OIDCName = idp.Issuer(), "webcare-demo", "demo-secret", "Heron SSO (demo)"
+	}
 	a, err := app.Open(ctx, cfg, log, app.Options{Senders: senders})
 	if err != nil {
 		return err
@@ -72,6 +82,12 @@ func runDemo(ctx context.Context, e env, args []string) error {
 		return fmt.Errorf("seeding the demo: %w", err)
 	}
 
+	ssoNote := ""
+	if idp != nil {
+		verified := true
+		idp.SignIn(&oidctest.User{Subject: "demo-admin", Email: seeded.Email, EmailVerified: &verified})
+		ssoNote = fmt.Sprintf("\n  sso       or \"Sign in with %s\": a fake identity provider signs you in as %s", cfg.OIDCName, seeded.Email)
+	}
 	if err := platforms.Connect(ctx, a.Store, seeded.Channels, seeded.Regulars); err != nil {
 		a.Close()
 		return err
@@ -102,14 +118,14 @@ func runDemo(ctx context.Context, e env, args []string) error {
   webcare demo — Heron Airlines' webcare team
 
   open      %s
-  log in    %s / %s
+  log in    %s / %s%s
   API       curl -c jar -H 'Content-Type: application/json' -d '{"email":"%s","password":"%s"}' %s/api/v1/login
             curl -b jar '%s/api/v1/conversations?status=new,open'
   live      curl -N -b jar %s/api/v1/events
   traffic   %.1f messages/s%s
   database  %s
 
-`, url, seeded.Email, seeded.Password, seeded.Email, seeded.Password, url, url, url, *rate, surgeNote, cfg.Database())
+`, url, seeded.Email, seeded.Password, ssoNote, seeded.Email, seeded.Password, url, url, url, *rate, surgeNote, cfg.Database())
 		// The simulator stops with ctx, like the server.
 		go sim.Run(ctx)
 		for _, c := range seeded.Channels {
