@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
@@ -35,7 +36,14 @@ type OIDC struct {
 
 	mu       sync.Mutex
 	provider *oidc.Provider
+	fetching chan struct{} // closed when the discovery under way ends
+	failed   error         // the last discovery's failure, kept briefly
+	failedAt time.Time
 }
+
+// retryAfter is how long a failed discovery is remembered: a provider
+// that is down is asked again soon, but not by every sign-in at once.
+const retryAfter = 5 * time.Second
 
 // NewOIDC prepares sign-in with cfg's provider without contacting it.
 func NewOIDC(cfg OIDCConfig) *OIDC {
@@ -50,19 +58,51 @@ func (o *OIDC) ctx(ctx context.Context) context.Context {
 	return oidc.ClientContext(ctx, o.client)
 }
 
-// discover reads the provider's configuration once it answers.
+// discover reads the provider's configuration once it answers. One
+// discovery runs at a time; every sign-in waits for it no longer than its
+// own request lasts.
 func (o *OIDC) discover(ctx context.Context) (*oidc.Provider, error) {
+	o.mu.Lock()
+	if o.provider != nil {
+		defer o.mu.Unlock()
+		return o.provider, nil
+	}
+	if o.failed != nil && time.Since(o.failedAt) < retryAfter {
+		defer o.mu.Unlock()
+		return nil, o.failed
+	}
+	done := o.fetching
+	if done == nil {
+		done = make(chan struct{})
+		o.fetching = done
+		go o.fetch(done)
+	}
+	o.mu.Unlock()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("single sign-on provider %s: %w", o.cfg.Issuer, ctx.Err())
+	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.provider != nil {
 		return o.provider, nil
 	}
-	p, err := oidc.NewProvider(o.ctx(ctx), o.cfg.Issuer)
+	return nil, o.failed
+}
+
+// fetch runs one discovery, bounded by the client's timeout.
+func (o *OIDC) fetch(done chan struct{}) {
+	p, err := oidc.NewProvider(o.ctx(context.Background()), o.cfg.Issuer)
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	if err != nil {
-		return nil, fmt.Errorf("single sign-on provider %s: %w", o.cfg.Issuer, err)
+		o.failed, o.failedAt = fmt.Errorf("single sign-on provider %s: %w", o.cfg.Issuer, err), time.Now()
+	} else {
+		o.provider, o.failed = p, nil
 	}
-	o.provider = p
-	return p, nil
+	o.fetching = nil
+	close(done)
 }
 
 func (o *OIDC) oauth(p *oidc.Provider) oauth2.Config {
@@ -142,6 +182,17 @@ func (o *OIDC) Finish(ctx context.Context, code string, start OIDCStart) (OIDCId
 	// it would let a stranger claim an agent's account.
 	if claims.Email == "" || (claims.EmailVerified != nil && !*claims.EmailVerified) {
 		return OIDCIdentity{}, fmt.Errorf("%w: the provider gave no verified e-mail address", ErrOIDCDenied)
+	}
+	// Only plain ASCII addresses: lower-casing maps look-alikes such as
+	// the Kelvin sign (U+212A) onto ASCII letters, and "Kate" would sign in
+	// as "kate".
+	for _, r := range claims.Email {
+		if r > unicode.MaxASCII || unicode.IsSpace(r) {
+			return OIDCIdentity{}, fmt.Errorf("%w: the e-mail address has characters other than plain ASCII", ErrOIDCDenied)
+		}
+	}
+	if idt.Subject == "" {
+		return OIDCIdentity{}, fmt.Errorf("%w: the ID token names no subject", ErrOIDCDenied)
 	}
 	return OIDCIdentity{Subject: idt.Subject, Email: strings.ToLower(strings.TrimSpace(claims.Email)), Name: strings.TrimSpace(claims.Name)}, nil
 }

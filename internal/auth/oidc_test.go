@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -130,5 +133,57 @@ func TestOIDCProviderDown(t *testing.T) {
 	_, err := o.Start(context.Background())
 	if err == nil || errors.Is(err, auth.ErrOIDCDenied) {
 		t.Fatalf("err %v; want a plain failure", err)
+	}
+}
+
+// TestOIDCLookAlikeAddress: an address that lower-cases onto an agent's
+// (the Kelvin sign is "k" in lower case) is refused, not matched.
+func TestOIDCLookAlikeAddress(t *testing.T) {
+	p := oidctest.Start("webcare", "s3cret", callback)
+	defer p.Close()
+	o := auth.NewOIDC(auth.OIDCConfig{Issuer: p.Issuer(), ClientID: "webcare", ClientSecret: "s3cret", RedirectURL: callback})
+	p.SignIn(&oidctest.User{Subject: "m", Email: "\u212Aate@example.org", EmailVerified: yes()})
+	start, err := o.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	back := authorize(t, start.URL)
+	if id, err := o.Finish(context.Background(), back.Get("code"), start); !errors.Is(err, auth.ErrOIDCDenied) {
+		t.Fatalf("identity %+v, err %v; want a refusal", id, err)
+	}
+}
+
+// TestOIDCDiscoveryOnce: sign-ins that arrive while the provider is slow
+// to answer wait for one discovery, each no longer than its own request.
+func TestOIDCDiscoveryOnce(t *testing.T) {
+	release := make(chan struct{})
+	var calls atomic.Int32
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		<-release
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer slow.Close()
+	defer close(release)
+	o := auth.NewOIDC(auth.OIDCConfig{Issuer: slow.URL, ClientID: "webcare", RedirectURL: callback})
+	var wg sync.WaitGroup
+	errs := make(chan error, 6)
+	for range 6 {
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			_, err := o.Start(ctx)
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("a sign-in waiting on a slow provider: %v, want its own deadline", err)
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("%d discoveries for 6 sign-ins at once, want 1", n)
 	}
 }

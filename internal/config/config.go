@@ -188,9 +188,11 @@ func (c *Config) validate() error {
 		}
 	}
 	switch c.OIDCDefaultRole {
-	case "", "admin", "supervisor", "agent", "volunteer", "field":
+	case "", "supervisor", "agent", "volunteer", "field":
+	case "admin":
+		return errors.New("oidc-default-role admin: whoever the provider lets in would run webcare; add administrators by hand")
 	default:
-		return fmt.Errorf("oidc-default-role %q: use admin, supervisor, agent, volunteer, field, or leave it empty", c.OIDCDefaultRole)
+		return fmt.Errorf("oidc-default-role %q: use supervisor, agent, volunteer, field, or leave it empty", c.OIDCDefaultRole)
 	}
 	if c.SessionTTL < time.Minute {
 		return fmt.Errorf("session-ttl %s is too short", c.SessionTTL)

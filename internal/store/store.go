@@ -228,9 +228,12 @@ type Agent struct {
 	PasswordHash string   `json:"-"`
 	// TOTPSecret is the agent's two-factor secret, "" without; TwoFactor
 	// says whether there is one, for the API and the pages.
-	TOTPSecret string    `json:"-"`
-	TwoFactor  bool      `json:"two_factor"`
-	CreatedAt  time.Time `json:"created_at"`
+	TOTPSecret string `json:"-"`
+	TwoFactor  bool   `json:"two_factor"`
+	// OIDCSubject is who the agent is at the single sign-on provider,
+	// linked at their first sign-in there; "" before.
+	OIDCSubject string    `json:"-"`
+	CreatedAt   time.Time `json:"created_at"`
 }
 
 // Team groups agents; a conversation's team decides its queue.
@@ -622,7 +625,8 @@ type Store interface {
 
 	// SetTwoFactor turns TOTP two-factor on with secret and the hashes of
 	// fresh recovery codes (replacing any earlier ones), or off with an
-	// empty secret (dropping the codes), audited.
+	// empty secret (dropping the codes), audited. With the secret the agent
+	// has already (new recovery codes), the codes used stay used.
 	SetTwoFactor(ctx context.Context, agentID int64, secret string, codes [][]byte, by Actor) error
 	// UseTOTPStep records that the code of a time step was used; a step at
 	// or before the last one used gives ErrConflict, so a code works once.
@@ -632,6 +636,10 @@ type Store interface {
 	UseRecoveryCode(ctx context.Context, agentID int64, hash []byte) (int, error)
 	// RecoveryCodesLeft counts an agent's unspent recovery codes.
 	RecoveryCodesLeft(ctx context.Context, agentID int64) (int, error)
+	// LinkOIDCSubject links the agent to who they are at the single
+	// sign-on provider, at their first sign-in there; an agent linked to
+	// another subject gives ErrConflict.
+	LinkOIDCSubject(ctx context.Context, agentID int64, subject string) error
 
 	CreateAPIToken(ctx context.Context, t *APIToken, by Actor) error
 	APITokenAgent(ctx context.Context, hash []byte, now time.Time) (Agent, error)

@@ -69,11 +69,12 @@ func (s *Server) acceptInvite(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	// Where the agent's role requires two-factor, the password is set but
-	// the first sign-in is in the browser, which sets it up.
+	// Where the agent has two-factor, or their role requires it, the
+	// password is set but the sign-in is in the browser, which asks for
+	// the code or sets it up: an invite link alone is no second factor.
 	if need, err := s.desk.RequiresTwoFactor(r.Context(), a.Role); err != nil {
 		return err
-	} else if !need {
+	} else if !need && !a.TwoFactor {
 		if err := s.startSession(w, r, a, viaInvite); err != nil {
 			return err
 		}

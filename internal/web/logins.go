@@ -220,3 +220,88 @@ var decoyHash = sync.OnceValue(func() string {
 	}
 	return h
 })
+
+// attemptFrom is attempt for a sign-in with no account named yet (a
+// single sign-on callback): only the address and its network count.
+func (l *loginLimiter) attemptFrom(source string, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	keys := []string{"s:" + source, "n:" + network(source)}
+	var wait time.Duration
+	for _, k := range keys {
+		if f := l.get(k, now); f != nil && f.n >= limit(k) {
+			wait = max(wait, f.last.Add(backoff(f.n-limit(k))).Sub(now))
+		}
+	}
+	if wait > 0 {
+		return wait
+	}
+	for _, k := range keys {
+		l.fail(k, now)
+	}
+	return 0
+}
+
+// succeededFrom takes back what attemptFrom counted.
+func (l *loginLimiter) succeededFrom(source string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, k := range []string{"s:" + source, "n:" + network(source)} {
+		if f := l.counts[k]; f != nil {
+			if f.n--; f.n <= 0 {
+				delete(l.counts, k)
+			}
+		}
+	}
+}
+
+// Wrong two-factor codes are counted per agent, apart from passwords:
+// only someone who has the password reaches the code, a right password
+// does not take the count back, and neither does another address. After
+// codeFailures wrong codes each further one waits, from 30 s doubling to
+// 15 minutes; the count lasts a day after the last wrong code, and only a
+// right code ends it. A guesser who has the password gets about a hundred
+// tries a day: with three codes good at any moment, one chance in about
+// three thousand of a six-digit code.
+type codeLimiter struct {
+	mu     sync.Mutex
+	counts map[int64]*failures // by agent: only agents reach a code
+}
+
+const (
+	codeFailures = 5
+	codeMemory   = 24 * time.Hour
+)
+
+func newCodeLimiter() *codeLimiter { return &codeLimiter{counts: map[int64]*failures{}} }
+
+// attempt says how long the agent's next code must wait (0: now), and if
+// it may go now, counts it as wrong up front, as loginLimiter does.
+func (c *codeLimiter) attempt(agentID int64, now time.Time) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := c.counts[agentID]
+	if f != nil && now.Sub(f.last) > codeMemory {
+		delete(c.counts, agentID)
+		f = nil
+	}
+	if f != nil && f.n >= codeFailures {
+		if wait := f.last.Add(backoff(f.n - codeFailures)).Sub(now); wait > 0 {
+			return wait
+		}
+	}
+	if f == nil {
+		f = &failures{}
+		c.counts[agentID] = f
+	}
+	f.n++
+	f.last = now
+	return 0
+}
+
+// succeeded ends the agent's count: the code was right.
+func (c *codeLimiter) succeeded(agentID int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.counts, agentID)
+}

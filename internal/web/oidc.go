@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,6 +57,13 @@ func (s *Server) finishSSO(w http.ResponseWriter, r *http.Request) error {
 	refuse := func(status int, key string, args ...any) error {
 		return s.ui.render(w, status, s.locale(r), "login", "", s.loginView(r, loginView{Error: s.t(r, key, args...)}))
 	}
+	// Callbacks count against the address like logins: a flood of made-up
+	// ones neither fills the audit trail nor reaches the provider.
+	source := s.clientIP(r)
+	if wait := s.logins.attemptFrom(source, s.now()); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		return refuse(http.StatusTooManyRequests, "sso.slow")
+	}
 	// The flow is spent whatever happens: a callback is good once.
 	http.SetCookie(w, &http.Cookie{Name: oidcCookie, Value: "", Path: "/login/sso", MaxAge: -1, HttpOnly: true, Secure: s.secureCookies, SameSite: http.SameSiteLaxMode})
 	var flow oidcFlow
@@ -92,6 +100,7 @@ func (s *Server) finishSSO(w http.ResponseWriter, r *http.Request) error {
 		}
 		return err
 	}
+	s.logins.succeededFrom(source)
 	// The provider is trusted with the second factor too: an agent who
 	// signs in through it is not asked for webcare's.
 	if err := s.startSession(w, r, a, viaOIDC); err != nil {
@@ -108,6 +117,13 @@ func (s *Server) ssoAgent(r *http.Request, id auth.OIDCIdentity) (store.Agent, e
 	if err == nil {
 		if a.Disabled {
 			return a, errorf(http.StatusForbidden, "the agent is disabled")
+		}
+		// The first sign-in links the agent to who they are at the
+		// provider; an address that moved to someone else there is refused.
+		if err := s.store.LinkOIDCSubject(r.Context(), a.ID, id.Subject); errors.Is(err, store.ErrConflict) {
+			return a, errorf(http.StatusForbidden, "the agent is linked to another identity at the provider")
+		} else if err != nil {
+			return a, err
 		}
 		return a, nil
 	}
@@ -128,5 +144,5 @@ func (s *Server) ssoAgent(r *http.Request, id auth.OIDCIdentity) (store.Agent, e
 		return a, err
 	}
 	s.log.Info("single sign-on added an agent", "agent_id", a.ID, "email", a.Email, "role", a.Role)
-	return a, nil
+	return a, s.store.LinkOIDCSubject(r.Context(), a.ID, id.Subject)
 }

@@ -43,6 +43,7 @@ type Server struct {
 	secureCookies bool
 	sessionTTL    time.Duration
 	logins        *loginLimiter
+	codes         *codeLimiter
 	hookReads     chan struct{} // a place per webhook body read before it is verified
 	readersMu     sync.Mutex
 	readers       map[string]int // client → unverified bodies it is sending
@@ -125,7 +126,7 @@ func New(o Options) *Server {
 		adapters: o.Desk.Adapters(), // the platforms the desk speaks
 		desk:     o.Desk, store: o.Store, pipeline: o.Pipeline, bus: o.Bus, log: o.Log, now: o.Now,
 		metrics: o.Metrics, ready: o.Ready, secureCookies: o.SecureCookies, sessionTTL: o.SessionTTL,
-		heartbeat: o.Heartbeat, logins: newLoginLimiter(), hookReads: make(chan struct{}, unverifiedReads), readers: map[string]int{}, searches: make(chan struct{}, maxSearches), closing: make(chan struct{}), activity: newActivity(),
+		heartbeat: o.Heartbeat, logins: newLoginLimiter(), codes: newCodeLimiter(), hookReads: make(chan struct{}, unverifiedReads), readers: map[string]int{}, searches: make(chan struct{}, maxSearches), closing: make(chan struct{}), activity: newActivity(),
 		baseURL: strings.TrimRight(o.BaseURL, "/"), chat: o.Chat, polls: o.PollStatus,
 		oidc: o.OIDC, oidcName: o.OIDCName, oidcRole: o.OIDCRole,
 	}

@@ -135,3 +135,36 @@ func TestSingleSignOnAddsAgents(t *testing.T) {
 	// Without a password, the password form lets nobody in as them.
 	ts.check(t, scenario{method: "POST", url: "/api/v1/login", body: jsonBody(t, map[string]string{"email": "helper@example.org", "password": ""}), status: 401})
 }
+
+// TestSingleSignOnHolds: what an attack review tried against single
+// sign-on: another person given an agent's address at the provider, and a
+// flood of made-up callbacks.
+func TestSingleSignOnHolds(t *testing.T) {
+	t.Parallel()
+	p := oidctest.Start("webcare", "s3cret", ssoCallback)
+	t.Cleanup(p.Close)
+	ts := newTestServer(t, withSSO(p, ""))
+
+	p.SignIn(&oidctest.User{Subject: "kate-1", Email: "agent@example.org"})
+	if r := ts.sso(t, nil); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("first sign-in: %d", r.StatusCode)
+	}
+	p.SignIn(&oidctest.User{Subject: "someone-else", Email: "agent@example.org"})
+	if r := ts.sso(t, nil); r.StatusCode != http.StatusForbidden || cookieOf(r) != nil && cookieOf(r).Value != "" {
+		t.Errorf("another subject with the agent's address: %d", r.StatusCode)
+	}
+
+	before, _ := ts.Store.Audits(t.Context(), "login", 0, 500)
+	tokenCalls := p.Count("/token")
+	refused := 0
+	for range 150 {
+		r := ts.do(t, scenario{method: "GET", url: "/login/sso/callback?state=x&code=made-up", cookie: &http.Cookie{Name: "webcare_sso", Value: "e30"}})
+		if r.StatusCode == http.StatusTooManyRequests {
+			refused++
+		}
+	}
+	after, _ := ts.Store.Audits(t.Context(), "login", 0, 500)
+	if refused == 0 || len(after)-len(before) > 110 || p.Count("/token") != tokenCalls {
+		t.Errorf("150 made-up callbacks: %d refused, %d audit rows, %d token calls; want the flood cut off", refused, len(after)-len(before), p.Count("/token")-tokenCalls)
+	}
+}

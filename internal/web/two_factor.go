@@ -71,10 +71,10 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, a store.Agent, m
 
 // checkSecondFactor checks a code of the agent's app, or one of their
 // recovery codes, and spends it; it returns the login method it makes.
-// Wrong codes count against the same limits as wrong passwords.
+// Wrong codes are counted per agent (codeLimiter).
 func (s *Server) checkSecondFactor(r *http.Request, a store.Agent, code string) (string, error) {
-	source := s.clientIP(r)
-	if wait := s.logins.attempt(a.Email, source, s.now()); wait > 0 {
+	if wait := s.codes.attempt(a.ID, s.now()); wait > 0 {
+		s.auditLogin(r, "auth.login_failed", a.ID, "two-factor code refused: too many wrong codes")
 		return "", &Error{Status: http.StatusTooManyRequests, RetryAfter: wait,
 			Msg: "too many wrong codes; try again in " + wait.Round(time.Second).String()}
 	}
@@ -88,13 +88,13 @@ func (s *Server) checkSecondFactor(r *http.Request, a store.Agent, code string) 
 		if err != nil {
 			return "", err
 		}
-		s.logins.succeeded(a.Email, source)
+		s.codes.succeeded(a.ID)
 		return viaTOTP, nil
 	}
 	if len(code) >= 16 {
 		left, err := s.store.UseRecoveryCode(r.Context(), a.ID, auth.HashRecoveryCode(code))
 		if err == nil {
-			s.logins.succeeded(a.Email, source)
+			s.codes.succeeded(a.ID)
 			s.auditLogin(r, "auth.recovery_code_used", a.ID, strings.TrimSpace(pluralCodes(left))+" left")
 			return viaRecovery, nil
 		}
@@ -264,7 +264,7 @@ func validSecret(secret string) bool {
 // in the middle of their login.
 func (s *Server) showEnrolInLogin(w http.ResponseWriter, r *http.Request) error {
 	_, a, ok := s.pendingLogin(r, store.PendingEnrol)
-	if !ok {
+	if !ok || a.TwoFactor {
 		return s.loginAgain(w, r, "")
 	}
 	v, err := s.showEnrolment(a, twoFactorView{Next: r.URL.Query().Get("next"), Action: "/login/two-factor/setup"}, "")
@@ -280,6 +280,12 @@ func (s *Server) enrolInLogin(w http.ResponseWriter, r *http.Request) error {
 	}
 	next := r.PostForm.Get("next")
 	p, a, ok := s.pendingLogin(r, store.PendingEnrol)
+	if ok && a.TwoFactor {
+		// Set up meanwhile (by the agent, in another browser): this
+		// half-login may not replace it; the password and the code it is.
+		s.store.DeleteSession(r.Context(), p.TokenHash)
+		ok = false
+	}
 	if !ok {
 		return s.loginAgain(w, r, next)
 	}

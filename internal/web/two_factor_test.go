@@ -172,7 +172,12 @@ func TestTwoFactorLogin(t *testing.T) {
 		}
 	})
 	t.Run("five wrong codes end the half-login", func(t *testing.T) {
+		// A right code first: it ends the count of wrong codes so far.
 		half, _ := ts.halfLogin(t, email)
+		if r := ts.post(t, "/login/two-factor", half, url.Values{"code": {next()}}); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("a right code: %d", r.StatusCode)
+		}
+		half, _ = ts.halfLogin(t, email)
 		var r response
 		for range 5 {
 			r = ts.post(t, "/login/two-factor", half, url.Values{"code": {"999999"}})
@@ -180,8 +185,28 @@ func TestTwoFactorLogin(t *testing.T) {
 		if !strings.Contains(string(r.Body), "Sign in again") || !strings.Contains(string(r.Body), `name="password"`) {
 			t.Errorf("after five wrong codes: %d %s", r.StatusCode, r.Body)
 		}
-		if r := ts.post(t, "/login/two-factor", half, url.Values{"code": {next()}}); r.StatusCode != 401 {
+		if r := ts.post(t, "/login/two-factor", half, url.Values{"code": {code(t, secret, clk.Now().Add(30*time.Second))}}); r.StatusCode != 401 {
 			t.Errorf("the right code after five wrong ones: %d, want the half-login gone", r.StatusCode)
+		}
+	})
+	t.Run("wrong codes are counted per agent, whatever the password", func(t *testing.T) {
+		// Five wrong codes are in: the sixth waits, from any half-login,
+		// the API as well; a right password does not take the count back.
+		half, _ := ts.halfLogin(t, email)
+		if r := ts.post(t, "/login/two-factor", half, url.Values{"code": {"999999"}}); r.StatusCode != http.StatusTooManyRequests {
+			t.Errorf("a sixth wrong code: %d, want 429", r.StatusCode)
+		}
+		ts.check(t, scenario{method: "POST", url: "/api/v1/login", body: jsonBody(t, map[string]string{"email": email, "password": testPassword, "code": "999999"}), status: 429})
+		clk.mu.Lock()
+		clk.now = clk.now.Add(31 * time.Second) // the first wait is 30 s
+		clk.mu.Unlock()
+		half, _ = ts.halfLogin(t, email)
+		if r := ts.post(t, "/login/two-factor", half, url.Values{"code": {next()}}); r.StatusCode != http.StatusSeeOther {
+			t.Errorf("the right code after the wait: %d", r.StatusCode)
+		}
+		half, _ = ts.halfLogin(t, email)
+		if r := ts.post(t, "/login/two-factor", half, url.Values{"code": {"999999"}}); r.StatusCode != 401 {
+			t.Errorf("a wrong code after a right one: %d, want 401 (the count starts over)", r.StatusCode)
 		}
 	})
 	t.Run("the API asks for the code with the password", func(t *testing.T) {
@@ -369,6 +394,60 @@ func TestOwnSessionsAndTokens(t *testing.T) {
 			return e.Action == "auth.login_failed" && strings.Contains(e.Detail, "nobody@example.org")
 		}) {
 			t.Errorf("a failed login for an unknown address is not in the trail: %+v", anon)
+		}
+	})
+}
+
+// TestSecondFactorCannotBeSkipped: the ways around the code an attack
+// review tried, each closed.
+func TestSecondFactorCannotBeSkipped(t *testing.T) {
+	t.Parallel()
+	clk := newClock()
+	ts := newTestServer(t, withClock(clk))
+	admin := ts.Tokens[store.RoleAdmin]
+	email := "agent@example.org"
+	agent := ts.Agents[store.RoleAgent]
+	secret, _ := ts.enrol(t, ts.login(t, email), "/settings/two-factor", clk)
+
+	t.Run("an invite link through the API gives no session", func(t *testing.T) {
+		r := ts.check(t, scenario{method: "POST", url: path("/api/v1/agents/%d/invite", agent.ID), token: admin, status: 201})
+		link := decodeJSON[struct {
+			URL string `json:"url"`
+		}](t, r.Body).URL
+		token := link[strings.LastIndex(link, "/")+1:]
+		r = ts.check(t, scenario{method: "POST", url: "/api/v1/invites/" + token, body: `{"password": "a brand new password"}`, status: 200})
+		if c := cookieOf(r); c != nil && ts.me(t, c) == 200 {
+			t.Error("accepting an invite through the API signed in an agent with two-factor")
+		}
+	})
+	t.Run("new recovery codes do not make the code used for them good again", func(t *testing.T) {
+		r := ts.check(t, scenario{method: "POST", url: "/api/v1/login", body: jsonBody(t, map[string]string{"email": email, "password": "a brand new password", "code": code(t, secret, clk.step())}), status: 200})
+		c := cookieOf(r)
+		used := code(t, secret, clk.step())
+		if r := ts.post(t, "/settings/two-factor/recovery", c, url.Values{"code": {used}}); r.StatusCode != 200 {
+			t.Fatalf("new recovery codes: %d", r.StatusCode)
+		}
+		ts.check(t, scenario{method: "POST", url: "/api/v1/login", body: jsonBody(t, map[string]string{"email": email, "password": "a brand new password", "code": used}), status: 401})
+	})
+	t.Run("a half-login of the set-up step cannot replace two-factor set up meanwhile", func(t *testing.T) {
+		ts.check(t, scenario{method: "PUT", url: "/api/v1/security", token: admin, body: `{"two_factor_roles": ["supervisor"]}`, status: 200})
+		sup := "supervisor@example.org"
+		attacker, to := ts.halfLogin(t, sup)
+		page := ts.do(t, scenario{method: "GET", url: to, cookie: attacker})
+		theirs := string(secretRE.FindSubmatch(page.Body)[1])
+		// The supervisor sets up their phone in their own browser.
+		victim, to := ts.halfLogin(t, sup)
+		page = ts.do(t, scenario{method: "GET", url: to, cookie: victim})
+		mine := string(secretRE.FindSubmatch(page.Body)[1])
+		if r := ts.post(t, "/login/two-factor/setup", victim, url.Values{"secret": {mine}, "code": {code(t, mine, clk.Now())}}); r.StatusCode != 200 {
+			t.Fatalf("the supervisor's set-up: %d", r.StatusCode)
+		}
+		r := ts.post(t, "/login/two-factor/setup", attacker, url.Values{"secret": {theirs}, "code": {code(t, theirs, clk.Now())}})
+		if r.StatusCode == 200 || (cookieOf(r) != nil && ts.me(t, cookieOf(r)) == 200) {
+			t.Errorf("the stale half-login set up its own secret: %d", r.StatusCode)
+		}
+		if a, _ := ts.Store.AgentByEmail(t.Context(), sup); a.TOTPSecret != mine {
+			t.Error("the supervisor's secret was replaced")
 		}
 	})
 }

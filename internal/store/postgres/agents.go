@@ -13,12 +13,12 @@ import (
 )
 
 // agentColumns include the agent's teams, so that one query loads both.
-const agentColumns = `id, email, name, role, languages, skills, capacity, presence, locale, disabled, password_hash, totp_secret, created_at,
+const agentColumns = `id, email, name, role, languages, skills, capacity, presence, locale, disabled, password_hash, totp_secret, oidc_subject, created_at,
 	COALESCE((SELECT array_agg(team_id ORDER BY team_id) FROM team_members WHERE agent_id = agents.id), '{}')`
 
 func scanAgent(row pgx.Row) (store.Agent, error) {
 	var a store.Agent
-	err := row.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &a.Languages, &a.Skills, &a.Capacity, &a.Presence, &a.Locale, &a.Disabled, &a.PasswordHash, &a.TOTPSecret, &a.CreatedAt, &a.TeamIDs)
+	err := row.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &a.Languages, &a.Skills, &a.Capacity, &a.Presence, &a.Locale, &a.Disabled, &a.PasswordHash, &a.TOTPSecret, &a.OIDCSubject, &a.CreatedAt, &a.TeamIDs)
 	a.TwoFactor = a.TOTPSecret != ""
 	a.Languages, a.Skills, a.TeamIDs = orEmpty(a.Languages), orEmpty(a.Skills), orEmpty(a.TeamIDs)
 	return a, err
@@ -287,7 +287,7 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
 // SetTwoFactor turns TOTP on with fresh recovery codes, or off.
 func (s *Store) SetTwoFactor(ctx context.Context, agentID int64, secret string, codes [][]byte, by store.Actor) error {
 	return s.tx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE agents SET totp_secret = $1, totp_step = 0 WHERE id = $2`, secret, agentID)
+		tag, err := tx.Exec(ctx, `UPDATE agents SET totp_step = CASE WHEN totp_secret = $1 THEN totp_step ELSE 0 END, totp_secret = $1 WHERE id = $2`, secret, agentID)
 		if err != nil {
 			return err
 		}
@@ -339,6 +339,18 @@ func (s *Store) UseRecoveryCode(ctx context.Context, agentID int64, hash []byte)
 		return tx.QueryRow(ctx, `SELECT count(*) FROM recovery_codes WHERE agent_id = $1`, agentID).Scan(&left)
 	})
 	return left, err
+}
+
+// LinkOIDCSubject links the agent to their subject at the provider, once.
+func (s *Store) LinkOIDCSubject(ctx context.Context, agentID int64, subject string) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE agents SET oidc_subject = $1 WHERE id = $2 AND oidc_subject IN ('', $1)`, subject, agentID)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("agent %d is linked to another single sign-on subject: %w", agentID, store.ErrConflict)
+	}
+	return nil
 }
 
 // RecoveryCodesLeft counts unspent recovery codes.

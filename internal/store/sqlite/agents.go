@@ -11,14 +11,14 @@ import (
 	"github.com/webcare/webcare/internal/store"
 )
 
-const agentColumns = `id, email, name, role, languages, skills, capacity, presence, locale, disabled, password_hash, totp_secret, created_at`
+const agentColumns = `id, email, name, role, languages, skills, capacity, presence, locale, disabled, password_hash, totp_secret, oidc_subject, created_at`
 
 func scanAgent(row scanner) (store.Agent, error) {
 	var a store.Agent
 	var langs, skills string
 	var disabled int
 	var created int64
-	err := row.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &langs, &skills, &a.Capacity, &a.Presence, &a.Locale, &disabled, &a.PasswordHash, &a.TOTPSecret, &created)
+	err := row.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &langs, &skills, &a.Capacity, &a.Presence, &a.Locale, &disabled, &a.PasswordHash, &a.TOTPSecret, &a.OIDCSubject, &created)
 	a.TwoFactor = a.TOTPSecret != ""
 	a.Languages, a.Skills = strList(langs), strList(skills)
 	a.Disabled, a.CreatedAt = disabled != 0, fromMS(created)
@@ -351,7 +351,7 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash []byte) error {
 // SetTwoFactor turns TOTP on with fresh recovery codes, or off.
 func (s *Store) SetTwoFactor(ctx context.Context, agentID int64, secret string, codes [][]byte, by store.Actor) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE agents SET totp_secret = ?, totp_step = 0 WHERE id = ?`, secret, agentID)
+		res, err := tx.ExecContext(ctx, `UPDATE agents SET totp_step = CASE WHEN totp_secret = ? THEN totp_step ELSE 0 END, totp_secret = ? WHERE id = ?`, secret, secret, agentID)
 		if err != nil {
 			return err
 		}
@@ -403,6 +403,18 @@ func (s *Store) UseRecoveryCode(ctx context.Context, agentID int64, hash []byte)
 		return tx.QueryRowContext(ctx, `SELECT count(*) FROM recovery_codes WHERE agent_id = ?`, agentID).Scan(&left)
 	})
 	return left, err
+}
+
+// LinkOIDCSubject links the agent to their subject at the provider, once.
+func (s *Store) LinkOIDCSubject(ctx context.Context, agentID int64, subject string) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE agents SET oidc_subject = ? WHERE id = ? AND oidc_subject IN ('', ?)`, subject, agentID, subject)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("agent %d is linked to another single sign-on subject: %w", agentID, store.ErrConflict)
+	}
+	return nil
 }
 
 // RecoveryCodesLeft counts unspent recovery codes.

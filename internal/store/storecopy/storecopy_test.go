@@ -140,6 +140,7 @@ func seed(t *testing.T, s store.Store) seeded {
 	out.session = []byte("session-hash")
 	check(s.CreateSession(ctx, store.Session{TokenHash: out.session, AgentID: out.agent.ID, ExpiresAt: time.Now().Add(time.Hour),
 		Method: "password+totp", Address: "192.0.2.9", UserAgent: "Firefox"}), "session")
+	check(s.LinkOIDCSubject(ctx, out.agent.ID, "provider-subject-1"), "sso subject")
 	check(s.SetTwoFactor(ctx, out.agent.ID, "JBSWY3DPEHPK3PXP", [][]byte{[]byte("recovery-1"), []byte("recovery-2")}, cli), "two-factor")
 	out.token = []byte("token-hash")
 	tok := store.APIToken{AgentID: out.admin.ID, Name: "crm", Hash: out.token, CreatedAt: at(15)}

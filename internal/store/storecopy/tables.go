@@ -53,7 +53,7 @@ var tables = []table{
 		{"id", integer}, {"email", text}, {"name", text}, {"role", text},
 		{"languages", textArray}, {"skills", textArray}, {"capacity", integer}, {"presence", text},
 		{"locale", text}, {"disabled", boolean}, {"password_hash", text}, {"created_at", millis},
-		{"totp_secret", text}, {"totp_step", integer},
+		{"totp_secret", text}, {"totp_step", integer}, {"oidc_subject", text},
 	}},
 	{name: "teams", orderBy: "id", identity: true, columns: []column{
 		{"id", integer}, {"name", text}, {"created_at", millis},

@@ -13,6 +13,24 @@ var identityTests = []testCase{
 	{"sessions are listed and ended one by one", testSessionsListed},
 	{"a pending session opens nothing until completed", testPendingSession},
 	{"two-factor secret, steps and recovery codes", testTwoFactor},
+	{"a single sign-on subject is linked once", testOIDCSubject},
+}
+
+// testOIDCSubject: the first sign-in links the agent to the provider's
+// subject; the same subject signs in again, another is refused.
+func testOIDCSubject(f *fixture) {
+	ann, bob := f.agent("ann@example.org"), f.agent("bob@example.org")
+	f.check(f.s.LinkOIDCSubject(f.ctx, ann.ID, "sub-ann"), "link")
+	f.check(f.s.LinkOIDCSubject(f.ctx, ann.ID, "sub-ann"), "the same again")
+	if err := f.s.LinkOIDCSubject(f.ctx, ann.ID, "sub-mallory"); !errors.Is(err, store.ErrConflict) {
+		f.t.Errorf("another subject: %v, want ErrConflict", err)
+	}
+	if a, _ := f.s.Agent(f.ctx, ann.ID); a.OIDCSubject != "sub-ann" {
+		f.t.Errorf("subject %q", a.OIDCSubject)
+	}
+	if b, _ := f.s.Agent(f.ctx, bob.ID); b.OIDCSubject != "" {
+		f.t.Errorf("bob got a subject: %q", b.OIDCSubject)
+	}
 }
 
 // testSessionsListed: an agent sees their own live full sessions with how
@@ -121,6 +139,11 @@ func testTwoFactor(f *fixture) {
 		}
 	}
 	f.check(f.s.UseTOTPStep(f.ctx, ann.ID, 1001), "step 1001")
+	// New recovery codes for the same secret: the steps used stay used.
+	f.check(f.s.SetTwoFactor(f.ctx, ann.ID, "JBSWY3DPEHPK3PXP", codes, system), "new codes")
+	if err := f.s.UseTOTPStep(f.ctx, ann.ID, 1001); !errors.Is(err, store.ErrConflict) {
+		f.t.Errorf("step 1001 after new recovery codes: %v, want ErrConflict", err)
+	}
 	left, err := f.s.UseRecoveryCode(f.ctx, ann.ID, []byte("c2"))
 	if err != nil || left != 2 {
 		f.t.Errorf("spend c2: %d left, %v; want 2", left, err)
@@ -142,7 +165,7 @@ func testTwoFactor(f *fixture) {
 		f.t.Errorf("unknown agent: %v", err)
 	}
 	trail, _ := f.s.Audits(f.ctx, fmt.Sprintf("agent/%d", ann.ID), 0, 50)
-	if n := len(slices.DeleteFunc(trail, func(e store.AuditEntry) bool { return e.Action != "agent.two_factor" })); n != 2 {
-		f.t.Errorf("%d agent.two_factor entries, want 2 (on, off)", n)
+	if n := len(slices.DeleteFunc(trail, func(e store.AuditEntry) bool { return e.Action != "agent.two_factor" })); n != 3 {
+		f.t.Errorf("%d agent.two_factor entries, want 3 (on, new codes, off)", n)
 	}
 }

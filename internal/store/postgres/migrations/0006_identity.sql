@@ -17,7 +17,11 @@ ALTER TABLE sessions
 -- so that a code is good once. Recovery codes are kept as hashes.
 ALTER TABLE agents
     ADD COLUMN totp_secret text   NOT NULL DEFAULT '',
-    ADD COLUMN totp_step   bigint NOT NULL DEFAULT 0;
+    ADD COLUMN totp_step   bigint NOT NULL DEFAULT 0,
+    -- Single sign-on: the provider's subject of the agent, kept at the
+    -- first sign-in, so that an address that later moves to another
+    -- person at the provider does not sign that person in as the agent.
+    ADD COLUMN oidc_subject text NOT NULL DEFAULT '';
 CREATE TABLE recovery_codes (
     agent_id bigint NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
     hash     bytea  NOT NULL,

@@ -26,6 +26,10 @@ CREATE INDEX sessions_agent ON sessions (agent_id);
 -- so that a code is good once. Recovery codes are kept as hashes.
 ALTER TABLE agents ADD COLUMN totp_secret TEXT    NOT NULL DEFAULT '';
 ALTER TABLE agents ADD COLUMN totp_step   INTEGER NOT NULL DEFAULT 0;
+-- Single sign-on: the provider's subject of the agent, kept at the first
+-- sign-in, so that an address that later moves to another person at the
+-- provider does not sign that person in as the agent.
+ALTER TABLE agents ADD COLUMN oidc_subject TEXT NOT NULL DEFAULT '';
 CREATE TABLE recovery_codes (
     agent_id INTEGER NOT NULL REFERENCES agents (id) ON DELETE CASCADE,
     hash     BLOB    NOT NULL,
