@@ -44,6 +44,8 @@ func commands() []command {
 		{"resolve-idle", "close conversations idle for a while (default: pending for a week)", resolveIdle},
 		{"migrate", "bring the database schema up to date", migrate},
 		{"bench", "measure: bench ingest", runBench},
+		{"eval", "measure: eval understand FILE… (what webcare reads in messages, against labels)", evalCmd},
+		{"understand", "understand train: fit the message model to the labelled corpus", understandCmd},
 		{"config", "print the effective settings, secrets masked", printConfig},
 		{"version", "print the version", version},
 	}

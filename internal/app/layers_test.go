@@ -40,6 +40,7 @@ var layers = []layer{
 
 	{"internal/auth", []string{"internal/store"}},
 	{"internal/auth/oidctest", nil}, // a fake identity provider, for tests and the demo
+	{"internal/understand", nil},
 	{"internal/canned", []string{"internal/store"}},
 	{"internal/bus/*", []string{"internal/bus"}},
 	{"internal/store/storecopy", []string{"internal/store", "internal/store/postgres", "internal/store/sqlite"}},
