@@ -115,4 +115,3 @@ func hasCJK(s string) bool {
 	}
 	return false
 }
-

@@ -1,6 +1,7 @@
 package understand
 
 import (
+	"fmt"
 	"hash/fnv"
 	"regexp"
 	"slices"
@@ -21,6 +22,19 @@ var (
 	flightRE = regexp.MustCompile(`\b[A-Z][A-Z0-9] ?\d{1,4}\b`)
 	numberRE = regexp.MustCompile(`\d+`)
 )
+
+// lexRepeat are the features each lexicon category gives: sixteen, so
+// that a category, which stands for many words in ten languages, weighs
+// like more than one character n-gram. (Chosen by 4-fold cross-validation
+// on the training part: topic macro-F1 0.62 with one, 0.73 with six, 0.76
+// with sixteen to twenty.)
+var lexRepeat = func() []string {
+	out := make([]string, 16)
+	for i := range out {
+		out[i] = fmt.Sprint("L", i)
+	}
+	return out
+}()
 
 // features turns a text into the hashed features the model reads: words
 // and word pairs, the character n-grams of each word (which survive typos
@@ -62,7 +76,9 @@ func features(text string, lex *Lexicon) []uint32 {
 	f.add("b", prev+" ⟨/s⟩")
 	if lex != nil {
 		for _, cat := range lex.match(words) {
-			f.add("L", cat)
+			for _, k := range lexRepeat {
+				f.add(k, cat)
+			}
 		}
 	}
 	slices.Sort(f.ids)
@@ -96,6 +112,7 @@ func shape(f *featureBuf, text string) {
 	}
 	if letters >= 8 && upper*10 >= letters*7 {
 		f.add("S", "caps")
+		f.add("S2", "caps")
 	}
 	capsWords := 0
 	for _, w := range strings.Fields(text) {
