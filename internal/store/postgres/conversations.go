@@ -109,72 +109,117 @@ func conversationWhere(f store.ConversationFilter) *conds {
 	return c
 }
 
+// The two list orders; each is total (the id breaks ties), and each
+// cursor condition below is exactly "comes after the cursor in that order",
+// so pages neither repeat nor skip a conversation.
+const (
+	newestOrder  = `last_message_at DESC, id DESC`
+	waitingOrder = `waiting_since, id`
+)
+
 // Conversations lists conversations in the filter's order.
 func (s *Store) Conversations(ctx context.Context, f store.ConversationFilter) ([]store.Conversation, error) {
-	c := conversationWhere(f)
-	// Both orders are total (the id breaks ties), and the cursor condition
-	// is exactly "comes after the cursor in that order", so pages neither
-	// repeat nor skip a conversation.
-	order := ` ORDER BY last_message_at DESC, id DESC`
-	if f.Order == store.OrderWaiting {
-		// Waiting ones first, by waiting since and then id; the rest by last
-		// message and id, both descending (see the embedded engine for why
-		// no index serves this).
-		order = ` ORDER BY (waiting_since IS NULL), waiting_since, (CASE WHEN waiting_since IS NULL THEN last_message_at END) DESC,
-			(CASE WHEN waiting_since IS NULL THEN -id ELSE id END)`
-	}
-	if f.Before.ID != 0 {
-		at := ts(f.Before.At)
-		switch {
-		case f.Order == store.OrderWaiting && f.Before.Waiting:
-			c.add("(waiting_since IS NULL OR waiting_since > ? OR (waiting_since = ? AND id > ?))", at, at, f.Before.ID)
-		case f.Order == store.OrderWaiting:
-			c.add("waiting_since IS NULL AND (last_message_at < ? OR (last_message_at = ? AND id < ?))", at, at, f.Before.ID)
-		default:
-			c.add("(last_message_at < ? OR (last_message_at = ? AND id < ?))", at, at, f.Before.ID)
-		}
-	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 50
 	}
 	limit = min(limit, 500)
-	var q string
-	if len(f.Statuses) > 1 && f.Order != store.OrderWaiting {
-		q = newestOfEachStatus(f, c, limit)
-	} else {
-		q = `SELECT ` + conversationColumns + ` FROM conversations` + c.sql() + order + ` LIMIT ` + c.arg(limit)
+	if f.Order == store.OrderWaiting {
+		return s.waitingFirst(ctx, f, limit)
 	}
-	rows, err := s.pool.Query(ctx, q, c.args...)
-	if err != nil {
-		return nil, err
+	c := listWhere(f)
+	if f.Before.ID != 0 {
+		at := ts(f.Before.At)
+		c.add("(last_message_at < ? OR (last_message_at = ? AND id < ?))", at, at, f.Before.ID)
 	}
-	return collectConversations(rows)
+	return s.listConversations(ctx, eachStatus(f.Statuses, c, newestOrder, limit), c.args)
 }
 
-// newestOfEachStatus is the newest-first page of several statuses (the
-// default inbox asks for new and open) as one index scan per status,
-// merged: "status = ANY(…) ORDER BY last_message_at" makes PostgreSQL
-// read every row of those statuses and sort them (120 ms at 136,000
-// conversations), while one status walks conversations_status in order
-// and stops at the page's end. c holds the filter's conditions and the
-// cursor's; it takes the new arguments.
-func newestOfEachStatus(f store.ConversationFilter, c *conds, limit int) string {
+// waitingFirst lists the conversations whose customer waits, longest
+// waiting first (ties by id), then the rest by last message, newest first,
+// as the embedded engine does: two queries, the first read in order from
+// conversations_waiting (migration 0007), which holds only the waiting
+// conversations, the second newest first like any list. One query sorted
+// on "waiting_since IS NULL" had no index to follow, so it read and sorted
+// every conversation of the statuses asked for (30–70 ms at a million
+// conversations).
+func (s *Store) waitingFirst(ctx context.Context, f store.ConversationFilter, limit int) ([]store.Conversation, error) {
+	at := ts(f.Before.At)
+	out := []store.Conversation{}
+	if f.Before.ID == 0 || f.Before.Waiting {
+		c := listWhere(f)
+		c.add("waiting_since IS NOT NULL")
+		if f.Before.ID != 0 {
+			// A row comparison, so that the index scan starts at the cursor.
+			c.add("(waiting_since, id) > (?, ?)", at, f.Before.ID)
+		}
+		waiting, err := s.listConversations(ctx, eachStatus(f.Statuses, c, waitingOrder, limit), c.args)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, waiting...)
+	}
+	if len(out) == limit {
+		return out, nil
+	}
+	c := listWhere(f)
+	c.add("waiting_since IS NULL")
+	if f.Before.ID != 0 && !f.Before.Waiting {
+		c.add("(last_message_at < ? OR (last_message_at = ? AND id < ?))", at, at, f.Before.ID)
+	}
+	rest, err := s.listConversations(ctx, eachStatus(f.Statuses, c, newestOrder, limit-len(out)), c.args)
+	return append(out, rest...), err
+}
+
+// listWhere is the filter's conditions but its statuses, which eachStatus
+// puts in.
+func listWhere(f store.ConversationFilter) *conds {
+	f.Statuses = nil
+	return conversationWhere(f)
+}
+
+// eachStatus is the query of one page in the given order of the
+// conversations that meet c and have one of statuses (any status when
+// there are none): one index scan per status, merged. In the indexes for
+// these lists the status comes right before the order's columns
+// (conversations_status and conversations_waiting start with it,
+// conversations_team_status with the team and then it), so each scan
+// reads its status's rows in order and stops at the page's end, where
+// "status = ANY(…) ORDER BY …" made PostgreSQL read every row of those
+// statuses and sort them (120 ms at 136,000 conversations). The status is
+// an equality in each scan, not also "= ANY": PostgreSQL 15 does not keep
+// an index's order for "= ANY" on a column after the first, and took the
+// two conditions for independent, expecting almost no rows. c takes the
+// new arguments.
+func eachStatus(statuses []store.Status, c *conds, order string, limit int) string {
 	lim := c.arg(limit)
 	var branches []string
 	seen := map[store.Status]bool{}
-	for _, st := range f.Statuses {
+	for _, st := range statuses {
 		if seen[st] {
 			continue // the same status twice would list its rows twice
 		}
 		seen[st] = true
-		// The filter's own "status = ANY(…)" stays (it is true here, and
-		// gives its parameter a type); the branch's status leads the index.
 		where := append([]string{"status = " + c.arg(string(st))}, c.where...)
-		branches = append(branches, `(SELECT `+conversationColumns+` FROM conversations WHERE `+strings.Join(where, " AND ")+
-			` ORDER BY last_message_at DESC, id DESC LIMIT `+lim+`)`)
+		branches = append(branches, `SELECT `+conversationColumns+` FROM conversations WHERE `+strings.Join(where, " AND ")+
+			` ORDER BY `+order+` LIMIT `+lim)
 	}
-	return `SELECT * FROM (` + strings.Join(branches, " UNION ALL ") + `) page ORDER BY last_message_at DESC, id DESC LIMIT ` + lim
+	switch len(branches) {
+	case 0:
+		return `SELECT ` + conversationColumns + ` FROM conversations` + c.sql() + ` ORDER BY ` + order + ` LIMIT ` + lim
+	case 1:
+		return branches[0]
+	}
+	return `SELECT * FROM ((` + strings.Join(branches, `) UNION ALL (`) + `)) page ORDER BY ` + order + ` LIMIT ` + lim
+}
+
+// listConversations runs one page of a conversation list.
+func (s *Store) listConversations(ctx context.Context, q string, args []any) ([]store.Conversation, error) {
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return collectConversations(rows)
 }
 
 // CountConversations counts what Conversations would list without a limit.
