@@ -2,10 +2,12 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/webcare/webcare/internal/store"
@@ -14,8 +16,13 @@ import (
 // QueriesOptions configure the queries scenario.
 type QueriesOptions struct {
 	Runs int // measured calls per query kind; default 300
-	Seed uint64
-	Out  io.Writer
+	// Parallel is how many goroutines run the mix again at once after
+	// the calls one at a time; default 8, more than the embedded store's
+	// reader pool on a small machine, so that every reader connection is
+	// in use (and holds its page cache) as on a busy server.
+	Parallel int
+	Seed     uint64
+	Out      io.Writer
 }
 
 // QueryResult is the latency of one kind of query over its runs.
@@ -43,10 +50,22 @@ type queryKind struct {
 // page deep into the list, and the queue counts) and of the search box,
 // next to a primary-key lookup of a conversation as the baseline. The kinds
 // take turns, so that a slow moment of the machine hits them all alike;
-// each is called a few times unmeasured first.
+// each is called a few times unmeasured first. It returns the latencies of
+// these calls one at a time, the figures the targets are about.
+//
+// Then the same number of calls again from Parallel goroutines at once,
+// whose latencies (waiting for a connection and a CPU included) it prints
+// too. After each phase it prints the process's memory (ReadMemory): one
+// caller at a time keeps a single reader connection busy, while a server
+// under load fills every connection's page cache, and the resident peak
+// over the whole run, opening the store included, is what the memory
+// budget of the embedded store is held to.
 func Queries(ctx context.Context, st store.Store, o QueriesOptions) ([]QueryResult, error) {
 	if o.Runs <= 0 {
 		o.Runs = 300
+	}
+	if o.Parallel <= 0 {
+		o.Parallel = 8
 	}
 	if o.Out == nil {
 		o.Out = io.Discard
@@ -55,16 +74,62 @@ func Queries(ctx context.Context, st store.Store, o QueriesOptions) ([]QueryResu
 	if err != nil {
 		return nil, err
 	}
+	lat, rows, err := takeTurns(ctx, kinds, o.Runs)
+	if err != nil {
+		return nil, err
+	}
+	out := summarize(kinds, lat, rows, o.Out)
+	fmt.Fprintf(o.Out, "\nafter the calls one at a time, %s\n", ReadMemory())
+
+	// Each goroutine has kinds of its own: the baseline's random ids and
+	// the search's turns are not safe for concurrent use.
+	rounds := max(1, o.Runs/o.Parallel)
+	fmt.Fprintf(o.Out, "\nthe same mix from %d goroutines at once, %d rounds each:\n", o.Parallel, rounds)
+	all := make([][][]time.Duration, o.Parallel)
+	allRows := make([][]int, o.Parallel)
+	errs := make([]error, o.Parallel)
+	var wg sync.WaitGroup
+	for g := range o.Parallel {
+		wg.Go(func() {
+			ks, err := queryKinds(ctx, st, o.Seed+uint64(g)+1)
+			if err != nil {
+				errs[g] = err
+				return
+			}
+			all[g], allRows[g], errs[g] = takeTurns(ctx, ks, rounds)
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	lat = make([][]time.Duration, len(kinds))
+	rows = make([]int, len(kinds))
+	for g := range all {
+		for k := range kinds {
+			lat[k] = append(lat[k], all[g][k]...)
+			rows[k] += allRows[g][k]
+		}
+	}
+	summarize(kinds, lat, rows, o.Out)
+	fmt.Fprintf(o.Out, "\nat the end, %s\n", ReadMemory())
+	return out, nil
+}
+
+// takeTurns calls the kinds in turn, runs times each after a few
+// unmeasured warm-up rounds, and returns each kind's latencies and the
+// rows it got in all.
+func takeTurns(ctx context.Context, kinds []queryKind, runs int) ([][]time.Duration, []int, error) {
 	const warmup = 5
 	lat := make([][]time.Duration, len(kinds))
 	rows := make([]int, len(kinds))
-	for i := range warmup + o.Runs {
+	for i := range warmup + runs {
 		for k, q := range kinds {
 			t := time.Now()
 			n, err := q.call(ctx, i)
 			d := time.Since(t)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", q.name, err)
+				return nil, nil, fmt.Errorf("%s: %w", q.name, err)
 			}
 			if i >= warmup {
 				lat[k] = append(lat[k], d)
@@ -72,16 +137,22 @@ func Queries(ctx context.Context, st store.Store, o QueriesOptions) ([]QueryResu
 			}
 		}
 	}
+	return lat, rows, nil
+}
+
+// summarize turns each kind's latencies into its percentiles, printing
+// them to w.
+func summarize(kinds []queryKind, lat [][]time.Duration, rows []int, w io.Writer) []QueryResult {
 	var out []QueryResult
 	for k, q := range kinds {
 		l := lat[k]
 		slices.Sort(l)
 		pct := func(p float64) time.Duration { return l[min(len(l)-1, int(p*float64(len(l))))] }
 		r := QueryResult{Name: q.name, Runs: len(l), Rows: float64(rows[k]) / float64(len(l)), P50: pct(.50), P95: pct(.95), P99: pct(.99), Max: l[len(l)-1]}
-		fmt.Fprintln(o.Out, r)
+		fmt.Fprintln(w, r)
 		out = append(out, r)
 	}
-	return out, nil
+	return out
 }
 
 // queryKinds builds the queries from what the store holds: its size for

@@ -43,7 +43,8 @@ func TestSeedAndQueries(t *testing.T) {
 		t.Errorf("%d resolved, %d open: want most resolved and some open\n%s", resolved, res.Open, out.String())
 	}
 
-	qs, err := Queries(ctx, st, QueriesOptions{Runs: 3, Out: &out})
+	out.Reset()
+	qs, err := Queries(ctx, st, QueriesOptions{Runs: 3, Parallel: 2, Out: &out})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
@@ -57,5 +58,13 @@ func TestSeedAndQueries(t *testing.T) {
 		if strings.HasPrefix(q.Name, "inbox all, newest") && q.Rows == 0 {
 			t.Errorf("the inbox is empty: %+v", q)
 		}
+	}
+	for _, want := range []string{"after the calls one at a time, memory:", "from 2 goroutines at once, 1 rounds each", "at the end, memory:"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if n := strings.Count(out.String(), "inbox all, newest first"); n != 2 {
+		t.Errorf("inbox all, newest first printed %d times, want once per phase:\n%s", n, out.String())
 	}
 }
