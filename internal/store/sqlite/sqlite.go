@@ -51,9 +51,9 @@ var _ store.Store = (*Store)(nil)
 // acknowledged message survives a crash or power loss. Group commit in the
 // ingest pipeline keeps that affordable.
 func Open(ctx context.Context, path string) (*Store, error) {
-	dsn := func(extra ...string) string {
+	dsn := func(cacheKiB int, extra ...string) string {
 		q := url.Values{}
-		for _, p := range append([]string{"busy_timeout(10000)", "foreign_keys(1)", "journal_mode(WAL)", "synchronous(FULL)", "cache_size(-65536)"}, extra...) {
+		for _, p := range append([]string{"busy_timeout(10000)", "foreign_keys(1)", "journal_mode(WAL)", "synchronous(FULL)", fmt.Sprintf("cache_size(%d)", -cacheKiB)}, extra...) {
 			q.Add("_pragma", p)
 		}
 		return "file:" + path + "?" + q.Encode()
@@ -63,7 +63,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// background checkpointer does it instead.
 	// journal_size_limit: each time the WAL starts over, the file is cut
 	// back to walLimit, so a burst does not leave it large for good.
-	w, err := sql.Open("sqlite", dsn("wal_autocheckpoint(0)", fmt.Sprintf("journal_size_limit(%d)", walLimit))+"&_txlock=immediate")
+	w, err := sql.Open("sqlite", dsn(writerCacheKiB, "wal_autocheckpoint(0)", fmt.Sprintf("journal_size_limit(%d)", walLimit))+"&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}
@@ -83,16 +83,16 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("prepare: %w", err)
 	}
-	r, err := sql.Open("sqlite", dsn("query_only(1)"))
+	n := max(4, runtime.GOMAXPROCS(0)*2)
+	r, err := sql.Open("sqlite", dsn(readerCacheKiB(n), "query_only(1)"))
 	if err != nil {
 		w.Close()
 		return nil, err
 	}
-	n := max(4, runtime.GOMAXPROCS(0)*2)
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	s.r = r
-	ckpt, err := sql.Open("sqlite", dsn())
+	ckpt, err := sql.Open("sqlite", dsn(ckptCacheKiB))
 	if err != nil {
 		w.Close()
 		r.Close()
@@ -105,6 +105,40 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	go s.checkpointLoop()
 	return s, nil
 }
+
+// The embedded store's memory budget (issue 11, item 8): at most 150 MB
+// resident at a million conversations under `webcare bench queries`, whose
+// mix runs one call at a time and then from eight goroutines at once, so
+// that every reader is busy (docs/benchmarks.md, "Memory budget on the
+// embedded store"). SQLite's page caches are most of it, and a full one
+// costs about twice its cache_size: the C allocator (modernc.org/memory)
+// gives a 4 KiB page and its header an 8 KiB slot. At 64 MiB on every
+// connection the bench peaked at 288 MB (a server, whose writer and
+// checkpointer fill theirs too, reached 340–400 MB); with the caches
+// below it peaks at 127–135 MB with the inbox as fast as before, and no
+// higher while 200,000 messages are ingested meanwhile. Half the readers'
+// caches (4 MiB each) saved another 24 MB but made the scans of the team
+// queue and the counts 15–25 % slower. Memory-mapped reads (mmap_size)
+// were measured and rejected: each connection maps the file on its own
+// and the pages it touches count in the resident set once per connection
+// (574 MB). soft_heap_limit and hard_heap_limit do nothing in this build
+// of SQLite (SQLITE_DEFAULT_MEMSTATUS=0).
+const (
+	// writerCacheKiB is the writer's page cache: ingest updates
+	// conversations and the search index all over the file.
+	writerCacheKiB = 8 << 10
+	// readersCacheKiB is shared by the reader pool (readerCacheKiB), so
+	// that a machine with more cores, and so more readers, keeps to the
+	// budget.
+	readersCacheKiB = 32 << 10
+	// ckptCacheKiB is the checkpointer's: it copies frames from the log
+	// to the database file and reads next to nothing through the cache.
+	ckptCacheKiB = 1 << 10
+)
+
+// readerCacheKiB is each of n readers' share of readersCacheKiB, and
+// never less than 1 MiB.
+func readerCacheKiB(n int) int { return max(1<<10, readersCacheKiB/n) }
 
 // walLimit bounds the write-ahead log: past it the writer checkpoints
 // between two transactions, so that the log starts over, and every start
