@@ -24,14 +24,25 @@ var airlines = strings.Fields(`KL HV AF LH BA IB VY UX AZ TP JL NH CA MU CZ CX K
 	AT ET MS KQ SA JJ AR AM AV CM UX I2 NT V7 HX UO KA BR CI CX GK 9C HO SC ZH 3U HU FM MF OZ LJ TW ZE BX RS`)
 
 var (
-	flightNumberRE = regexp.MustCompile(`(?i)\b(` + strings.Join(airlines, "|") + `) ?(\d{1,4})\b`)
+	flightNumberRE = regexp.MustCompile(`\b([A-Za-z][A-Za-z0-9]|[0-9][A-Za-z]) ?(\d{1,4})\b`) // the designator is checked against airlines
+	airlineSet     = func() map[string]bool {
+		m := map[string]bool{}
+		for _, a := range airlines {
+			m[a] = true
+		}
+		return m
+	}()
 	emailRE        = regexp.MustCompile(`[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}`)
 	phoneRE        = regexp.MustCompile(`(?:\+|00)\d[\d \-().]{7,17}\d|\b0\d[\d \-().]{7,13}\d`)
 	cardRE         = regexp.MustCompile(`\b(?:\d[ -]?){12,18}\d\b`)
 	codeRE         = regexp.MustCompile(`\b[A-Z0-9]{6}\b`)
 	codeWordRE     = regexp.MustCompile(`(?i)(?:booking|reservation|confirmation)\s*(?:code|number|ref(?:erence)?|nr|no)?|\bpnr\b|boekingscode|reserveringscode|reserveringsnummer|boekingsnummer|buchungscode|buchungsnummer|code de réservation|référence|localizador|código de reserva|codice (?:di )?prenotazione|codice pnr|código da reserva|予約番号|予約コード|预订号|订单号|预订编号|예약번호|예약 번호`)
 	passportRE     = regexp.MustCompile(`(?i:passport|paspoort|reisepass|passeport|pasaporte|passaporto|passaporte|パスポート|护照|여권)(?i:\s*(?:number|nummer|nr|no|n°|número|numero|numéro|番号|号码|번호))?[^A-Za-z0-9]{0,5}([A-Z0-9]{6,9})\b`)
-	dateRE         = regexp.MustCompile(`(?i)\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}[./-]\d{1,2}(?:[./-]\d{2,4})?\b|\b\d{1,2}(?:st|nd|rd|th|e|er|\.)? (?:jan|feb|m[aä]r|apr|ma[iyj]|mei|jun|jul|aug|sep|o[ck]t|nov|de[cz]|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|dezembro|januari|februari|maart|juni|juli|augustus|oktober)\w*\b|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w* \d{1,2}(?:st|nd|rd|th)?\b|\d{1,2}月\d{1,2}日|\d{1,2}월 ?\d{1,2}일`)
+	dateRE         = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}[./-]\d{1,2}(?:[./-]\d{2,4})?\b|\d{1,2}月\d{1,2}日|\d{1,2}월 ?\d{1,2}일`)
+	// monthDateRE is "12 maart", "March 3rd": costly, so read only where a
+	// number stands next to a word (monthNearRE).
+	monthDateRE = regexp.MustCompile(`(?i)\b\d{1,2}(?:st|nd|rd|th|e|er|\.)? (?:jan|feb|m[aä]r|apr|ma[iyj]|mei|jun|jul|aug|sep|o[ck]t|nov|de[cz]|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|dezembro|januari|februari|maart|juni|juli|augustus|oktober)\w*\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w* \d{1,2}(?:st|nd|rd|th)?\b`)
+	monthNearRE = regexp.MustCompile(`\d(?:st|nd|rd|th|e|er|\.)? \pL|\pL \d`)
 )
 
 // Entities finds the travel details and private data in text, in the
@@ -57,13 +68,17 @@ func Entities(text string) ([]Entity, []string) {
 	for _, m := range emailRE.FindAllStringIndex(text[:len(text)*b2i(strings.Contains(text, "@"))], -1) {
 		add("email", m[0], m[1], text[m[0]:m[1]])
 	}
-	for _, m := range passportRE.FindAllStringSubmatchIndex(text[:len(text)*min(nd, 1)], -1) {
+	lower := strings.ToLower(text)
+	mayPassport := nd > 0 && (strings.Contains(lower, "pas") || strings.Contains(text, "パスポート") || strings.Contains(text, "护照") || strings.Contains(text, "여권"))
+	for _, m := range passportRE.FindAllStringSubmatchIndex(text[:len(text)*b2i(mayPassport)], -1) {
 		if v := text[m[2]:m[3]]; digits(v) > 0 {
 			add("passport", m[2], m[3], v)
 		}
 	}
 	for _, m := range flightNumberRE.FindAllStringSubmatchIndex(text[:len(text)*min(nd, 1)], -1) {
-		add("flight", m[0], m[1], strings.ToUpper(text[m[2]:m[3]])+text[m[4]:m[5]])
+		if code := strings.ToUpper(text[m[2]:m[3]]); airlineSet[code] {
+			add("flight", m[0], m[1], code+text[m[4]:m[5]])
+		}
 	}
 	for _, m := range cardRE.FindAllStringIndex(text[:len(text)*b2i(nd >= 13)], -1) {
 		if luhn(text[m[0]:m[1]]) {
@@ -72,6 +87,11 @@ func Entities(text string) ([]Entity, []string) {
 	}
 	for _, m := range dateRE.FindAllStringIndex(text[:len(text)*min(nd, 1)], -1) {
 		add("date", m[0], m[1], text[m[0]:m[1]])
+	}
+	if nd > 0 && monthNearRE.MatchString(text) {
+		for _, m := range monthDateRE.FindAllStringIndex(text, -1) {
+			add("date", m[0], m[1], text[m[0]:m[1]])
+		}
 	}
 	for _, m := range phoneRE.FindAllStringIndex(text[:len(text)*b2i(nd >= 9)], -1) {
 		if digits(text[m[0]:m[1]]) >= 9 {
