@@ -32,13 +32,13 @@ var (
 		}
 		return m
 	}()
-	emailRE        = regexp.MustCompile(`[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}`)
-	phoneRE        = regexp.MustCompile(`(?:\+|00)\d[\d \-().]{7,17}\d|\b0\d[\d \-().]{7,13}\d`)
-	cardRE         = regexp.MustCompile(`\b(?:\d[ -]?){12,18}\d\b`)
-	codeRE         = regexp.MustCompile(`\b[A-Z0-9]{6}\b`)
-	codeWordRE     = regexp.MustCompile(`(?i)(?:booking|reservation|confirmation)\s*(?:code|number|ref(?:erence)?|nr|no)?|\bpnr\b|boekingscode|reserveringscode|reserveringsnummer|boekingsnummer|buchungscode|buchungsnummer|code de réservation|référence|localizador|código de reserva|codice (?:di )?prenotazione|codice pnr|código da reserva|予約番号|予約コード|预订号|订单号|预订编号|예약번호|예약 번호`)
-	passportRE     = regexp.MustCompile(`(?i:passport|paspoort|reisepass|passeport|pasaporte|passaporto|passaporte|パスポート|护照|여권)(?i:\s*(?:number|nummer|nr|no|n°|número|numero|numéro|番号|号码|번호))?[^A-Za-z0-9]{0,5}([A-Z0-9]{6,9})\b`)
-	dateRE         = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}[./-]\d{1,2}(?:[./-]\d{2,4})?\b|\d{1,2}月\d{1,2}日|\d{1,2}월 ?\d{1,2}일`)
+	emailRE    = regexp.MustCompile(`[\w.%+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}`)
+	phoneRE    = regexp.MustCompile(`(?:\+|00)\d[\d \-().]{7,17}\d|\b0\d[\d \-().]{7,13}\d`)
+	cardRE     = regexp.MustCompile(`\b(?:\d[ -]?){12,18}\d\b`)
+	codeRE     = regexp.MustCompile(`\b[A-Z0-9]{6}\b`)
+	codeWordRE = regexp.MustCompile(`(?i)(?:booking|reservation|confirmation)\s*(?:code|number|ref(?:erence)?|nr|no)?|\bpnr\b|boekingscode|reserveringscode|reserveringsnummer|boekingsnummer|buchungscode|buchungsnummer|code de réservation|référence|localizador|código de reserva|codice (?:di )?prenotazione|codice pnr|código da reserva|予約番号|予約コード|预订号|订单号|预订编号|예약번호|예약 번호`)
+	passportRE = regexp.MustCompile(`(?i:passport|paspoort|reisepass|passeport|pasaporte|passaporto|passaporte|パスポート|护照|여권)(?i:\s*(?:number|nummer|nr|no|n°|número|numero|numéro|番号|号码|번호))?[^A-Za-z0-9]{0,5}([A-Z0-9]{6,9})\b`)
+	dateRE     = regexp.MustCompile(`\b\d{4}-\d{2}-\d{2}\b|\b\d{1,2}[./-]\d{1,2}(?:[./-]\d{2,4})?\b|\d{1,2}月\d{1,2}日|\d{1,2}월 ?\d{1,2}일`)
 	// monthDateRE is "12 maart", "March 3rd": costly, so read only where a
 	// number stands next to a word (monthNearRE).
 	monthDateRE = regexp.MustCompile(`(?i)\b\d{1,2}(?:st|nd|rd|th|e|er|\.)? (?:jan|feb|m[aä]r|apr|ma[iyj]|mei|jun|jul|aug|sep|o[ck]t|nov|de[cz]|janvier|février|mars|avril|juin|juillet|août|septembre|octobre|novembre|décembre|enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre|gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|janeiro|fevereiro|março|maio|junho|julho|setembro|outubro|dezembro|januari|februari|maart|juni|juli|augustus|oktober)\w*\b|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\w* \d{1,2}(?:st|nd|rd|th)?\b`)
