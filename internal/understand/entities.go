@@ -65,27 +65,27 @@ func Entities(text string) ([]Entity, []string) {
 	// The patterns are costly; most are for digits, and most texts have
 	// few: look only where there is something to find.
 	nd := digits(text)
-	for _, m := range emailRE.FindAllStringIndex(text[:len(text)*b2i(strings.Contains(text, "@"))], -1) {
+	for _, m := range findIf(strings.Contains(text, "@"), emailRE, text) {
 		add("email", m[0], m[1], text[m[0]:m[1]])
 	}
 	lower := strings.ToLower(text)
 	mayPassport := nd > 0 && (strings.Contains(lower, "pas") || strings.Contains(text, "パスポート") || strings.Contains(text, "护照") || strings.Contains(text, "여권"))
-	for _, m := range passportRE.FindAllStringSubmatchIndex(text[:len(text)*b2i(mayPassport)], -1) {
+	for _, m := range findSubIf(mayPassport, passportRE, text) {
 		if v := text[m[2]:m[3]]; digits(v) > 0 {
 			add("passport", m[2], m[3], v)
 		}
 	}
-	for _, m := range flightNumberRE.FindAllStringSubmatchIndex(text[:len(text)*min(nd, 1)], -1) {
+	for _, m := range findSubIf(nd > 0, flightNumberRE, text) {
 		if code := strings.ToUpper(text[m[2]:m[3]]); airlineSet[code] {
 			add("flight", m[0], m[1], code+text[m[4]:m[5]])
 		}
 	}
-	for _, m := range cardRE.FindAllStringIndex(text[:len(text)*b2i(nd >= 13)], -1) {
+	for _, m := range findIf(nd >= 13, cardRE, text) {
 		if luhn(text[m[0]:m[1]]) {
 			add("card", m[0], m[1], text[m[0]:m[1]])
 		}
 	}
-	for _, m := range dateRE.FindAllStringIndex(text[:len(text)*min(nd, 1)], -1) {
+	for _, m := range findIf(nd > 0, dateRE, text) {
 		add("date", m[0], m[1], text[m[0]:m[1]])
 	}
 	if nd > 0 && monthNearRE.MatchString(text) {
@@ -93,7 +93,7 @@ func Entities(text string) ([]Entity, []string) {
 			add("date", m[0], m[1], text[m[0]:m[1]])
 		}
 	}
-	for _, m := range phoneRE.FindAllStringIndex(text[:len(text)*b2i(nd >= 9)], -1) {
+	for _, m := range findIf(nd >= 9, phoneRE, text) {
 		if digits(text[m[0]:m[1]]) >= 9 {
 			add("phone", m[0], m[1], strings.TrimSpace(text[m[0]:m[1]]))
 		}
@@ -131,11 +131,20 @@ func Entities(text string) ([]Entity, []string) {
 	return out, private
 }
 
-func b2i(b bool) int {
-	if b {
-		return 1
+// findIf runs a costly pattern only when a cheap test says it may match.
+func findIf(may bool, re *regexp.Regexp, text string) [][]int {
+	if !may {
+		return nil
 	}
-	return 0
+	return re.FindAllStringIndex(text, -1)
+}
+
+// findSubIf is findIf with the submatches.
+func findSubIf(may bool, re *regexp.Regexp, text string) [][]int {
+	if !may {
+		return nil
+	}
+	return re.FindAllStringSubmatchIndex(text, -1)
 }
 
 func digits(s string) int {

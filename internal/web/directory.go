@@ -298,11 +298,9 @@ func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) error {
 	}
 	me := agentFrom(r.Context())
 	if !auth.Can(me.Role, auth.ManageAllAPITokens) {
-		mine, err := s.store.APITokens(r.Context(), me.ID)
-		if err != nil {
+		if mine, err := s.ownsToken(r, me.ID, id); err != nil {
 			return err
-		}
-		if !slices.ContainsFunc(mine, func(t store.APIToken) bool { return t.ID == id }) {
+		} else if !mine {
 			return errorf(http.StatusNotFound, "api token %d not found", id)
 		}
 	}
@@ -311,6 +309,12 @@ func (s *Server) deleteToken(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// ownsToken says whether the API token id is the agent's own.
+func (s *Server) ownsToken(r *http.Request, agentID, id int64) (bool, error) {
+	mine, err := s.store.APITokens(r.Context(), agentID)
+	return slices.ContainsFunc(mine, func(t store.APIToken) bool { return t.ID == id }), err
 }
 
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {

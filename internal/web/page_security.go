@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"slices"
 	"strings"
 
 	"github.com/webcare/webcare/internal/auth"
@@ -133,12 +132,11 @@ func (s *Server) deleteTokenFromForm(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	me := agentFrom(r.Context())
-	mine, err := s.store.APITokens(r.Context(), me.ID)
+	mine, err := s.ownsToken(r, agentFrom(r.Context()).ID, id)
 	if err != nil {
 		return err
 	}
-	if slices.ContainsFunc(mine, func(t store.APIToken) bool { return t.ID == id }) {
+	if mine {
 		if err := s.store.DeleteAPIToken(r.Context(), id, byAgent(r)); err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
